@@ -1,0 +1,1 @@
+"""ALPR Workbench library."""

@@ -1,0 +1,150 @@
+"""Setting a database up: the first administrator, the demo city, facts about a store.
+
+These are the only operations that run without a logged-in member: they create the
+members who log in, and ``database_info`` gives counts only, never plate data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zoneinfo
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import InvalidInput, NotASyntheticStore
+from ..ingest import load_city
+from ..store import Store, mask_url
+from ..store import schema as s
+from ..synth import CityConfig, generate
+from . import audit
+from .auth import check_password_policy, hash_password
+from .session import DEFAULT_TRAINING_COURSE
+
+__all__ = ["DEMO_USERS", "build_demo", "database_info", "init_database"]
+
+#: The demo's members: name -> (role, trained). ``trainee`` is an analyst not yet trained.
+DEMO_USERS: dict[str, tuple[str, bool]] = {
+    "admin": ("admin", True),
+    "analyst": ("analyst", True),
+    "investigator": ("investigator", True),
+    "supervisor": ("supervisor", True),
+    "trainer": ("trainer", True),
+    "trainee": ("analyst", False),
+}
+
+
+def _add_user(conn: sa.Connection, name: str, role: str, password_hash: str, trained_by: int | None = None,
+              trained: bool = False) -> int:
+    now = dt.datetime.now(dt.UTC)
+    role_id = conn.execute(sa.select(s.Role.id).where(s.Role.name == role)).scalar_one()
+    uid = conn.execute(
+        sa.insert(s.User).values(
+            name=name, full_name="", role_id=role_id, password_hash=password_hash, disabled=False,
+            failed_logons=0, created_at=now, password_changed_at=now,
+        ).returning(s.User.id)
+    ).scalar_one()
+    if trained:
+        today = now.date()
+        conn.execute(sa.insert(s.TrainingRecord).values(
+            user_id=uid, course=DEFAULT_TRAINING_COURSE, completed_on=today,
+            expires_on=today + dt.timedelta(days=365), recorded_by=trained_by or uid, recorded_at=now,
+        ))
+    return int(uid)
+
+
+def init_database(store: Store, admin: str, password: str) -> dict[str, Any]:
+    """Create the schema (or bring it up to date) and the first administrator.
+
+    Refuses when the database already has members: add more with ``users add``.
+    """
+    check_password_policy(admin, password)
+    store.migrate()
+    with store.atomic() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one():
+            raise InvalidInput("the database already has users; add more with `workbench users add`")
+        _add_user(conn, admin, "admin", hash_password(password))
+        audit.append(conn, operation="init", outcome="ok", client="cli", user_name=admin, role="admin",
+                     params={"admin": admin})
+    return store.info()
+
+
+def build_demo(
+    store: Store,
+    *,
+    reads: int,
+    seed: int,
+    password: str | None = None,
+    start: dt.date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Replace the database with a fresh synthetic city and the demo members.
+
+    Refuses to touch a database that holds real data. ``password`` is every demo
+    member's password; when None one is generated and returned as ``password``.
+    ``progress`` is called as ``progress(stage, done, total)``.
+    """
+    _clear_synthetic(store)
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    for name in DEMO_USERS:
+        check_password_policy(name, password)
+    tell = progress or (lambda _stage, _done, _total: None)
+    tz = zoneinfo.ZoneInfo(CityConfig.timezone)
+    # The month that ended at the department's last midnight: recent, and never in the future.
+    start = start or (dt.datetime.now(tz).date() - dt.timedelta(days=30))
+    city = generate(CityConfig(reads=reads, seed=seed, start=start), progress=lambda msg: tell(msg, 0, 0))
+    store.migrate()
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        tell("loading reads", done, reads)
+
+    report = load_city(store, city, progress=step)
+    pw_hash = hash_password(password)  # one hash per demo: argon2 is slow on purpose
+    with store.atomic() as conn:
+        admin_id = None
+        for name, (role, trained) in DEMO_USERS.items():
+            uid = _add_user(conn, name, role, pw_hash, trained_by=admin_id, trained=trained)
+            admin_id = admin_id or uid
+        audit.append(conn, operation="demo", outcome="ok", client="cli", user_name="admin", role="admin",
+                     params={"reads": reads, "seed": seed, "start": start.isoformat()},
+                     result_count=report.imported)
+    info = store.info()
+    info["demo_users"] = {name: role for name, (role, _) in DEMO_USERS.items()}
+    info["password"] = password if generated else None
+    return info
+
+
+def _clear_synthetic(store: Store) -> None:
+    """Empty the store for a new demo, unless it holds real data."""
+    if store.has_schema():
+        real = not store.is_synthetic()
+        if real:
+            with store.read() as conn:
+                used = conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one() or \
+                    conn.execute(sa.select(s.Read.id).limit(1)).first() is not None
+            if used:
+                raise NotASyntheticStore(
+                    f"{store.info()['database']} holds real data; give the demo another database with --db"
+                )
+    path = store.sqlite_path()
+    if path is not None:
+        # A new file rather than emptied tables: faster, and nothing old left in free pages.
+        store.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    elif store.has_schema():
+        store.drop_everything()
+
+
+def database_info(store: Store) -> dict[str, Any]:
+    """Counts (reads, plates, cameras, users by role), the reads' time range and the database URL."""
+    if not store.has_schema():
+        raise InvalidInput(f"{mask_url(store.url)} has no workbench schema yet; run `workbench init`")
+    return store.info()

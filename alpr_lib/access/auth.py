@@ -1,0 +1,133 @@
+"""Users and passwords: argon2id hashes, a password policy after NIST SP 800-63B, lockout.
+
+Passwords are never stored or logged; only their argon2id hashes are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.engine import Connection
+
+from ..errors import InvalidPassword, NotAuthenticated
+from ..store import schema as s
+
+__all__ = [
+    "LOCKOUT",
+    "Lockout",
+    "UserRecord",
+    "check_password_policy",
+    "hash_password",
+    "verify_password",
+]
+
+_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+
+# Passwords people pick first; a full deployment can extend this list.
+_BANNED = frozenset({
+    "password1234", "password12345", "123456789012", "qwertyuiopas", "letmein12345", "welcome12345",
+    "administrator", "changeme1234", "iloveyou1234", "florence1234", "police123456", "alprworkbench",
+    "workbench123", "passwordpassword", "111111111111", "000000000000", "abcdefghijkl", "1234567890ab",
+})
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """After ``attempts`` consecutive failed logons the account locks for ``minutes``."""
+
+    attempts: int = 5
+    minutes: int = 10
+
+
+LOCKOUT = Lockout()
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    name: str
+    role: str
+    disabled: bool
+
+
+def check_password_policy(name: str, password: str) -> None:
+    """Raise :class:`InvalidPassword` unless ``password`` meets the policy.
+
+    At least 12 characters, not the user name, not a commonly used password.
+    """
+    if len(password) < 12:
+        raise InvalidPassword("a password needs at least 12 characters")
+    if len(password) > 256:
+        raise InvalidPassword("a password may have at most 256 characters")
+    lowered = password.lower()
+    if name and name.lower() in lowered:
+        raise InvalidPassword("a password may not contain the user name")
+    if lowered in _BANNED or len(set(lowered)) < 4:
+        raise InvalidPassword("that password is too common or too simple; choose another")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# A hash to verify against when the user does not exist, so both cases take as long.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password-for-timing")
+
+
+def authenticate(
+    conn: Connection, name: str, password: str, now: dt.datetime, lockout: Lockout = LOCKOUT
+) -> tuple[UserRecord | None, str]:
+    """Check a logon. Returns the user (or None) and an outcome word for the audit log.
+
+    Outcomes: ``ok``, ``unknown-user``, ``bad-password``, ``locked`` (now or by this
+    failure), ``disabled``. Failed attempts are counted on the user row; the caller
+    commits them together with the audit entry.
+    """
+    row = conn.execute(
+        sa.select(s.User, s.Role.name).join(s.Role, s.Role.id == s.User.role_id).where(s.User.name == name)
+    ).first()
+    if row is None:
+        verify_password(_DUMMY_HASH, password)
+        return None, "unknown-user"
+    user, role = row
+    record = UserRecord(user.id, user.name, role, user.disabled)
+    if user.disabled:
+        return record, "disabled"
+    if user.locked_until is not None and user.locked_until > now:
+        return record, "locked"
+    if not verify_password(user.password_hash, password):
+        failed = user.failed_logons + 1
+        values: dict[str, object] = {"failed_logons": failed}
+        outcome = "bad-password"
+        if failed >= lockout.attempts:
+            values = {"failed_logons": 0, "locked_until": now + dt.timedelta(minutes=lockout.minutes)}
+            outcome = "locked"
+        conn.execute(sa.update(s.User).where(s.User.id == user.id).values(**values))
+        return record, outcome
+    if user.failed_logons or user.locked_until is not None:
+        conn.execute(sa.update(s.User).where(s.User.id == user.id).values(failed_logons=0, locked_until=None))
+    return record, "ok"
+
+
+LOGON_REFUSALS = {
+    "unknown-user": "unknown user or wrong password",
+    "bad-password": "unknown user or wrong password",
+    "locked": "the account is locked after repeated failed logons; wait 10 minutes or ask an administrator "
+    "to run `workbench users unlock`",
+    "disabled": "the account is disabled; ask an administrator",
+}
+
+
+def refusal(outcome: str) -> NotAuthenticated:
+    return NotAuthenticated(LOGON_REFUSALS[outcome])

@@ -1,0 +1,144 @@
+"""Plate text: normalisation, OCR-equivalence keys and state plate formats.
+
+A *plate* is a normalised string (upper case, letters and digits only) with its
+state. Readers confuse some characters with others (``0``/``O``/``D``/``Q``,
+``1``/``I``/``L`` ...); the *equivalence key* maps every character of such a class
+to one representative so that two readings of the same plate share a key.
+
+>>> normalize(" abc-123 ")
+'ABC123'
+>>> equivalence_key("B0L7")
+'8017'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = [
+    "DEFAULT_EQUIVALENCE_CLASSES",
+    "MAX_PLATE_LENGTH",
+    "MIN_PLATE_LENGTH",
+    "PLATE_FORMATS",
+    "EquivalenceClasses",
+    "PlateFormat",
+    "equivalence_key",
+    "guess_states",
+    "is_valid_plate",
+    "normalize",
+]
+
+MIN_PLATE_LENGTH = 2
+MAX_PLATE_LENGTH = 8
+
+# Separators that appear on plates or in vendor exports but are not part of the plate.
+_SEPARATORS = str.maketrans("", "", " \t-.·•_")
+_PLATE_RE = re.compile(rf"[A-Z0-9]{{{MIN_PLATE_LENGTH},{MAX_PLATE_LENGTH}}}")
+
+
+def normalize(text: str) -> str:
+    """Upper-case ``text`` and drop spaces, dashes, dots and similar separators.
+
+    The result is not checked: use :func:`is_valid_plate` for that.
+
+    >>> normalize("7-abc.123")
+    '7ABC123'
+    """
+    return text.upper().translate(_SEPARATORS)
+
+
+def is_valid_plate(plate: str) -> bool:
+    """True when a *normalised* string looks like plate text: 2-8 letters and digits.
+
+    >>> is_valid_plate("ABC123"), is_valid_plate("N/A"), is_valid_plate("UNKNOWNPLATE")
+    (True, False, False)
+    """
+    return _PLATE_RE.fullmatch(plate) is not None
+
+
+@dataclass(frozen=True)
+class EquivalenceClasses:
+    """Groups of characters an OCR engine confuses; the first of each group represents it.
+
+    >>> EquivalenceClasses(("0O",)).key("OO7")
+    '007'
+    """
+
+    groups: tuple[str, ...] = ("0ODQ", "1IL", "2Z", "5S", "6G", "8B")
+    _table: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        table: dict[int, int] = {}
+        for group in self.groups:
+            if not group:
+                raise ValueError("an equivalence class cannot be empty")
+            for ch in group:
+                if ch in seen:
+                    raise ValueError("a character may belong to one equivalence class only")
+                seen.add(ch)
+                table[ord(ch)] = ord(group[0])
+        object.__setattr__(self, "_table", table)
+
+    def key(self, plate: str) -> str:
+        """The equivalence key of a normalised plate."""
+        return plate.translate(self._table)
+
+    def pairs(self) -> tuple[list[str], list[str]]:
+        """Every non-representative character and its representative (for vectorised keys)."""
+        sources = [chr(k) for k, v in self._table.items() if k != v]
+        return sources, [self.representative(ch) for ch in sources]
+
+    def representative(self, ch: str) -> str:
+        """The character that stands for ``ch``'s class (``ch`` itself when it has none)."""
+        return chr(self._table.get(ord(ch), ord(ch)))
+
+
+DEFAULT_EQUIVALENCE_CLASSES = EquivalenceClasses()
+
+
+def equivalence_key(plate: str, classes: EquivalenceClasses = DEFAULT_EQUIVALENCE_CLASSES) -> str:
+    """The OCR-equivalence key of a normalised plate (``0``/``O``/``D``/``Q`` -> ``0`` ...)."""
+    return classes.key(plate)
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    """A state's standard passenger plate layout, as a regular expression over normalised text.
+
+    ``template`` is used by the synthetic city to make plates: ``9`` a digit, ``A`` a letter.
+    """
+
+    state: str
+    name: str
+    regex: str
+    template: str
+
+    def matches(self, plate: str) -> bool:
+        return re.fullmatch(self.regex, plate) is not None
+
+
+# Standard passenger layouts of Oregon and its neighbours. Vanity and specialty plates
+# fall through to the generic check in is_valid_plate().
+PLATE_FORMATS: tuple[PlateFormat, ...] = (
+    PlateFormat("OR", "Oregon standard", r"[0-9]{3}[A-Z]{3}", "999AAA"),
+    PlateFormat("OR", "Oregon standard (newer)", r"[A-Z]{3}[0-9]{3}", "AAA999"),
+    PlateFormat("WA", "Washington standard", r"[A-Z]{3}[0-9]{4}", "AAA9999"),
+    PlateFormat("CA", "California standard", r"[0-9][A-Z]{3}[0-9]{3}", "9AAA999"),
+    PlateFormat("ID", "Idaho county-coded", r"[0-9][A-Z][0-9]{5}", "9A99999"),
+    PlateFormat("NV", "Nevada standard", r"[0-9]{3}[A-Z][0-9]{2}", "999A99"),
+)
+
+
+def guess_states(plate: str) -> list[str]:
+    """States whose standard layout fits a normalised plate, in :data:`PLATE_FORMATS` order.
+
+    >>> guess_states("7ABC123")
+    ['CA']
+    """
+    states: list[str] = []
+    for fmt in PLATE_FORMATS:
+        if fmt.matches(plate) and fmt.state not in states:
+            states.append(fmt.state)
+    return states

@@ -1,0 +1,298 @@
+"""The engine: opening the database, migrations, transactions and facts about the store.
+
+SQLite (WAL, foreign keys on) is the zero-setup default; PostgreSQL is the department
+server. The URL comes from the caller (the CLI takes ``--db`` or ``WORKBENCH_DB_URL``),
+so nothing here needs to know which engine is in use beyond a few dialect switches.
+
+>>> store = Store("sqlite://")
+>>> store.migrate()
+>>> store.info()["reads"]
+0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from ..errors import StoreError
+from . import schema as s
+
+__all__ = ["MIGRATIONS_DIR", "Store", "mask_url"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# Indexes dropped while a fresh database is bulk-loaded and built once afterwards:
+# appending millions of rows to three B-trees costs far more than building them.
+_BULK_LOAD_INDEXES = ("ix_reads_plate_id_ts", "ix_reads_camera_id_ts", "ix_reads_ts")
+
+
+def mask_url(url: str | sa.URL) -> str:
+    """A database URL with any password replaced by ``***``."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    # Destroyed reads must not stay readable in free pages of the file (retention policy).
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB
+    cur.close()
+
+
+class Store:
+    """A handle on one workbench database.
+
+    ``url`` is an SQLAlchemy URL: ``sqlite:///path/to/workbench.db`` (the default
+    engine), ``sqlite://`` (in memory, for tests) or ``postgresql+psycopg://...``.
+
+    An SQLite file that does not exist is an error unless ``create`` is true, so that a
+    mistyped path is reported rather than silently made into a new, empty database.
+
+    The store sits *below* the audited door: only ``alpr_lib.access``, ``ingest``,
+    ``retention`` and friends hold one.
+    """
+
+    def __init__(self, url: str | sa.URL, *, create: bool = False) -> None:
+        try:
+            self.url = sa.make_url(url)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"not a database URL: {exc}") from exc
+        if not create and self.url.get_backend_name() == "sqlite":
+            path = self.url.database
+            if path and path != ":memory:" and not Path(path).expanduser().exists():
+                raise StoreError(
+                    f"there is no database at {path}; create one with `workbench init` or `workbench demo`"
+                )
+        try:
+            self.engine: Engine = self._create_engine()
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"cannot open the database {mask_url(self.url)}: {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of an SQLite store, None for in-memory or other engines."""
+        if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
+            return None
+        return Path(self.url.database)
+
+    def _create_engine(self) -> Engine:
+        if self.url.get_backend_name() == "sqlite":
+            path = self.url.database
+            if path and path != ":memory:":
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                engine = sa.create_engine(self.url)
+            else:
+                # One shared connection, or every connection would see its own empty database.
+                engine = sa.create_engine(
+                    self.url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                )
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return sa.create_engine(self.url, pool_pre_ping=True)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (the store can still be used afterwards)."""
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        Driver errors are raised as :class:`StoreError` with the cause chained.
+        """
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database refused the operation ({type(exc.orig or exc).__name__})") from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading (no commit)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database could not be read ({type(exc.orig or exc).__name__})") from exc
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with the Alembic migrations shipped in the package."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database could not be migrated: {exc.__class__.__name__}") from exc
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at, None when it has no schema yet."""
+        with self.read() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def has_schema(self) -> bool:
+        return self.revision() is not None
+
+    def drop_everything(self) -> None:
+        """Drop every table (used to rebuild a synthetic database; callers check it is one)."""
+        with self.atomic() as conn:
+            s.Base.metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.read() as conn:
+            value = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == key)).scalar()
+        return default if value is None else value
+
+    def set_meta(self, conn: Connection, key: str, value: str) -> None:
+        conn.execute(sa.delete(s.Meta).where(s.Meta.key == key))
+        conn.execute(sa.insert(s.Meta).values(key=key, value=value))
+
+    def is_synthetic(self) -> bool:
+        """True when the database holds the synthetic city, not real reads."""
+        return self.get_meta("synthetic") == "true"
+
+    # -- bulk loading -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many reads into an *empty* reads table fast: secondary indexes are built at the end.
+
+        On a table that already holds reads this does nothing special: dropping indexes
+        under a live database would slow every query.
+        """
+        with self.read() as conn:
+            empty = conn.execute(sa.select(s.Read.id).limit(1)).first() is None
+        if not empty:
+            yield
+            return
+        indexes = [ix for ix in s.Read.__table__.indexes if ix.name in _BULK_LOAD_INDEXES]
+        with self.atomic() as conn:
+            for ix in indexes:
+                ix.drop(conn, checkfirst=True)
+        try:
+            yield
+        finally:
+            with self.atomic() as conn:
+                for ix in indexes:
+                    ix.create(conn, checkfirst=True)
+                if self.is_sqlite:
+                    conn.exec_driver_sql("ANALYZE")
+
+    # -- facts --------------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Counts, the time range of the reads and the database URL (without secrets)."""
+        with self.read() as conn:
+            count = lambda table: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()  # noqa: E731
+            first, last = conn.execute(sa.select(sa.func.min(s.Read.ts), sa.func.max(s.Read.ts))).one()
+            by_role = dict(
+                conn.execute(
+                    sa.select(s.Role.name, sa.func.count(s.User.id))
+                    .select_from(s.Role)
+                    .join(s.User, s.User.role_id == s.Role.id, isouter=True)
+                    .group_by(s.Role.name)
+                ).all()
+            )
+            cameras_by_kind = dict(
+                conn.execute(sa.select(s.Camera.kind, sa.func.count()).group_by(s.Camera.kind)).all()
+            )
+            meta = dict(conn.execute(sa.select(s.Meta.key, s.Meta.value)).all())
+            info: dict[str, Any] = {
+                "reads": count(s.Read),
+                "plates": count(s.Plate),
+                "cameras": count(s.Camera),
+                "users": count(s.User),
+                "users_by_role": {role: by_role.get(role, 0) for role in s.ROLES},
+                "cameras_by_kind": cameras_by_kind,
+                "hotlist_entries": count(s.HotlistEntry),
+                "alerts": count(s.Alert),
+                "audit_entries": count(s.AuditEntry),
+                "first_read": _iso(first),
+                "last_read": _iso(last),
+                "synthetic": meta.get("synthetic") == "true",
+                "database": mask_url(self.url),
+                "engine": self.dialect,
+                "schema_revision": self.revision(),
+            }
+        return info
+
+    # -- backup -------------------------------------------------------------------------------
+
+    def backup(self, dest: Path) -> Path:
+        """A consistent online copy of an SQLite store at ``dest`` (SQLite's backup API).
+
+        Readers and writers may keep working while the copy is made. ``dest`` must not exist.
+        """
+        src = self.sqlite_path()
+        if src is None:
+            raise StoreError(
+                "online backup is built in for SQLite files only; back up PostgreSQL with pg_dump"
+            )
+        dest = dest.expanduser()
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; choose a new file name for the backup")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        raw = self.engine.raw_connection()
+        try:
+            target = sqlite3.connect(dest)
+            try:
+                driver = raw.driver_connection
+                assert isinstance(driver, sqlite3.Connection)
+                driver.backup(target)
+                # A backup is one self-contained file: no -wal sidecar to forget when copying it.
+                target.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                target.close()
+        except sqlite3.Error as exc:
+            dest.unlink(missing_ok=True)
+            raise StoreError(f"the backup failed ({type(exc).__name__}); nothing was written") from exc
+        finally:
+            raw.close()
+        return dest
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def dumps_canonical(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form hashed and stored in the audit log."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -1,0 +1,349 @@
+"""The database schema: one set of SQLAlchemy models for SQLite and PostgreSQL.
+
+Conventions:
+
+* ``reads.ts`` is UTC time in **epoch milliseconds** (a BIGINT): reads are the one
+  table with millions of rows, and integers are the cheapest thing to index, range
+  scan and hand to polars. Every other time column is a timezone-aware UTC
+  ``DateTime`` (see :class:`UTCDateTime`).
+* A plate's unknown state is the empty string, not NULL, so that the
+  ``(plate, state)`` uniqueness holds.
+* The migrations in ``store/migrations`` create exactly this schema; a test compares
+  them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "ROLES",
+    "Agency",
+    "Alert",
+    "AuditEntry",
+    "Base",
+    "Camera",
+    "Case",
+    "DestructionRecord",
+    "Hold",
+    "HoldRead",
+    "Hotlist",
+    "HotlistEntry",
+    "Meta",
+    "Plate",
+    "Read",
+    "Release",
+    "Role",
+    "Session",
+    "TrainingRecord",
+    "UTCDateTime",
+    "User",
+]
+
+#: The roles of the department's ALPR program, in the order they are listed.
+ROLES: tuple[str, ...] = ("admin", "analyst", "investigator", "supervisor", "trainer")
+
+# Stable constraint names make migrations reproducible on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every engine (SQLite keeps no zone by itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Meta(Base):
+    """Facts about the database itself: ``synthetic``, the scenario manifest, creation time."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Camera(Base):
+    """A fixed reader at a place, or a mobile unit whose reads carry their own position."""
+
+    __tablename__ = "cameras"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="fixed")  # fixed | mobile
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)  # degrees clockwise from north
+    location: Mapped[str | None] = mapped_column(String(200))  # corridor or description
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class Plate(Base):
+    """A distinct normalised plate string and its state; many reads point to one plate."""
+
+    __tablename__ = "plates"
+    __table_args__ = (UniqueConstraint("plate", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(2), default="")  # "" when unknown
+    equiv_key: Mapped[str] = mapped_column(String(16), index=True)
+
+
+class Read(Base):
+    """One sighting of one plate by one camera at one time."""
+
+    __tablename__ = "reads"
+    __table_args__ = (
+        Index("ix_reads_plate_id_ts", "plate_id", "ts"),
+        Index("ix_reads_camera_id_ts", "camera_id", "ts"),
+        Index("ix_reads_ts", "ts"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id"))
+    raw: Mapped[str] = mapped_column(String(32))  # the text as the reader gave it
+    confidence: Mapped[float | None] = mapped_column(Float)  # 0..1
+    ts: Mapped[int] = mapped_column(BigInteger)  # UTC epoch milliseconds
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    image_path: Mapped[str | None] = mapped_column(String(500))
+    crop_path: Mapped[str | None] = mapped_column(String(500))
+    source_id: Mapped[str] = mapped_column(String(128), unique=True)  # idempotent import key
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
+class User(Base):
+    """A member of the department who may log in."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logons: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class TrainingRecord(Base):
+    """A member's completed, department-approved ALPR training and when it expires."""
+
+    __tablename__ = "training_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course: Mapped[str] = mapped_column(String(120))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class Session(Base):
+    """A logged-in session; only the SHA-256 of its token is stored."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client: Mapped[str] = mapped_column(String(16))  # lab | dashboard | cli | api
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One row of the append-only, hash-chained audit log."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    user_name: Mapped[str | None] = mapped_column(String(64), index=True)  # kept if the user goes
+    role: Mapped[str | None] = mapped_column(String(32))
+    client: Mapped[str] = mapped_column(String(16))
+    operation: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    case_number: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    result_count: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | denied | error
+    detail: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Case(Base):
+    """An investigation or department action, by its case number."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class Hold(Base):
+    """Keeps specific reads past the retention period for a case."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    plate_id: Mapped[int | None] = mapped_column(ForeignKey("plates.id"))
+    ts_from: Mapped[int | None] = mapped_column(BigInteger)  # epoch ms, like reads.ts
+    ts_to: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="requested")  # requested|active|released
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class HoldRead(Base):
+    """A read kept by a hold (holds made from read ids or from a search's results)."""
+
+    __tablename__ = "hold_reads"
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id", ondelete="CASCADE"), primary_key=True)
+    read_id: Mapped[int] = mapped_column(ForeignKey("reads.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Hotlist(Base):
+    """A list of plates of interest (stolen vehicles, wanted persons ...)."""
+
+    __tablename__ = "hotlists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    source: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+
+
+class HotlistEntry(Base):
+    """One plate on a hotlist."""
+
+    __tablename__ = "hotlist_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotlist_id: Mapped[int] = mapped_column(ForeignKey("hotlists.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(2), default="")
+    equiv_key: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # stolen-vehicle | stolen-plate | wanted | missing | warrant
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """A read that matched a hotlist entry, unverified until checked against LEDS/NCIC."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("read_id", "entry_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Alerts and their verification outlive the read (longer retention): SET NULL on purge.
+    read_id: Mapped[int | None] = mapped_column(ForeignKey("reads.id", ondelete="SET NULL"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("hotlist_entries.id", ondelete="SET NULL"))
+    read_ts: Mapped[int] = mapped_column(BigInteger)
+    match: Mapped[str] = mapped_column(String(16), default="exact")  # exact | equivalent | fuzzy
+    status: Mapped[str] = mapped_column(String(16), default="unverified")  # unverified|confirmed|cleared
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Agency(Base):
+    """Another agency data may be released to."""
+
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # law-enforcement | prosecutorial | other
+    state: Mapped[str] = mapped_column(String(2))
+    contact: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Release(Base):
+    """A release package sent to an agency."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    released_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    read_count: Mapped[int] = mapped_column(Integer)
+    package_path: Mapped[str] = mapped_column(String(500))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class DestructionRecord(Base):
+    """What a purge destroyed: counts and date range only, never plate text."""
+
+    __tablename__ = "destruction_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ran_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    ran_by: Mapped[str] = mapped_column(String(64))  # user name or "scheduler"
+    cutoff_ts: Mapped[int] = mapped_column(BigInteger)
+    oldest_ts: Mapped[int | None] = mapped_column(BigInteger)
+    newest_ts: Mapped[int | None] = mapped_column(BigInteger)
+    reads_destroyed: Mapped[int] = mapped_column(Integer)
+    images_destroyed: Mapped[int] = mapped_column(Integer)
+    plates_destroyed: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,131 @@
+"""Idempotent bulk writes: cameras, distinct plates and reads, batch by batch.
+
+Each function works on a connection inside :meth:`Store.atomic`, so a batch is
+committed whole or not at all. Re-running a killed import is safe: a read is
+unique by its ``source_id`` and plates by ``(plate, state)``; rows already there
+are skipped, not duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..plates import DEFAULT_EQUIVALENCE_CLASSES, EquivalenceClasses
+from . import schema as s
+
+__all__ = ["READ_COLUMNS", "ensure_cameras", "ensure_plates", "equivalence_key_expr", "insert_reads"]
+
+#: Columns of a reads frame handed to :func:`insert_reads` (``plate_id`` already resolved).
+READ_COLUMNS: tuple[str, ...] = (
+    "plate_id", "raw", "confidence", "ts", "camera_id", "lat", "lon", "image_path", "crop_path", "source_id",
+)
+
+_CHUNK = 50_000
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: sa.Table, conflict: Sequence[str]) -> Any:
+    """An INSERT that skips rows clashing with a unique key, on SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    raise NotImplementedError(f"bulk writes are not implemented for {conn.dialect.name}")
+
+
+def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Create the cameras not yet known (by name) and return every given name's id.
+
+    Each camera is a dict with ``name`` and optionally ``kind``, ``lat``, ``lon``,
+    ``heading``, ``location``. Known cameras are left as they are.
+    """
+    rows = {c["name"]: c for c in cameras}
+    if not rows:
+        return {}
+    known = _camera_ids(conn, list(rows))
+    missing = [
+        {"kind": "fixed", "lat": None, "lon": None, "heading": None, "location": None, **row}
+        for name, row in rows.items()
+        if name not in known
+    ]
+    if missing:
+        conn.execute(_insert_ignoring_duplicates(conn, s.Camera.__table__, ["name"]), missing)
+        known.update(_camera_ids(conn, [row["name"] for row in missing]))
+    return known
+
+
+def _camera_ids(conn: Connection, names: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        ids.update(conn.execute(sa.select(s.Camera.name, s.Camera.id).where(s.Camera.name.in_(chunk))).all())
+    return ids
+
+
+def equivalence_key_expr(
+    plate: pl.Expr, classes: EquivalenceClasses = DEFAULT_EQUIVALENCE_CLASSES
+) -> pl.Expr:
+    """A polars expression computing the equivalence key of a column of normalised plates."""
+    sources, targets = classes.pairs()
+    return plate.str.replace_many(sources, targets)
+
+
+def ensure_plates(conn: Connection, plates: pl.DataFrame) -> pl.DataFrame:
+    """Add the distinct ``(plate, state)`` pairs of ``plates`` that are new; return their ids.
+
+    ``plates`` has string columns ``plate`` (normalised) and ``state`` ("" when unknown).
+    The result has ``plate``, ``state`` and ``plate_id`` for every distinct pair given.
+    """
+    distinct = plates.select("plate", "state").unique()
+    if distinct.is_empty():
+        return distinct.with_columns(plate_id=pl.lit(None, pl.Int64))
+    distinct = distinct.with_columns(equiv_key=equivalence_key_expr(pl.col("plate")))
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS batch_plates "
+        "(plate VARCHAR(16) NOT NULL, state VARCHAR(2) NOT NULL, equiv_key VARCHAR(16) NOT NULL)"
+    )
+    conn.exec_driver_sql("DELETE FROM batch_plates")
+    batch = sa.table("batch_plates", sa.column("plate"), sa.column("state"), sa.column("equiv_key"))
+    for chunk in distinct.iter_slices(_CHUNK):
+        conn.execute(sa.insert(batch), chunk.to_dicts())
+    select_new = sa.select(batch.c.plate, batch.c.state, batch.c.equiv_key)
+    conn.execute(
+        _insert_ignoring_duplicates(conn, s.Plate.__table__, ["plate", "state"]).from_select(
+            ["plate", "state", "equiv_key"],
+            # WHERE true: SQLite needs it to tell the SELECT from the ON CONFLICT clause.
+            select_new.where(sa.true()),
+        )
+    )
+    rows = conn.execute(
+        sa.select(s.Plate.plate, s.Plate.state, s.Plate.id).join(
+            batch, sa.and_(batch.c.plate == s.Plate.plate, batch.c.state == s.Plate.state)
+        )
+    ).all()
+    conn.exec_driver_sql("DELETE FROM batch_plates")
+    return pl.DataFrame(
+        rows, schema={"plate": pl.String, "state": pl.String, "plate_id": pl.Int64}, orient="row"
+    )
+
+
+def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
+    """Insert reads (columns :data:`READ_COLUMNS`), skipping any whose ``source_id`` is known.
+
+    Returns the number of reads actually added.
+    """
+    missing = [c for c in READ_COLUMNS if c not in reads.columns]
+    if missing:
+        raise ValueError(f"reads frame lacks columns {missing}")
+    stmt = _insert_ignoring_duplicates(conn, s.Read.__table__, ["source_id"])
+    added = 0
+    for chunk in reads.select(READ_COLUMNS).iter_slices(_CHUNK):
+        result = conn.execute(stmt, chunk.to_dicts())
+        added += max(result.rowcount, 0)
+    return added

@@ -1,0 +1,1 @@
+"""ALPR Workbench: the application around alpr_lib (CLI, configuration, login, UI)."""

@@ -1,0 +1,389 @@
+"""The ``workbench`` command line, shaped as docs/cli.md fixes it.
+
+Every command takes ``--db``; commands that print data take ``--json`` (one JSON
+document on standard output, nothing else there). On failure a command prints one
+line on standard error saying what to do, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from alpr_lib.access import AccessSession, build_demo, database_info, init_database, login
+from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
+from alpr_lib.store import Store
+
+from .config import load_settings
+
+__all__ = ["main"]
+
+
+class WorkbenchGroup(click.Group):
+    """A click group that turns library errors into one line on standard error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AlprError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted. Nothing half-written was kept; run the same command again to finish.",
+                       err=True)
+            ctx.exit(130)
+
+
+def _settings() -> Any:
+    return load_settings()
+
+
+def _open(db: str | None, *, create: bool = False) -> Store:
+    return Store(db or _settings().db_url, create=create)
+
+
+def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db", metavar="URL", default=None,
+        help="Database URL (default: $WORKBENCH_DB_URL, else the embedded SQLite file).",
+    )(fn)
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on standard output.")(fn)
+
+
+def user_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--user", envvar="WORKBENCH_USER", metavar="NAME",
+        help="Acting member (default: $WORKBENCH_USER); password from $WORKBENCH_PASSWORD or a prompt.",
+    )(fn)
+
+
+def _secret(env: str, prompt: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise NotAuthenticated(f"no password given: set {env} or run the command in a terminal to be asked")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
+
+
+def _login(store: Store, user: str | None) -> AccessSession:
+    if not user:
+        raise NotAuthenticated("say who you are with --user NAME (or set WORKBENCH_USER)")
+    return login(store, user, _secret("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli")
+
+
+def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        text()
+
+
+@contextmanager
+def _bar(total: int | None, desc: str, unit: str = "reads") -> Iterator[Callable[[int], None]]:
+    from tqdm import tqdm
+
+    # tqdm draws on standard error and only on a terminal: --json output stays clean.
+    with tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=None, file=sys.stderr,
+              leave=False) as bar:
+        yield bar.update
+
+
+@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="alpr-workbench")
+def main() -> None:
+    """ALPR Workbench: audited investigation of automated license plate reader data.
+
+    \b
+    Example:
+        workbench demo --reads 200000 && workbench info
+    """
+
+
+# -- set-up -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--admin", default="admin", show_default=True, help="Name of the first administrator.")
+@db_option
+@json_option
+def init(admin: str, db: str | None, as_json: bool) -> None:
+    """Create the database and its first administrator.
+
+    The administrator's password comes from $WORKBENCH_PASSWORD or a prompt.
+
+    \b
+    Example:
+        WORKBENCH_PASSWORD=... workbench init --admin lt.hayes
+    """
+    store = _open(db, create=True)
+    password = _secret("WORKBENCH_PASSWORD", f"New password for {admin}", confirm=True)
+    info = init_database(store, admin, password)
+    _emit(as_json, info, lambda: click.echo(f"Created {info['database']} with administrator {admin}."))
+
+
+@main.command()
+@click.option("--reads", default=200_000, show_default=True, type=click.IntRange(1_000),
+              help="How many reads the synthetic city gets.")
+@click.option("--seed", default=7, show_default=True, type=int, help="Seed: the same seed gives the same city.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day of the month of reads (default: 30 days ago).")
+@db_option
+@json_option
+def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_json: bool) -> None:
+    """Build a fresh synthetic city with demo members of every role.
+
+    Members: admin, analyst, investigator, supervisor, trainer (trained) and trainee (not
+    trained). Their password is $WORKBENCH_DEMO_PASSWORD, else one is generated and printed
+    once. A database holding real data is never replaced.
+
+    \b
+    Example:
+        workbench demo --reads 1000000 --seed 7 --db sqlite:///demo.db
+    """
+    store = _open(db, create=True)
+    bars: dict[str, Any] = {}
+    from tqdm import tqdm
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not total:
+            if not as_json and sys.stderr.isatty():
+                click.echo(f"  {stage}...", err=True)
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="reads", unit_scale=True, disable=None,
+                                     file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    try:
+        info = build_demo(store, reads=reads, seed=seed, password=os.environ.get("WORKBENCH_DEMO_PASSWORD"),
+                          start=start.date() if start else None, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    password = info.pop("password")
+    if password:
+        click.echo(f"Demo password for every demo member (shown once): {password}", err=True)
+
+    def text() -> None:
+        click.echo(f"Synthetic city ready in {info['database']}: {info['reads']:,} reads, "
+                   f"{info['plates']:,} plates, {info['cameras']} cameras.")
+        click.echo("Members: " + ", ".join(f"{n} ({r})" for n, r in info["demo_users"].items()))
+
+    _emit(as_json, info, text)
+
+
+@main.command()
+@db_option
+@json_option
+def info(db: str | None, as_json: bool) -> None:
+    """Counts, date range and database of the workbench (no plate data).
+
+    \b
+    Example:
+        workbench info --json
+    """
+    data = database_info(_open(db))
+
+    def text() -> None:
+        click.echo(f"database   {data['database']}{'  (synthetic)' if data['synthetic'] else ''}")
+        for key in ("reads", "plates", "cameras", "users", "hotlist_entries", "alerts", "audit_entries"):
+            click.echo(f"{key:<16}{data[key]:>12,}")
+        click.echo("users by role   " + ", ".join(f"{k} {v}" for k, v in data["users_by_role"].items()))
+        click.echo(f"reads from     {data['first_read']}  to  {data['last_read']}")
+
+    _emit(as_json, data, text)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@user_option
+@db_option
+@json_option
+def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
+    """Make a consistent online copy of the database at DEST (administrators).
+
+    The copy opens like any database: workbench info --db sqlite:///DEST. To restore, stop
+    the workbench and put the copy in place of the database file.
+
+    \b
+    Example:
+        workbench backup /backups/workbench-2026-11-29.db --user admin
+    """
+    store = _open(db)
+    path = _login(store, user).backup(dest)
+    _emit(as_json, {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
+          lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."))
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+@main.group(cls=WorkbenchGroup)
+def users() -> None:
+    """Manage members: add, list, record training, disable, unlock.
+
+    \b
+    Example:
+        WORKBENCH_NEW_PASSWORD=... workbench users add jdoe --role investigator --user admin
+    """
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "investigator", "supervisor", "trainer"]))
+@click.option("--full-name", default="", help="The member's full name, for reports.")
+@user_option
+@db_option
+def users_add(name: str, role: str, full_name: str, user: str | None, db: str | None) -> None:
+    """Add member NAME with a ROLE; the new password from $WORKBENCH_NEW_PASSWORD or a prompt.
+
+    \b
+    Example:
+        workbench users add jdoe --role investigator --user admin
+    """
+    store = _open(db)
+    session = _login(store, user)
+    password = _secret("WORKBENCH_NEW_PASSWORD", f"New password for {name}", confirm=True)
+    session.add_user(name, role, password, full_name=full_name)
+    click.echo(f"Added {name} ({role}). No data access until training is recorded: workbench users train {name}")
+
+
+@users.command("list")
+@user_option
+@db_option
+@json_option
+def users_list(user: str | None, db: str | None, as_json: bool) -> None:
+    """List members with their role, state and training expiry.
+
+    \b
+    Example:
+        workbench users list --user admin --json
+    """
+    frame = _login(_open(db), user).list_users()
+    rows = frame.to_dicts()
+
+    def text() -> None:
+        for r in rows:
+            flags = " ".join(f for f, on in (("disabled", r["disabled"]), ("locked", r["locked"])) if on)
+            trained = f"trained until {r['trained_until']}" if r["trained_until"] else "not trained"
+            click.echo(f"{r['name']:<20}{r['role']:<14}{trained:<28}{flags}")
+
+    _emit(as_json, {"count": len(rows), "rows": rows}, text)
+
+
+@users.command("train")
+@click.argument("name")
+@click.option("--course", default=None, help="Course name (default: the department's ALPR course).")
+@click.option("--completed", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Completion date (default today).")
+@click.option("--valid-days", type=click.IntRange(1), default=None,
+              help="Days the training stays current (default: the training_valid_days setting).")
+@user_option
+@db_option
+def users_train(name: str, course: str | None, completed: dt.datetime | None, valid_days: int | None,
+                user: str | None, db: str | None) -> None:
+    """Record that member NAME completed department-approved ALPR training.
+
+    \b
+    Example:
+        workbench users train jdoe --completed 2026-11-20 --user trainer
+    """
+    session = _login(_open(db), user)
+    kwargs: dict[str, Any] = {"valid_days": valid_days or _settings().training_valid_days}
+    if course:
+        kwargs["course"] = course
+    expires = session.record_training(name, completed_on=completed.date() if completed else None, **kwargs)
+    click.echo(f"Recorded training for {name}; current until {expires}.")
+
+
+@users.command("disable")
+@click.argument("name")
+@user_option
+@db_option
+def users_disable(name: str, user: str | None, db: str | None) -> None:
+    """Disable member NAME: they can no longer log in.
+
+    \b
+    Example:
+        workbench users disable jdoe --user admin
+    """
+    _login(_open(db), user).disable_user(name)
+    click.echo(f"Disabled {name}.")
+
+
+@users.command("unlock")
+@click.argument("name")
+@user_option
+@db_option
+def users_unlock(name: str, user: str | None, db: str | None) -> None:
+    """Unlock member NAME after repeated failed logons.
+
+    \b
+    Example:
+        workbench users unlock jdoe --user admin
+    """
+    _login(_open(db), user).unlock_user(name)
+    click.echo(f"Unlocked {name}.")
+
+
+# -- data intake ------------------------------------------------------------------------------
+
+
+def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        ours, sep, theirs = value.partition("=")
+        if not sep or not ours.strip() or not theirs:
+            raise InvalidInput(f'--map takes OURS="Their column", e.g. --map plate="License Plate"; got {value!r}')
+        mapping[ours.strip()] = theirs
+    return mapping
+
+
+@main.command("import-reads")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--map", "mapping", multiple=True, metavar='OURS="THEIRS"',
+              help='Map a vendor column to ours, e.g. --map plate="License Plate". Repeatable.')
+@click.option("--rejects", type=click.Path(path_type=Path), default=None,
+              help="Where bad rows are written (default: FILE.rejects.csv).")
+@user_option
+@db_option
+@json_option
+def import_reads(file: Path, mapping: tuple[str, ...], rejects: Path | None, user: str | None, db: str | None,
+                 as_json: bool) -> None:
+    """Import reads from a vendor-style CSV (administrators).
+
+    Columns plate, ts, lat, lon are required; source_id, state, camera, confidence, image
+    are optional. Bad rows are reported by line and written to a rejects file; importing
+    the same file again adds nothing.
+
+    \b
+    Example:
+        workbench import-reads export.csv --map plate="License Plate" --map ts="Date/Time" --user admin
+    """
+    column_map = _parse_map(mapping)
+    session = _login(_open(db), user)
+    with _bar(None, "importing") as step:
+        report = session.import_reads(file, column_map=column_map, rejects_path=rejects,
+                                      timezone=_settings().timezone, progress=step)
+    data = report.as_dict()
+    if not as_json:
+        for row in report.rejected:
+            click.echo(f"line {row.line}: {row.reason}", err=True)
+    _emit(as_json, data, lambda: click.echo(
+        f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already present, "
+        f"{len(report.rejected):,} rejected"
+        + (f" (written to {report.rejects_file})" if report.rejects_file else "")
+        + (f"; {report.alerts:,} new hotlist alerts to verify" if report.alerts else "") + "."
+    ))

@@ -1,0 +1,149 @@
+"""The workbench's settings: one table, each with a name, a default and help.
+
+Every setting can be given as an environment variable ``WORKBENCH_<NAME>`` (upper
+case) or in the TOML file named by ``WORKBENCH_CONFIG`` (default
+``<data dir>/workbench.toml``). The environment wins over the file, the file over
+the default. CLI options, validation and the administrator's guide all come from
+:data:`SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from alpr_lib.errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "settings_markdown"]
+
+
+def _default_data_dir() -> str:
+    return platformdirs.user_data_dir("alpr-workbench", appauthor=False)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _regex(value: str) -> str:
+    re.compile(value)
+    return value
+
+
+def _timezone(value: str) -> str:
+    zoneinfo.ZoneInfo(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any  # a value, or a callable computing it from the settings resolved so far
+    help: str
+    parse: Callable[[str], Any] = str
+    default_text: str | None = None  # how the docs show a computed default
+
+    @property
+    def env(self) -> str:
+        return "WORKBENCH_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", lambda _s: _default_data_dir(),
+            "Folder for the embedded database, images, checkpoints and exports.",
+            default_text="the platform's user data folder, e.g. ~/.local/share/alpr-workbench"),
+    Setting("db_url", lambda s: f"sqlite:///{Path(s['data_dir']) / 'workbench.db'}",
+            "Database URL: sqlite:///PATH for the embedded database, postgresql+psycopg://... for a server. "
+            "Overridden by --db.",
+            default_text="sqlite:///<data_dir>/workbench.db"),
+    Setting("timezone", "America/Los_Angeles",
+            "The department's time zone: times given without an offset are read in it, and shown in it.",
+            _timezone),
+    Setting("retention_days", 30, "Reads and their images are destroyed after this many days unless held.",
+            _positive_int),
+    Setting("case_format", r"\d{2}-\d{4,6}",
+            "Regular expression a case number must match in full (default: 26-01234).", _regex),
+    Setting("training_valid_days", 365, "How long a training record stays current.", _positive_int),
+    Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
+)
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings, readable as attributes or by name."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting from the environment, the config file and the defaults."""
+    env = os.environ if environ is None else environ
+    file_values: dict[str, Any] = {}
+    explicit = env.get("WORKBENCH_CONFIG")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name == "db_url" and not file_values:
+            path = Path(explicit) if explicit else Path(values["data_dir"]) / "workbench.toml"
+            file_values = _read_file(path, required=bool(explicit))
+        raw: Any
+        if setting.env in env:
+            raw, source = env[setting.env], setting.env
+        elif setting.name in file_values:
+            raw, source = file_values[setting.name], "the config file"
+        else:
+            values[setting.name] = setting.default(values) if callable(setting.default) else setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(str(raw))
+        except (ValueError, re.error, zoneinfo.ZoneInfoNotFoundError) as exc:
+            raise ConfigError(f"{setting.name} from {source} is not valid: {exc}") from exc
+    unknown = sorted(set(file_values) - {s.name for s in SETTINGS})
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in the config file: {', '.join(unknown)}")
+    return Settings(values)
+
+
+def _read_file(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"the config file {path} does not exist")
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"the config file {path} cannot be read: {exc}") from exc
+
+
+def settings_markdown() -> str:
+    """The settings table for the administrator's guide."""
+    lines = ["| setting | environment variable | default | what it does |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = setting.default_text or f"`{setting.default}`"
+        lines.append(f"| `{setting.name}` | `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(lines)
