@@ -33,13 +33,22 @@ def add_entries(conn: Connection, entries: pl.DataFrame) -> int:
             raise ValueError(f"unknown hotlist kind {e['kind']!r}; use one of {', '.join(HOTLIST_KINDS)}")
         if e["hotlist"] not in ids:
             ids[e["hotlist"]] = conn.execute(
-                sa.insert(s.Hotlist).values(name=e["hotlist"], source="", updated_at=now).returning(s.Hotlist.id)
+                sa.insert(s.Hotlist)
+                .values(name=e["hotlist"], source="", updated_at=now)
+                .returning(s.Hotlist.id)
             ).scalar_one()
         plate = normalize(e["plate"])
-        rows.append({
-            "hotlist_id": ids[e["hotlist"]], "plate": plate, "state": e.get("state") or "",
-            "equiv_key": equivalence_key(plate), "kind": e["kind"], "note": e.get("note") or "", "added_at": now,
-        })
+        rows.append(
+            {
+                "hotlist_id": ids[e["hotlist"]],
+                "plate": plate,
+                "state": e.get("state") or "",
+                "equiv_key": equivalence_key(plate),
+                "kind": e["kind"],
+                "note": e.get("note") or "",
+                "added_at": now,
+            }
+        )
     if rows:
         conn.execute(sa.insert(s.HotlistEntry), rows)
     return len(rows)
@@ -52,13 +61,21 @@ def match_new_reads(conn: Connection, after_read_id: int) -> int:
     """
     r, p, e = s.Read.__table__, s.Plate.__table__, s.HotlistEntry.__table__
     select = (
-        sa.select(r.c.id, e.c.id, r.c.ts, sa.literal("exact"), sa.literal("unverified"),
-                  sa.literal(dt.datetime.now(dt.UTC), s.UTCDateTime))
+        sa.select(
+            r.c.id,
+            e.c.id,
+            r.c.ts,
+            sa.literal("exact"),
+            sa.literal("unverified"),
+            sa.literal(dt.datetime.now(dt.UTC), s.UTCDateTime),
+        )
         .select_from(r.join(p, p.c.id == r.c.plate_id).join(e, e.c.plate == p.c.plate))
         .where(r.c.id > after_read_id, sa.or_(e.c.state == "", e.c.state == p.c.state))
     )
     result = conn.execute(
-        sa.insert(s.Alert).from_select(["read_id", "entry_id", "read_ts", "match", "status", "created_at"], select)
+        sa.insert(s.Alert).from_select(
+            ["read_id", "entry_id", "read_ts", "match", "status", "created_at"], select
+        )
     )
     return max(result.rowcount, 0)
 

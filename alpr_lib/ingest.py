@@ -43,15 +43,36 @@ __all__ = [
 Progress = Callable[[int], None]
 
 #: The reads CSV's columns: the required ones first.
-CSV_COLUMNS: tuple[str, ...] = ("plate", "ts", "lat", "lon", "source_id", "state", "camera", "confidence", "image")
+CSV_COLUMNS: tuple[str, ...] = (
+    "plate",
+    "ts",
+    "lat",
+    "lon",
+    "source_id",
+    "state",
+    "camera",
+    "confidence",
+    "image",
+)
 REQUIRED_COLUMNS = ("plate", "ts", "lat", "lon")
 
 # Header names vendors use for our columns (compared case-insensitively, ignoring spaces,
 # underscores and punctuation). A header matching none needs --map.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "plate": ("plate", "licenseplate", "plateno", "platenumber", "platetext", "lpn", "tag", "read", "vrm"),
-    "ts": ("ts", "timestamp", "datetime", "time", "readtime", "readdatetime", "capturetime", "dateread",
-           "readat", "detectedat", "eventtime"),
+    "ts": (
+        "ts",
+        "timestamp",
+        "datetime",
+        "time",
+        "readtime",
+        "readdatetime",
+        "capturetime",
+        "dateread",
+        "readat",
+        "detectedat",
+        "eventtime",
+    ),
     "lat": ("lat", "latitude", "gpslat", "gpslatitude"),
     "lon": ("lon", "lng", "long", "longitude", "gpslon", "gpslng", "gpslongitude"),
     "source_id": ("sourceid", "readid", "id", "eventid", "detectionid", "recordid", "uuid"),
@@ -109,7 +130,9 @@ def resolve_columns(header: list[str], column_map: Mapping[str, str] | None = No
     column_map = dict(column_map or {})
     unknown = sorted(set(column_map) - set(CSV_COLUMNS))
     if unknown:
-        raise InvalidInput(f"--map names unknown column(s) {', '.join(unknown)}; ours are {', '.join(CSV_COLUMNS)}")
+        raise InvalidInput(
+            f"--map names unknown column(s) {', '.join(unknown)}; ours are {', '.join(CSV_COLUMNS)}"
+        )
     squashed = [_squash(h) for h in header]
     found: dict[str, int] = {}
     for ours, theirs in column_map.items():
@@ -215,9 +238,17 @@ class _RowChecker:
         if len(source_id) > 128:
             return "source_id longer than 128 characters"
         return {
-            "plate": plate, "state": state, "raw": raw[:32], "confidence": confidence, "ts": ts,
-            "camera": camera, "lat": coords[0], "lon": coords[1], "image_path": get.get("image") or None,
-            "crop_path": None, "source_id": source_id,
+            "plate": plate,
+            "state": state,
+            "raw": raw[:32],
+            "confidence": confidence,
+            "ts": ts,
+            "camera": camera,
+            "lat": coords[0],
+            "lon": coords[1],
+            "image_path": get.get("image") or None,
+            "crop_path": None,
+            "source_id": source_id,
         }
 
 
@@ -228,17 +259,31 @@ def _derived_source_id(plate: str, ts: int, camera: str) -> str:
 
 def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
     """Write one batch in one transaction; return (reads added, alerts created)."""
-    frame = pl.DataFrame(rows, schema={
-        "plate": pl.String, "state": pl.String, "raw": pl.String, "confidence": pl.Float64, "ts": pl.Int64,
-        "camera": pl.String, "lat": pl.Float64, "lon": pl.Float64, "image_path": pl.String,
-        "crop_path": pl.String, "source_id": pl.String,
-    })
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "plate": pl.String,
+            "state": pl.String,
+            "raw": pl.String,
+            "confidence": pl.Float64,
+            "ts": pl.Int64,
+            "camera": pl.String,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "image_path": pl.String,
+            "crop_path": pl.String,
+            "source_id": pl.String,
+        },
+    )
     # A camera not yet known is created at the position of its first read.
     first = frame.unique("camera", keep="first", maintain_order=True)
     cameras = [
-        {"name": r["camera"], "kind": "mobile" if r["camera"] == _NO_CAMERA else "fixed",
-         "lat": None if r["camera"] == _NO_CAMERA else r["lat"],
-         "lon": None if r["camera"] == _NO_CAMERA else r["lon"]}
+        {
+            "name": r["camera"],
+            "kind": "mobile" if r["camera"] == _NO_CAMERA else "fixed",
+            "lat": None if r["camera"] == _NO_CAMERA else r["lat"],
+            "lon": None if r["camera"] == _NO_CAMERA else r["lon"],
+        }
         for r in first.iter_rows(named=True)
     ]
     with store.atomic() as conn:

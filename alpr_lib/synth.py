@@ -41,8 +41,15 @@ DEPARTMENT_TZ = "America/Los_Angeles"
 _CORRIDORS: dict[str, tuple[str, list[tuple[float, float]]]] = {
     "US101N": (
         "US-101 north of the bridge",
-        [(44.0600, -124.1150), (44.0300, -124.1110), (44.0000, -124.1050), (43.9830, -124.1000),
-         (43.9760, -124.1025), (43.9720, -124.1040), (43.9690, -124.1068)],
+        [
+            (44.0600, -124.1150),
+            (44.0300, -124.1110),
+            (44.0000, -124.1050),
+            (43.9830, -124.1000),
+            (43.9760, -124.1025),
+            (43.9720, -124.1040),
+            (43.9690, -124.1068),
+        ],
     ),
     "BRIDGE": (
         "Siuslaw River bridge (US-101)",
@@ -54,8 +61,14 @@ _CORRIDORS: dict[str, tuple[str, list[tuple[float, float]]]] = {
     ),
     "OR126": (
         "OR-126 east to Mapleton",
-        [(43.9830, -124.1000), (43.9850, -124.0800), (43.9920, -124.0500), (44.0020, -124.0000),
-         (44.0180, -123.9300), (44.0310, -123.8700)],
+        [
+            (43.9830, -124.1000),
+            (43.9850, -124.0800),
+            (43.9920, -124.0500),
+            (44.0020, -124.0000),
+            (44.0180, -123.9300),
+            (44.0310, -123.8700),
+        ],
     ),
     "PORT": (
         "Bay Street, Old Town and the Port of Siuslaw",
@@ -63,8 +76,13 @@ _CORRIDORS: dict[str, tuple[str, list[tuple[float, float]]]] = {
     ),
     "RHODY": (
         "Rhododendron Drive and Heceta Beach Road",
-        [(43.9760, -124.1025), (43.9780, -124.1150), (43.9900, -124.1300), (44.0100, -124.1250),
-         (44.0300, -124.1110)],
+        [
+            (43.9760, -124.1025),
+            (43.9780, -124.1150),
+            (43.9900, -124.1300),
+            (44.0100, -124.1250),
+            (44.0300, -124.1110),
+        ],
     ),
     "35TH": (
         "35th Street",
@@ -75,8 +93,34 @@ _CORRIDORS: dict[str, tuple[str, list[tuple[float, float]]]] = {
 _GATEWAYS = [(44.0600, -124.1150), (43.9000, -124.1200), (44.0310, -123.8700)]
 
 # Relative traffic by local hour (0-23) and by weekday (Monday first).
-_HOURLY = np.array([0.4, 0.25, 0.2, 0.2, 0.35, 0.9, 2.2, 4.5, 5.5, 4.6, 4.4, 4.8,
-                    5.2, 5.0, 4.9, 5.3, 6.0, 6.2, 5.0, 3.8, 2.9, 2.1, 1.4, 0.8])
+_HOURLY = np.array(
+    [
+        0.4,
+        0.25,
+        0.2,
+        0.2,
+        0.35,
+        0.9,
+        2.2,
+        4.5,
+        5.5,
+        4.6,
+        4.4,
+        4.8,
+        5.2,
+        5.0,
+        4.9,
+        5.3,
+        6.0,
+        6.2,
+        5.0,
+        3.8,
+        2.9,
+        2.1,
+        1.4,
+        0.8,
+    ]
+)
 _WEEKDAY = np.array([1.0, 1.0, 1.0, 1.05, 1.15, 1.2, 0.85])
 
 _LETTERS = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))  # no I, O, Q on issued plates
@@ -210,10 +254,16 @@ def _build_network(n_fixed: int, n_mobile: int) -> _Network:
             p, heading = _along(line, d)
             n = node(p)
             node_camera[n] = len(cam_rows)
-            cam_rows.append({
-                "name": f"{code}-{j + 1:02d}", "kind": "fixed", "lat": round(p[0], 6), "lon": round(p[1], 6),
-                "heading": round(heading, 1), "location": label,
-            })
+            cam_rows.append(
+                {
+                    "name": f"{code}-{j + 1:02d}",
+                    "kind": "fixed",
+                    "lat": round(p[0], 6),
+                    "lon": round(p[1], 6),
+                    "heading": round(heading, 1),
+                    "location": label,
+                }
+            )
             points.append((d, n))
         points.sort()
         # Trip endpoints sit between consecutive points, so trips start and end off-camera.
@@ -226,11 +276,13 @@ def _build_network(n_fixed: int, n_mobile: int) -> _Network:
             for u, v, w in ((n1, m, (d2 - d1) / 2), (m, n2, (d2 - d1) / 2)):
                 edges.setdefault(u, []).append((v, w))
                 edges.setdefault(v, []).append((u, w))
-        features.append({
-            "type": "Feature",
-            "properties": {"name": label, "code": code},
-            "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in line]},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": label, "code": code},
+                "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in line]},
+            }
+        )
     gateway_nodes = [node(g) for g in _GATEWAYS]
     places.extend(gateway_nodes)
     place_arr = np.array(places)
@@ -266,20 +318,33 @@ def _build_network(n_fixed: int, n_mobile: int) -> _Network:
             offsets.append(len(cams))
 
     for u in range(n_mobile):
-        cam_rows.append({
-            "name": f"PATROL-{u + 1}", "kind": "mobile", "lat": None, "lon": None, "heading": None,
-            "location": "mobile reader on a patrol car",
-        })
+        cam_rows.append(
+            {
+                "name": f"PATROL-{u + 1}",
+                "kind": "mobile",
+                "lat": None,
+                "lon": None,
+                "heading": None,
+                "location": "mobile reader on a patrol car",
+            }
+        )
     coords_arr = np.array(coords)
     place_xy = coords_arr[place_arr]
     # Town places are busier than the far ends of the corridors.
     d_center = np.array([_metres((lat, lon), CENTER) for lat, lon in place_xy])
     weight = 1.0 / (1.0 + d_center / 2_500.0)
     return _Network(
-        cameras=pl.DataFrame(cam_rows, schema={
-            "name": pl.String, "kind": pl.String, "lat": pl.Float64, "lon": pl.Float64,
-            "heading": pl.Float64, "location": pl.String,
-        }),
+        cameras=pl.DataFrame(
+            cam_rows,
+            schema={
+                "name": pl.String,
+                "kind": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+                "heading": pl.Float64,
+                "location": pl.String,
+            },
+        ),
         places=place_xy,
         place_weight=weight / weight.sum(),
         gateways=np.arange(n_places - len(gateway_nodes), n_places),
@@ -351,9 +416,7 @@ def _states(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
 
 
 _CONFUSABLE = {
-    ch: [o for o in group if o != ch]
-    for group in DEFAULT_EQUIVALENCE_CLASSES.groups
-    for ch in group
+    ch: [o for o in group if o != ch] for group in DEFAULT_EQUIVALENCE_CLASSES.groups for ch in group
 }
 
 
@@ -444,8 +507,11 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     if target <= 0:
         raise ValueError("too few reads requested for the planted scenarios")
     pair_counts = np.diff(net.pair_offsets)
-    mean_cams = float((pair_counts.reshape(n_places, n_places) * net.place_weight[:, None]
-                       * net.place_weight[None, :]).sum())
+    mean_cams = float(
+        (
+            pair_counts.reshape(n_places, n_places) * net.place_weight[:, None] * net.place_weight[None, :]
+        ).sum()
+    )
     workdays = np.flatnonzero(weekday < 5)
     oversample = 1.15
     # Reads by source: commuters 38%, errands 38%, visitors 15%, commercial 5%, patrol cars 4%.
@@ -458,11 +524,13 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     n_commercial = max(1, commercial_trips // 60)
     n_mobile_reads = round(0.04 * target * oversample) if cfg.mobile_units else 0
 
-    states = np.concatenate([
-        _states(rng_pop, "resident", n_resident),
-        _states(rng_pop, "visitor", n_visitor),
-        _states(rng_pop, "commercial", n_commercial),
-    ])
+    states = np.concatenate(
+        [
+            _states(rng_pop, "resident", n_resident),
+            _states(rng_pop, "visitor", n_visitor),
+            _states(rng_pop, "commercial", n_commercial),
+        ]
+    )
     plates = _make_plates(rng_pop, states, taken)
     home = _random_places(rng_pop, net, n_resident)
     work = _random_places(rng_pop, net, n_resident)
@@ -497,16 +565,26 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     origin = _random_places(rng_trips, net, visitor_trips)
     at_gate = rng_trips.random(visitor_trips) < 0.3
     origin[at_gate] = rng_trips.choice(net.gateways, at_gate.sum())
-    trips.add(n_resident + vv, t, _pairs(net, origin, _random_places(rng_trips, net, visitor_trips)),
-              _speeds(rng_trips, visitor_trips))
+    trips.add(
+        n_resident + vv,
+        t,
+        _pairs(net, origin, _random_places(rng_trips, net, visitor_trips)),
+        _speeds(rng_trips, visitor_trips),
+    )
     # Commercial vehicles: working hours, anywhere.
     vc = rng_trips.integers(0, n_commercial, commercial_trips)
     d = rng_trips.choice(workdays if len(workdays) else np.arange(cfg.days), commercial_trips)
     t = day0[d] + rng_trips.uniform(6.5, 18.0, commercial_trips) * 3600
-    trips.add(n_resident + n_visitor + vc, t,
-              _pairs(net, _random_places(rng_trips, net, commercial_trips),
-                     _random_places(rng_trips, net, commercial_trips)),
-              _speeds(rng_trips, commercial_trips))
+    trips.add(
+        n_resident + n_visitor + vc,
+        t,
+        _pairs(
+            net,
+            _random_places(rng_trips, net, commercial_trips),
+            _random_places(rng_trips, net, commercial_trips),
+        ),
+        _speeds(rng_trips, commercial_trips),
+    )
     bg = trips.expand(net, rng_trips)
 
     # Patrol cars reading parked cars near residents' homes during day shifts.
@@ -519,8 +597,9 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
 
     say("writing reads")
     vehicle = np.concatenate([bg["vehicle"], mv])
-    camera = np.concatenate([bg["camera"], n_fixed + rng_trips.integers(0, max(cfg.mobile_units, 1),
-                                                                       n_mobile_reads)])
+    camera = np.concatenate(
+        [bg["camera"], n_fixed + rng_trips.integers(0, max(cfg.mobile_units, 1), n_mobile_reads)]
+    )
     ts = np.concatenate([bg["ts"], mobile_ts])
     cam_xy = net.cameras.select("lat", "lon").to_numpy()
     lat = np.concatenate([cam_xy[bg["camera"], 0], mobile_xy[:, 0]])
@@ -531,15 +610,17 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         raise RuntimeError("the background traffic came out short; raise the oversampling")
     keep = np.sort(rng_trips.choice(inside, size=target, replace=False))
     truth = plates[vehicle[keep]]
-    bg_frame = pl.DataFrame({
-        "true_plate": truth.astype(str),
-        "state": states[vehicle[keep]].astype(str),
-        "ts_s": ts[keep],
-        "camera": net.cameras["name"].to_numpy()[camera[keep]],
-        "lat": np.round(lat[keep], 6),
-        "lon": np.round(lon[keep], 6),
-        "scenario": pl.Series([None] * target, dtype=pl.String),
-    })
+    bg_frame = pl.DataFrame(
+        {
+            "true_plate": truth.astype(str),
+            "state": states[vehicle[keep]].astype(str),
+            "ts_s": ts[keep],
+            "camera": net.cameras["name"].to_numpy()[camera[keep]],
+            "lat": np.round(lat[keep], 6),
+            "lon": np.round(lon[keep], 6),
+            "scenario": pl.Series([None] * target, dtype=pl.String),
+        }
+    )
     frame = pl.concat([bg_frame, scen.frame(scen_reads, net)], how="vertical_relaxed")
 
     say("adding misreads")
@@ -561,15 +642,37 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         confidence=pl.Series(np.round(confidence, 3)),
         ts=pl.Series(ts_ms),
         source_id=pl.Series([f"synth-{cfg.seed}-{i:09d}" for i in range(n)]),
-    ).select("source_id", "plate", "state", "raw", "confidence", "ts", "camera", "lat", "lon",
-             "true_plate", "scenario")
+    ).select(
+        "source_id",
+        "plate",
+        "state",
+        "raw",
+        "confidence",
+        "ts",
+        "camera",
+        "lat",
+        "lon",
+        "true_plate",
+        "scenario",
+    )
     manifest = scen.manifest(reads)
-    manifest.update({
-        "seed": cfg.seed, "reads": n, "start": cfg.start.isoformat(), "days": cfg.days,
-        "timezone": cfg.timezone, "fixed_cameras": cfg.fixed_cameras, "mobile_units": cfg.mobile_units,
-        "vehicles": {"resident": n_resident, "commuter": n_comm, "visitor": n_visitor,
-                     "commercial": n_commercial},
-    })
+    manifest.update(
+        {
+            "seed": cfg.seed,
+            "reads": n,
+            "start": cfg.start.isoformat(),
+            "days": cfg.days,
+            "timezone": cfg.timezone,
+            "fixed_cameras": cfg.fixed_cameras,
+            "mobile_units": cfg.mobile_units,
+            "vehicles": {
+                "resident": n_resident,
+                "commuter": n_comm,
+                "visitor": n_visitor,
+                "commercial": n_commercial,
+            },
+        }
+    )
     return SyntheticCity(cfg, net.cameras, reads, scen.hotlist(rng_scen), manifest, net.roads)
 
 
@@ -583,8 +686,9 @@ def _iso_ms(ms: int) -> str:
 class _Scenarios:
     """Vehicles whose reads have known answers; their trips are never thinned out."""
 
-    def __init__(self, cfg: CityConfig, net: _Network, day0: np.ndarray, rng: np.random.Generator,
-                 taken: set[str]) -> None:
+    def __init__(
+        self, cfg: CityConfig, net: _Network, day0: np.ndarray, rng: np.random.Generator, taken: set[str]
+    ) -> None:
         self.cfg, self.net, self.day0, self.rng = cfg, net, day0, rng
         names = ["stolen", "suspect", "convoy_target", "convoy_companion", "clone", "witnessed"]
         st = np.array(["OR", "OR", "WA", "WA", "OR", "CA"])
@@ -624,13 +728,22 @@ class _Scenarios:
             t_to = t_from + 2 * 3600
             seen = t_from + rng.uniform(900, 2 * 3600 - 900)
             self._pass_camera("suspect", c, seen)
-            scenes.append({
-                "lat": round(lat, 6), "lon": round(lon, 6), "radius_m": 400,
-                "from": _iso_ms(int(t_from * 1000)), "to": _iso_ms(int(t_to * 1000)),
-                "from_ms": int(t_from * 1000), "to_ms": int(t_to * 1000),
-            })
+            scenes.append(
+                {
+                    "lat": round(lat, 6),
+                    "lon": round(lon, 6),
+                    "radius_m": 400,
+                    "from": _iso_ms(int(t_from * 1000)),
+                    "to": _iso_ms(int(t_to * 1000)),
+                    "from_ms": int(t_from * 1000),
+                    "to_ms": int(t_to * 1000),
+                }
+            )
         self.info["burglary_series"] = {
-            "plate": self.plates["suspect"], "state": self.states["suspect"], "scenes": scenes, "min_scenes": 3,
+            "plate": self.plates["suspect"],
+            "state": self.states["suspect"],
+            "scenes": scenes,
+            "min_scenes": 3,
         }
 
         # Convoy: the companion follows the target through the same cameras, 20-60 s behind.
@@ -646,14 +759,21 @@ class _Scenarios:
             self.trips.add([self.vid["convoy_companion"]], [t + lag], [p], [speed])
             lags.append(round(lag, 1))
         self.info["convoy"] = {
-            "target": self.plates["convoy_target"], "companion": self.plates["convoy_companion"],
-            "state": "WA", "trips": len(convoy_days), "lags_s": lags,
+            "target": self.plates["convoy_target"],
+            "companion": self.plates["convoy_companion"],
+            "state": "WA",
+            "trips": len(convoy_days),
+            "lags_s": lags,
         }
 
         # Clone: the same plate at the Mapleton end of OR-126 and the north end of US-101 minutes apart.
         names_arr = cam["name"].to_list()
-        east = max((i for i, nm in enumerate(names_arr) if nm.startswith("OR126-")), key=lambda i: cam["lon"][i])
-        north = max((i for i, nm in enumerate(names_arr) if nm.startswith("US101N-")), key=lambda i: cam["lat"][i])
+        east = max(
+            (i for i, nm in enumerate(names_arr) if nm.startswith("OR126-")), key=lambda i: cam["lon"][i]
+        )
+        north = max(
+            (i for i, nm in enumerate(names_arr) if nm.startswith("US101N-")), key=lambda i: cam["lat"][i]
+        )
         d = int(rng.integers(3, days - 1))
         t1 = day0[d] + rng.uniform(10, 16) * 3600
         gap = float(rng.uniform(240, 420))
@@ -661,9 +781,12 @@ class _Scenarios:
         self.extra.append(("clone", north, t1 + gap))
         dist = _metres((cam["lat"][east], cam["lon"][east]), (cam["lat"][north], cam["lon"][north]))
         self.info["clone"] = {
-            "plate": self.plates["clone"], "state": "OR", "cameras": [names_arr[east], names_arr[north]],
+            "plate": self.plates["clone"],
+            "state": "OR",
+            "cameras": [names_arr[east], names_arr[north]],
             "at": [_iso_ms(int(t1 * 1000)), _iso_ms(int((t1 + gap) * 1000))],
-            "distance_m": round(dist), "minutes": round(gap / 60, 1),
+            "distance_m": round(dist),
+            "minutes": round(gap / 60, 1),
             "implied_kmh": round(dist / gap * 3.6),
         }
 
@@ -673,7 +796,9 @@ class _Scenarios:
         c = int(rng.integers(0, cfg.fixed_cameras))
         self.extra.append(("stolen:misread", c, day0[int(rng.integers(1, days))] + rng.uniform(8, 20) * 3600))
         self.info["stolen_vehicle"] = {
-            "plate": self.plates["stolen"], "state": "OR", "hotlist": "Stolen vehicles (synthetic)",
+            "plate": self.plates["stolen"],
+            "state": "OR",
+            "hotlist": "Stolen vehicles (synthetic)",
             "misread_as": mis,
         }
 
@@ -685,8 +810,11 @@ class _Scenarios:
         self._pass_camera("witnessed", c, seen)
         w = self.plates["witnessed"]
         self.info["partial_plate"] = {
-            "plate": w, "state": "CA", "pattern": w[0] + "?" + w[2:4] + "*",
-            "camera": names_arr[c], "at": _iso_ms(int(seen * 1000)),
+            "plate": w,
+            "state": "CA",
+            "pattern": w[0] + "?" + w[2:4] + "*",
+            "camera": names_arr[c],
+            "at": _iso_ms(int(seen * 1000)),
         }
 
     def _pass_camera(self, name: str, camera: int, at: float) -> None:
@@ -717,17 +845,19 @@ class _Scenarios:
         names = list(self.vid)
         cam_xy = net.cameras.select("lat", "lon").to_numpy()
         vehicle_names = [names[int(v)] for v in r["vehicle"]]
-        return pl.DataFrame({
-            "true_plate": [self.plates[nm] for nm in vehicle_names],
-            "state": [self.states[nm] for nm in vehicle_names],
-            "ts_s": r["ts"].astype(np.float64),
-            "camera": net.cameras["name"].to_numpy()[r["camera"].astype(np.int64)],
-            "lat": cam_xy[r["camera"].astype(np.int64), 0],
-            "lon": cam_xy[r["camera"].astype(np.int64), 1],
-            "scenario": [
-                tag if tag else _scenario_of(nm) for tag, nm in zip(r["tag"], vehicle_names, strict=True)
-            ],
-        })
+        return pl.DataFrame(
+            {
+                "true_plate": [self.plates[nm] for nm in vehicle_names],
+                "state": [self.states[nm] for nm in vehicle_names],
+                "ts_s": r["ts"].astype(np.float64),
+                "camera": net.cameras["name"].to_numpy()[r["camera"].astype(np.int64)],
+                "lat": cam_xy[r["camera"].astype(np.int64), 0],
+                "lon": cam_xy[r["camera"].astype(np.int64), 1],
+                "scenario": [
+                    tag if tag else _scenario_of(nm) for tag, nm in zip(r["tag"], vehicle_names, strict=True)
+                ],
+            }
+        )
 
     def manifest(self, reads: pl.DataFrame) -> dict[str, Any]:
         info = dict(self.info)
@@ -740,10 +870,19 @@ class _Scenarios:
         """The stolen vehicle and a handful of other synthetic entries, most never seen."""
         others = _make_plates(rng, np.array(["OR"] * 12 + ["WA"] * 4 + ["CA"] * 4), set(self.plates.values()))
         kinds = ["stolen-vehicle"] * 8 + ["stolen-plate"] * 4 + ["wanted"] * 4 + ["warrant"] * 4
-        rows = [{"hotlist": "Stolen vehicles (synthetic)", "plate": self.plates["stolen"], "state": "OR",
-                 "kind": "stolen-vehicle", "note": "planted scenario: stolen vehicle"}]
+        rows = [
+            {
+                "hotlist": "Stolen vehicles (synthetic)",
+                "plate": self.plates["stolen"],
+                "state": "OR",
+                "kind": "stolen-vehicle",
+                "note": "planted scenario: stolen vehicle",
+            }
+        ]
         for p, k in zip(others, kinds, strict=True):
-            name = "Stolen vehicles (synthetic)" if k.startswith("stolen") else "Wanted and warrants (synthetic)"
+            name = (
+                "Stolen vehicles (synthetic)" if k.startswith("stolen") else "Wanted and warrants (synthetic)"
+            )
             rows.append({"hotlist": name, "plate": str(p), "state": "", "kind": k, "note": ""})
         return pl.DataFrame(rows)
 
@@ -754,8 +893,12 @@ def _extra_tag(name: str) -> str:
 
 def _scenario_of(vehicle: str) -> str:
     return {
-        "stolen": "stolen_vehicle", "suspect": "burglary_series", "convoy_target": "convoy",
-        "convoy_companion": "convoy", "clone": "clone", "witnessed": "partial_plate",
+        "stolen": "stolen_vehicle",
+        "suspect": "burglary_series",
+        "convoy_target": "convoy",
+        "convoy_companion": "convoy",
+        "clone": "clone",
+        "witnessed": "partial_plate",
     }[vehicle]
 
 

@@ -36,9 +36,22 @@ class WorkbenchGroup(click.Group):
         except AlprError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("WORKBENCH_DEBUG"):
+                raise
+            # Only the error's kind: its text could carry plate data from a query.
+            click.echo(
+                f"Error: unexpected failure ({type(exc).__name__}); set WORKBENCH_DEBUG=1 to see details "
+                "and report it",
+                err=True,
+            )
+            ctx.exit(1)
         except KeyboardInterrupt:
-            click.echo("Interrupted. Nothing half-written was kept; run the same command again to finish.",
-                       err=True)
+            click.echo(
+                "Interrupted. Nothing half-written was kept; run the same command again to finish.", err=True
+            )
             ctx.exit(130)
 
 
@@ -52,18 +65,24 @@ def _open(db: str | None, *, create: bool = False) -> Store:
 
 def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--db", metavar="URL", default=None,
+        "--db",
+        metavar="URL",
+        default=None,
         help="Database URL (default: $WORKBENCH_DB_URL, else the embedded SQLite file).",
     )(fn)
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on standard output.")(fn)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on standard output."
+    )(fn)
 
 
 def user_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--user", envvar="WORKBENCH_USER", metavar="NAME",
+        "--user",
+        envvar="WORKBENCH_USER",
+        metavar="NAME",
         help="Acting member (default: $WORKBENCH_USER); password from $WORKBENCH_PASSWORD or a prompt.",
     )(fn)
 
@@ -95,8 +114,9 @@ def _bar(total: int | None, desc: str, unit: str = "reads") -> Iterator[Callable
     from tqdm import tqdm
 
     # tqdm draws on standard error and only on a terminal: --json output stays clean.
-    with tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=None, file=sys.stderr,
-              leave=False) as bar:
+    with tqdm(
+        total=total, desc=desc, unit=unit, unit_scale=True, disable=None, file=sys.stderr, leave=False
+    ) as bar:
         yield bar.update
 
 
@@ -134,11 +154,22 @@ def init(admin: str, db: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--reads", default=200_000, show_default=True, type=click.IntRange(1_000),
-              help="How many reads the synthetic city gets.")
-@click.option("--seed", default=7, show_default=True, type=int, help="Seed: the same seed gives the same city.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day of the month of reads (default: 30 days ago).")
+@click.option(
+    "--reads",
+    default=200_000,
+    show_default=True,
+    type=click.IntRange(1_000),
+    help="How many reads the synthetic city gets.",
+)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="Seed: the same seed gives the same city."
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day of the month of reads (default: 30 days ago).",
+)
 @db_option
 @json_option
 def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_json: bool) -> None:
@@ -163,13 +194,26 @@ def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_js
             return
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="reads", unit_scale=True, disable=None,
-                                     file=sys.stderr, leave=False)
+            bar = bars[stage] = tqdm(
+                total=total,
+                desc=stage,
+                unit="reads",
+                unit_scale=True,
+                disable=None,
+                file=sys.stderr,
+                leave=False,
+            )
         bar.update(done - bar.n)
 
     try:
-        info = build_demo(store, reads=reads, seed=seed, password=os.environ.get("WORKBENCH_DEMO_PASSWORD"),
-                          start=start.date() if start else None, progress=progress)
+        info = build_demo(
+            store,
+            reads=reads,
+            seed=seed,
+            password=os.environ.get("WORKBENCH_DEMO_PASSWORD"),
+            start=start.date() if start else None,
+            progress=progress,
+        )
     finally:
         for bar in bars.values():
             bar.close()
@@ -178,8 +222,10 @@ def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_js
         click.echo(f"Demo password for every demo member (shown once): {password}", err=True)
 
     def text() -> None:
-        click.echo(f"Synthetic city ready in {info['database']}: {info['reads']:,} reads, "
-                   f"{info['plates']:,} plates, {info['cameras']} cameras.")
+        click.echo(
+            f"Synthetic city ready in {info['database']}: {info['reads']:,} reads, "
+            f"{info['plates']:,} plates, {info['cameras']} cameras."
+        )
         click.echo("Members: " + ", ".join(f"{n} ({r})" for n, r in info["demo_users"].items()))
 
     _emit(as_json, info, text)
@@ -224,8 +270,11 @@ def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
     """
     store = _open(db)
     path = _login(store, user).backup(dest)
-    _emit(as_json, {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
-          lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."))
+    _emit(
+        as_json,
+        {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
+        lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."),
+    )
 
 
 # -- users ------------------------------------------------------------------------------------
@@ -243,7 +292,9 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "investigator", "supervisor", "trainer"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "analyst", "investigator", "supervisor", "trainer"])
+)
 @click.option("--full-name", default="", help="The member's full name, for reports.")
 @user_option
 @db_option
@@ -258,7 +309,9 @@ def users_add(name: str, role: str, full_name: str, user: str | None, db: str | 
     session = _login(store, user)
     password = _secret("WORKBENCH_NEW_PASSWORD", f"New password for {name}", confirm=True)
     session.add_user(name, role, password, full_name=full_name)
-    click.echo(f"Added {name} ({role}). No data access until training is recorded: workbench users train {name}")
+    click.echo(
+        f"Added {name} ({role}). No data access until training is recorded: workbench users train {name}"
+    )
 
 
 @users.command("list")
@@ -287,13 +340,25 @@ def users_list(user: str | None, db: str | None, as_json: bool) -> None:
 @users.command("train")
 @click.argument("name")
 @click.option("--course", default=None, help="Course name (default: the department's ALPR course).")
-@click.option("--completed", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Completion date (default today).")
-@click.option("--valid-days", type=click.IntRange(1), default=None,
-              help="Days the training stays current (default: the training_valid_days setting).")
+@click.option(
+    "--completed", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Completion date (default today)."
+)
+@click.option(
+    "--valid-days",
+    type=click.IntRange(1),
+    default=None,
+    help="Days the training stays current (default: the training_valid_days setting).",
+)
 @user_option
 @db_option
-def users_train(name: str, course: str | None, completed: dt.datetime | None, valid_days: int | None,
-                user: str | None, db: str | None) -> None:
+def users_train(
+    name: str,
+    course: str | None,
+    completed: dt.datetime | None,
+    valid_days: int | None,
+    user: str | None,
+    db: str | None,
+) -> None:
     """Record that member NAME completed department-approved ALPR training.
 
     \b
@@ -346,22 +411,39 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         ours, sep, theirs = value.partition("=")
         if not sep or not ours.strip() or not theirs:
-            raise InvalidInput(f'--map takes OURS="Their column", e.g. --map plate="License Plate"; got {value!r}')
+            raise InvalidInput(
+                f'--map takes OURS="Their column", e.g. --map plate="License Plate"; got {value!r}'
+            )
         mapping[ours.strip()] = theirs
     return mapping
 
 
 @main.command("import-reads")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--map", "mapping", multiple=True, metavar='OURS="THEIRS"',
-              help='Map a vendor column to ours, e.g. --map plate="License Plate". Repeatable.')
-@click.option("--rejects", type=click.Path(path_type=Path), default=None,
-              help="Where bad rows are written (default: FILE.rejects.csv).")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar='OURS="THEIRS"',
+    help='Map a vendor column to ours, e.g. --map plate="License Plate". Repeatable.',
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where bad rows are written (default: FILE.rejects.csv).",
+)
 @user_option
 @db_option
 @json_option
-def import_reads(file: Path, mapping: tuple[str, ...], rejects: Path | None, user: str | None, db: str | None,
-                 as_json: bool) -> None:
+def import_reads(
+    file: Path,
+    mapping: tuple[str, ...],
+    rejects: Path | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     """Import reads from a vendor-style CSV (administrators).
 
     Columns plate, ts, lat, lon are required; source_id, state, camera, confidence, image
@@ -375,15 +457,21 @@ def import_reads(file: Path, mapping: tuple[str, ...], rejects: Path | None, use
     column_map = _parse_map(mapping)
     session = _login(_open(db), user)
     with _bar(None, "importing") as step:
-        report = session.import_reads(file, column_map=column_map, rejects_path=rejects,
-                                      timezone=_settings().timezone, progress=step)
+        report = session.import_reads(
+            file, column_map=column_map, rejects_path=rejects, timezone=_settings().timezone, progress=step
+        )
     data = report.as_dict()
     if not as_json:
         for row in report.rejected:
             click.echo(f"line {row.line}: {row.reason}", err=True)
-    _emit(as_json, data, lambda: click.echo(
-        f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already present, "
-        f"{len(report.rejected):,} rejected"
-        + (f" (written to {report.rejects_file})" if report.rejects_file else "")
-        + (f"; {report.alerts:,} new hotlist alerts to verify" if report.alerts else "") + "."
-    ))
+    _emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already present, "
+            f"{len(report.rejected):,} rejected"
+            + (f" (written to {report.rejects_file})" if report.rejects_file else "")
+            + (f"; {report.alerts:,} new hotlist alerts to verify" if report.alerts else "")
+            + "."
+        ),
+    )

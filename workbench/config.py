@@ -60,20 +60,37 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", lambda _s: _default_data_dir(),
-            "Folder for the embedded database, images, checkpoints and exports.",
-            default_text="the platform's user data folder, e.g. ~/.local/share/alpr-workbench"),
-    Setting("db_url", lambda s: f"sqlite:///{Path(s['data_dir']) / 'workbench.db'}",
-            "Database URL: sqlite:///PATH for the embedded database, postgresql+psycopg://... for a server. "
-            "Overridden by --db.",
-            default_text="sqlite:///<data_dir>/workbench.db"),
-    Setting("timezone", "America/Los_Angeles",
-            "The department's time zone: times given without an offset are read in it, and shown in it.",
-            _timezone),
-    Setting("retention_days", 30, "Reads and their images are destroyed after this many days unless held.",
-            _positive_int),
-    Setting("case_format", r"\d{2}-\d{4,6}",
-            "Regular expression a case number must match in full (default: 26-01234).", _regex),
+    Setting(
+        "data_dir",
+        lambda _s: _default_data_dir(),
+        "Folder for the embedded database, images, checkpoints and exports.",
+        default_text="the platform's user data folder, e.g. ~/.local/share/alpr-workbench",
+    ),
+    Setting(
+        "db_url",
+        lambda s: f"sqlite:///{Path(s['data_dir']) / 'workbench.db'}",
+        "Database URL: sqlite:///PATH for the embedded database, postgresql+psycopg://... for a server. "
+        "Overridden by --db.",
+        default_text="sqlite:///<data_dir>/workbench.db",
+    ),
+    Setting(
+        "timezone",
+        "America/Los_Angeles",
+        "The department's time zone: times given without an offset are read in it, and shown in it.",
+        _timezone,
+    ),
+    Setting(
+        "retention_days",
+        30,
+        "Reads and their images are destroyed after this many days unless held.",
+        _positive_int,
+    ),
+    Setting(
+        "case_format",
+        r"\d{2}-\d{4,6}",
+        "Regular expression a case number must match in full (default: 26-01234).",
+        _regex,
+    ),
     Setting("training_valid_days", 365, "How long a training record stays current.", _positive_int),
     Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
 )

@@ -37,22 +37,42 @@ DEMO_USERS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _add_user(conn: sa.Connection, name: str, role: str, password_hash: str, trained_by: int | None = None,
-              trained: bool = False) -> int:
+def _add_user(
+    conn: sa.Connection,
+    name: str,
+    role: str,
+    password_hash: str,
+    trained_by: int | None = None,
+    trained: bool = False,
+) -> int:
     now = dt.datetime.now(dt.UTC)
     role_id = conn.execute(sa.select(s.Role.id).where(s.Role.name == role)).scalar_one()
     uid = conn.execute(
-        sa.insert(s.User).values(
-            name=name, full_name="", role_id=role_id, password_hash=password_hash, disabled=False,
-            failed_logons=0, created_at=now, password_changed_at=now,
-        ).returning(s.User.id)
+        sa.insert(s.User)
+        .values(
+            name=name,
+            full_name="",
+            role_id=role_id,
+            password_hash=password_hash,
+            disabled=False,
+            failed_logons=0,
+            created_at=now,
+            password_changed_at=now,
+        )
+        .returning(s.User.id)
     ).scalar_one()
     if trained:
         today = now.date()
-        conn.execute(sa.insert(s.TrainingRecord).values(
-            user_id=uid, course=DEFAULT_TRAINING_COURSE, completed_on=today,
-            expires_on=today + dt.timedelta(days=365), recorded_by=trained_by or uid, recorded_at=now,
-        ))
+        conn.execute(
+            sa.insert(s.TrainingRecord).values(
+                user_id=uid,
+                course=DEFAULT_TRAINING_COURSE,
+                completed_on=today,
+                expires_on=today + dt.timedelta(days=365),
+                recorded_by=trained_by or uid,
+                recorded_at=now,
+            )
+        )
     return int(uid)
 
 
@@ -67,8 +87,15 @@ def init_database(store: Store, admin: str, password: str) -> dict[str, Any]:
         if conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one():
             raise InvalidInput("the database already has users; add more with `workbench users add`")
         _add_user(conn, admin, "admin", hash_password(password))
-        audit.append(conn, operation="init", outcome="ok", client="cli", user_name=admin, role="admin",
-                     params={"admin": admin})
+        audit.append(
+            conn,
+            operation="init",
+            outcome="ok",
+            client="cli",
+            user_name=admin,
+            role="admin",
+            params={"admin": admin},
+        )
     return store.info()
 
 
@@ -112,9 +139,16 @@ def build_demo(
         for name, (role, trained) in DEMO_USERS.items():
             uid = _add_user(conn, name, role, pw_hash, trained_by=admin_id, trained=trained)
             admin_id = admin_id or uid
-        audit.append(conn, operation="demo", outcome="ok", client="cli", user_name="admin", role="admin",
-                     params={"reads": reads, "seed": seed, "start": start.isoformat()},
-                     result_count=report.imported)
+        audit.append(
+            conn,
+            operation="demo",
+            outcome="ok",
+            client="cli",
+            user_name="admin",
+            role="admin",
+            params={"reads": reads, "seed": seed, "start": start.isoformat()},
+            result_count=report.imported,
+        )
     info = store.info()
     info["demo_users"] = {name: role for name, (role, _) in DEMO_USERS.items()}
     info["password"] = password if generated else None
@@ -127,8 +161,10 @@ def _clear_synthetic(store: Store) -> None:
         real = not store.is_synthetic()
         if real:
             with store.read() as conn:
-                used = conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one() or \
-                    conn.execute(sa.select(s.Read.id).limit(1)).first() is not None
+                used = (
+                    conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one()
+                    or conn.execute(sa.select(s.Read.id).limit(1)).first() is not None
+                )
             if used:
                 raise NotASyntheticStore(
                     f"{store.info()['database']} holds real data; give the demo another database with --db"

@@ -24,8 +24,20 @@ GENESIS = "0" * 64
 CLIENTS = ("cli", "lab", "dashboard", "api", "system")
 OUTCOMES = ("ok", "denied", "error")
 
-_FIELDS = ("ts", "user_name", "role", "client", "operation", "params", "purpose", "case_number", "reason",
-           "result_count", "outcome", "detail")
+_FIELDS = (
+    "ts",
+    "user_name",
+    "role",
+    "client",
+    "operation",
+    "params",
+    "purpose",
+    "case_number",
+    "reason",
+    "result_count",
+    "outcome",
+    "detail",
+)
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -60,9 +72,18 @@ def append(
     ts = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     # Microseconds are kept: SQLite and PostgreSQL both store them, so the hash survives a round trip.
     fields: dict[str, Any] = {
-        "ts": ts, "user_name": user_name, "role": role, "client": client, "operation": operation,
-        "params": dumps_canonical(params or {}), "purpose": purpose, "case_number": case_number,
-        "reason": reason, "result_count": result_count, "outcome": outcome, "detail": detail,
+        "ts": ts,
+        "user_name": user_name,
+        "role": role,
+        "client": client,
+        "operation": operation,
+        "params": dumps_canonical(params or {}),
+        "purpose": purpose,
+        "case_number": case_number,
+        "reason": reason,
+        "result_count": result_count,
+        "outcome": outcome,
+        "detail": detail,
     }
     prev = conn.execute(sa.select(s.AuditEntry.hash).order_by(s.AuditEntry.id.desc()).limit(1)).scalar()
     prev_hash = prev or GENESIS

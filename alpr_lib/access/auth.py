@@ -28,11 +28,28 @@ __all__ = [
 _HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
 # Passwords people pick first; a full deployment can extend this list.
-_BANNED = frozenset({
-    "password1234", "password12345", "123456789012", "qwertyuiopas", "letmein12345", "welcome12345",
-    "administrator", "changeme1234", "iloveyou1234", "florence1234", "police123456", "alprworkbench",
-    "workbench123", "passwordpassword", "111111111111", "000000000000", "abcdefghijkl", "1234567890ab",
-})
+_BANNED = frozenset(
+    {
+        "password1234",
+        "password12345",
+        "123456789012",
+        "qwertyuiopas",
+        "letmein12345",
+        "welcome12345",
+        "administrator",
+        "changeme1234",
+        "iloveyou1234",
+        "florence1234",
+        "police123456",
+        "alprworkbench",
+        "workbench123",
+        "passwordpassword",
+        "111111111111",
+        "000000000000",
+        "abcdefghijkl",
+        "1234567890ab",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,8 @@ def check_password_policy(name: str, password: str) -> None:
     if len(password) > 256:
         raise InvalidPassword("a password may have at most 256 characters")
     lowered = password.lower()
-    if name and name.lower() in lowered:
-        raise InvalidPassword("a password may not contain the user name")
+    if name and lowered in (name.lower(), name.lower() * 2, name.lower()[::-1]):
+        raise InvalidPassword("a password may not be the user name")
     if lowered in _BANNED or len(set(lowered)) < 4:
         raise InvalidPassword("that password is too common or too simple; choose another")
 
@@ -94,14 +111,24 @@ def authenticate(
     failure), ``disabled``. Failed attempts are counted on the user row; the caller
     commits them together with the audit entry.
     """
-    row = conn.execute(
-        sa.select(s.User, s.Role.name).join(s.Role, s.Role.id == s.User.role_id).where(s.User.name == name)
+    u = s.User.__table__.c
+    user = conn.execute(
+        sa.select(
+            u.id,
+            u.name,
+            u.disabled,
+            u.locked_until,
+            u.failed_logons,
+            u.password_hash,
+            s.Role.name.label("role"),
+        )
+        .join(s.Role, s.Role.id == u.role_id)
+        .where(u.name == name)
     ).first()
-    if row is None:
+    if user is None:
         verify_password(_DUMMY_HASH, password)
         return None, "unknown-user"
-    user, role = row
-    record = UserRecord(user.id, user.name, role, user.disabled)
+    record = UserRecord(user.id, user.name, user.role, bool(user.disabled))
     if user.disabled:
         return record, "disabled"
     if user.locked_until is not None and user.locked_until > now:

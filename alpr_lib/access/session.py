@@ -47,9 +47,14 @@ def login(store: Store, name: str, password: str, *, client: str = "cli") -> Acc
     with store.atomic() as conn:
         user, outcome = authenticate(conn, name, password, now)
         audit.append(
-            conn, operation="logon", outcome="ok" if outcome == "ok" else "denied", client=client,
-            user_name=name[:64], role=user.role if user else None,
-            detail=None if outcome == "ok" else outcome, now=now,
+            conn,
+            operation="logon",
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=name[:64],
+            role=user.role if user else None,
+            detail=None if outcome == "ok" else outcome,
+            now=now,
         )
     if user is None or outcome != "ok":
         raise refusal(outcome)
@@ -79,8 +84,13 @@ class AccessSession:
 
     def _audit(self, conn: Connection, operation: str, outcome: str, **fields: Any) -> int:
         return audit.append(
-            conn, operation=operation, outcome=outcome, client=self.client, user_name=self.user.name,
-            role=self.user.role, **fields,
+            conn,
+            operation=operation,
+            outcome=outcome,
+            client=self.client,
+            user_name=self.user.name,
+            role=self.user.role,
+            **fields,
         )
 
     def _refusal(self, conn: Connection, operation: str) -> str | None:
@@ -129,10 +139,18 @@ class AccessSession:
                 raise InvalidInput(f"a user named {name!r} already exists")
             check_password_policy(name, password)
             role_id = conn.execute(sa.select(s.Role.id).where(s.Role.name == role)).scalar_one()
-            conn.execute(sa.insert(s.User).values(
-                name=name, full_name=full_name, role_id=role_id, password_hash=hash_password(password),
-                disabled=False, failed_logons=0, created_at=_now(), password_changed_at=_now(),
-            ))
+            conn.execute(
+                sa.insert(s.User).values(
+                    name=name,
+                    full_name=full_name,
+                    role_id=role_id,
+                    password_hash=hash_password(password),
+                    disabled=False,
+                    failed_logons=0,
+                    created_at=_now(),
+                    password_changed_at=_now(),
+                )
+            )
             return None, 1
 
         self._run("users.add", params, work)
@@ -142,13 +160,21 @@ class AccessSession:
 
         def work(conn: Connection) -> tuple[pl.DataFrame, int]:
             expires = (
-                sa.select(s.TrainingRecord.user_id, sa.func.max(s.TrainingRecord.expires_on).label("trained_until"))
+                sa.select(
+                    s.TrainingRecord.user_id, sa.func.max(s.TrainingRecord.expires_on).label("trained_until")
+                )
                 .group_by(s.TrainingRecord.user_id)
                 .subquery()
             )
             rows = conn.execute(
-                sa.select(s.User.name, s.User.full_name, s.Role.name, s.User.disabled, s.User.locked_until,
-                          expires.c.trained_until)
+                sa.select(
+                    s.User.name,
+                    s.User.full_name,
+                    s.Role.name,
+                    s.User.disabled,
+                    s.User.locked_until,
+                    expires.c.trained_until,
+                )
                 .join(s.Role, s.Role.id == s.User.role_id)
                 .join(expires, expires.c.user_id == s.User.id, isouter=True)
                 .order_by(s.User.name)
@@ -156,8 +182,14 @@ class AccessSession:
             now = _now()
             frame = pl.DataFrame(
                 [(r[0], r[1], r[2], bool(r[3]), bool(r[4] and r[4] > now), r[5]) for r in rows],
-                schema={"name": pl.String, "full_name": pl.String, "role": pl.String, "disabled": pl.Boolean,
-                        "locked": pl.Boolean, "trained_until": pl.Date},
+                schema={
+                    "name": pl.String,
+                    "full_name": pl.String,
+                    "role": pl.String,
+                    "disabled": pl.Boolean,
+                    "locked": pl.Boolean,
+                    "trained_until": pl.Date,
+                },
                 orient="row",
             )
             return frame, frame.height
@@ -171,7 +203,11 @@ class AccessSession:
         return int(uid)
 
     def record_training(
-        self, name: str, *, course: str = DEFAULT_TRAINING_COURSE, completed_on: dt.date | None = None,
+        self,
+        name: str,
+        *,
+        course: str = DEFAULT_TRAINING_COURSE,
+        completed_on: dt.date | None = None,
         valid_days: int = 365,
     ) -> dt.date:
         """Record that ``name`` completed department-approved training; returns its expiry date."""
@@ -181,13 +217,24 @@ class AccessSession:
         if valid_days < 1:
             raise InvalidInput("training must stay valid for at least one day")
         expires = completed + dt.timedelta(days=valid_days)
-        params = {"name": name, "course": course, "completed_on": completed.isoformat(), "valid_days": valid_days}
+        params = {
+            "name": name,
+            "course": course,
+            "completed_on": completed.isoformat(),
+            "valid_days": valid_days,
+        }
 
         def work(conn: Connection) -> tuple[dt.date, int]:
-            conn.execute(sa.insert(s.TrainingRecord).values(
-                user_id=self._user_id(conn, name), course=course, completed_on=completed, expires_on=expires,
-                recorded_by=self.user.id, recorded_at=_now(),
-            ))
+            conn.execute(
+                sa.insert(s.TrainingRecord).values(
+                    user_id=self._user_id(conn, name),
+                    course=course,
+                    completed_on=completed,
+                    expires_on=expires,
+                    recorded_by=self.user.id,
+                    recorded_at=_now(),
+                )
+            )
             return expires, 1
 
         return self._run("users.train", params, work)
@@ -212,15 +259,24 @@ class AccessSession:
     # -- data administration ------------------------------------------------------------------
 
     def import_reads(
-        self, path: Path, *, column_map: Mapping[str, str] | None = None, rejects_path: Path | None = None,
-        timezone: str = "America/Los_Angeles", progress: Callable[[int], None] | None = None,
+        self,
+        path: Path,
+        *,
+        column_map: Mapping[str, str] | None = None,
+        rejects_path: Path | None = None,
+        timezone: str = "America/Los_Angeles",
+        progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Import a vendor-style reads CSV (administrators); see :func:`alpr_lib.ingest.import_csv`."""
         params: dict[str, Any] = {"file": Path(path).name, "map": dict(column_map or {})}
         self._run("import-reads.start", params, lambda conn: (None, None))
         try:
             report = import_csv(
-                self._store, Path(path), column_map=column_map, rejects_path=rejects_path, timezone=timezone,
+                self._store,
+                Path(path),
+                column_map=column_map,
+                rejects_path=rejects_path,
+                timezone=timezone,
                 progress=progress,
             )
         except AlprError as exc:
@@ -229,7 +285,9 @@ class AccessSession:
             raise
         with self._store.atomic() as conn:
             summary = {k: v for k, v in report.as_dict().items() if k != "rejected_rows"}
-            self._audit(conn, "import-reads", "ok", params={**params, **summary}, result_count=report.imported)
+            self._audit(
+                conn, "import-reads", "ok", params={**params, **summary}, result_count=report.imported
+            )
         return report
 
     def backup(self, dest: Path) -> Path:

@@ -129,7 +129,9 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"the database refused the operation ({type(exc.orig or exc).__name__})") from exc
+            raise StoreError(
+                f"the database refused the operation ({type(exc.orig or exc).__name__})"
+            ) from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

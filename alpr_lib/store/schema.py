@@ -284,7 +284,9 @@ class HotlistEntry(Base):
     plate: Mapped[str] = mapped_column(String(16), index=True)
     state: Mapped[str] = mapped_column(String(2), default="")
     equiv_key: Mapped[str] = mapped_column(String(16), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # stolen-vehicle | stolen-plate | wanted | missing | warrant
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # stolen-vehicle | stolen-plate | wanted | missing | warrant
     note: Mapped[str] = mapped_column(Text, default="")
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -22,7 +22,16 @@ __all__ = ["READ_COLUMNS", "ensure_cameras", "ensure_plates", "equivalence_key_e
 
 #: Columns of a reads frame handed to :func:`insert_reads` (``plate_id`` already resolved).
 READ_COLUMNS: tuple[str, ...] = (
-    "plate_id", "raw", "confidence", "ts", "camera_id", "lat", "lon", "image_path", "crop_path", "source_id",
+    "plate_id",
+    "raw",
+    "confidence",
+    "ts",
+    "camera_id",
+    "lat",
+    "lon",
+    "image_path",
+    "crop_path",
+    "source_id",
 )
 
 _CHUNK = 50_000

@@ -1,0 +1,46 @@
+# ALPR Workbench: `make demo` and `make test` do all set-up themselves (a .venv beside this file).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+READS  ?= 200000
+SEED   ?= 7
+
+.PHONY: install demo test test-fast lint docs bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ALPR Workbench needs Python 3.11 or newer: run make PYTHON=/path/to/python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: on Debian, apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/workbench demo --reads $(READS) --seed $(SEED)
+	@echo
+	@echo "The synthetic city is ready. Try, with the demo password printed above:"
+	@echo "  export WORKBENCH_PASSWORD=<demo password>"
+	@echo "  $(BIN)/workbench info"
+	@echo "  $(BIN)/workbench users list --user admin"
+	@echo "  $(BIN)/workbench --help"
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -x -q
+
+lint: install
+	$(BIN)/ruff check alpr_lib workbench tests benchmarks
+
+docs: install
+	$(BIN)/cog -r docs/admin-guide.md docs/cli.md
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
