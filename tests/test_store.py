@@ -40,7 +40,7 @@ def test_migrations_from_empty_create_every_table(tmp_path: Path) -> None:
     store.migrate()
     names = set(sa.inspect(store.engine).get_table_names())
     assert TABLES <= names
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
 
 
 def test_migrations_match_the_models(fresh_store: Store) -> None:

@@ -8,6 +8,7 @@ line on standard error saying what to do, and exits non-zero.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -401,6 +402,82 @@ def users_unlock(name: str, user: str | None, db: str | None) -> None:
     """
     _login(_open(db), user).unlock_user(name)
     click.echo(f"Unlocked {name}.")
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+@main.group(cls=WorkbenchGroup)
+def audit() -> None:
+    """Check the tamper-evident audit log.
+
+    \b
+    Example:
+        workbench audit verify --user supervisor --checkpoint /secure/audit-checkpoints.jsonl
+    """
+
+
+def _default_checkpoint_file(store: Store) -> Path:
+    digest = hashlib.sha256(str(store.url).encode()).hexdigest()[:16]
+    return Path(_settings().data_dir) / "audit-checkpoints" / f"{digest}.jsonl"
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Checkpoint file kept outside the database (default: one per database in the data folder).",
+)
+@user_option
+@db_option
+@json_option
+def audit_verify(checkpoint: Path | None, user: str | None, db: str | None, as_json: bool) -> None:
+    """Walk the audit chain and compare it with the latest checkpoint (supervisors, administrators).
+
+    Reports the first entry that was edited, deleted, inserted or moved, and entries cut
+    off since the last checkpoint. When the log is whole, a new checkpoint is appended to
+    the checkpoint file. Exits 1 when the log does not verify.
+
+    \b
+    Example:
+        workbench audit verify --user supervisor --json
+    """
+    from alpr_lib.access.audit import Checkpoint
+
+    store = _open(db)
+    path = checkpoint or _default_checkpoint_file(store)
+    latest = None
+    if path.exists():
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+        if lines:
+            try:
+                latest = Checkpoint(**json.loads(lines[-1]))
+            except (ValueError, TypeError) as exc:
+                raise InvalidInput(
+                    f"the checkpoint file {path} is damaged; restore it from the supervisor's copy"
+                ) from exc
+    report, new = _login(store, user).verify_audit(latest)
+    if report.ok:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            fh.write(json.dumps(new.as_dict()) + "\n")
+    data = {**report.as_dict(), "checkpoint_file": str(path)}
+    _emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"Audit log verified: {report.rows:,} entries, chain whole"
+            + (", matches the latest checkpoint" if report.checkpoint else "")
+            + "."
+            if report.ok
+            else ""
+        ),
+    )
+    if not report.ok:
+        where = f"at entry {report.first_bad}" if report.first_bad is not None else "at its end"
+        click.echo(f"Error: the audit log is broken {where}: {report.problem}", err=True)
+        sys.exit(1)
 
 
 # -- data intake ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,17 @@ from sqlalchemy.engine import Connection
 from ..store import schema as s
 from ..store.db import dumps_canonical
 
-__all__ = ["GENESIS", "CLIENTS", "OUTCOMES", "append", "entry_hash"]
+__all__ = [
+    "CLIENTS",
+    "GENESIS",
+    "OUTCOMES",
+    "ChainReport",
+    "Checkpoint",
+    "append",
+    "entry_hash",
+    "take_checkpoint",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 CLIENTS = ("cli", "lab", "dashboard", "api", "system")
@@ -90,3 +101,86 @@ def append(
     fields["prev_hash"] = prev_hash
     fields["hash"] = entry_hash(prev_hash, fields)
     return int(conn.execute(sa.insert(s.AuditEntry).values(**fields).returning(s.AuditEntry.id)).scalar_one())
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of walking the audit chain.
+
+    ``first_bad`` is the id of the first entry whose link or content does not check
+    (None when the chain is whole); ``checkpoint`` says whether the latest checkpoint
+    given was found intact in the log (None when no checkpoint was given).
+    """
+
+    ok: bool
+    rows: int
+    first_bad: int | None
+    head: str
+    checkpoint: bool | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "first_bad": self.first_bad,
+            "head": self.head,
+            "checkpoint": self.checkpoint,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at one moment, kept outside the database: row count, last id and hash."""
+
+    rows: int
+    last_id: int
+    hash: str
+    at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "last_id": self.last_id, "hash": self.hash, "at": self.at}
+
+
+def verify_chain(conn: Connection, checkpoint: Checkpoint | None = None) -> ChainReport:
+    """Walk the whole chain: every entry must hash to its stored hash and link to the previous one.
+
+    Catches an edited field, a deleted, inserted or reordered entry. A checkpoint taken
+    earlier catches the newest entries cut off, or the whole chain rewritten: the entry it
+    names must still be there, with the same hash and the same number of entries up to it.
+    """
+    table = s.AuditEntry.__table__
+    prev = GENESIS
+    rows = 0
+    first_bad = None
+    problem = None
+    seen_checkpoint: bool | None = None if checkpoint is None else False
+    for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings():
+        rows += 1
+        if first_bad is None:
+            if row["prev_hash"] != prev:
+                first_bad, problem = (
+                    row["id"],
+                    "does not link to the entry before it (missing, inserted or moved)",
+                )
+            elif entry_hash(row["prev_hash"], dict(row)) != row["hash"]:
+                first_bad, problem = row["id"], "its content was changed after it was written"
+        if checkpoint is not None and row["id"] == checkpoint.last_id:
+            seen_checkpoint = row["hash"] == checkpoint.hash and rows == checkpoint.rows
+        prev = row["hash"]
+    if checkpoint is not None and not seen_checkpoint and first_bad is None:
+        problem = "the log no longer matches the latest checkpoint (entries cut off or rewritten)"
+    ok = first_bad is None and seen_checkpoint is not False
+    return ChainReport(ok, rows, first_bad, prev, seen_checkpoint, problem)
+
+
+def take_checkpoint(conn: Connection) -> Checkpoint:
+    """The chain's head now, to be kept outside the database."""
+    table = s.AuditEntry.__table__
+    last = conn.execute(sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
+    rows = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+    now = dt.datetime.now(dt.UTC).isoformat()
+    if last is None:
+        return Checkpoint(0, 0, GENESIS, now)
+    return Checkpoint(rows, int(last.id), str(last.hash), now)

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import-reads": frozenset({"admin"}),
     "import-reads.start": frozenset({"admin"}),
     "backup": frozenset({"admin"}),
+    "audit.verify": frozenset({"supervisor", "admin"}),
     "info": _ALL,
 }
 

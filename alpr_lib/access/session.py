@@ -290,6 +290,22 @@ class AccessSession:
             )
         return report
 
+    def verify_audit(
+        self, checkpoint: audit.Checkpoint | None = None
+    ) -> tuple[audit.ChainReport, audit.Checkpoint]:
+        """Walk the audit chain (against ``checkpoint`` when given); return the report and a new checkpoint.
+
+        Keep the new checkpoint outside the database (``workbench audit verify`` appends it
+        to the supervisor's checkpoint file) only when the report is ok.
+        """
+        params = {"checkpoint": checkpoint.as_dict() if checkpoint else None}
+
+        def work(conn: Connection) -> tuple[tuple[audit.ChainReport, audit.Checkpoint], int]:
+            report = audit.verify_chain(conn, checkpoint)
+            return (report, audit.take_checkpoint(conn)), report.rows
+
+        return self._run("audit.verify", params, work)
+
     def backup(self, dest: Path) -> Path:
         """A consistent online copy of the database (SQLite) at ``dest``."""
         return self._run("backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest)), None))
