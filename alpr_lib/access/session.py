@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotFound
+from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
 from ..ingest import ImportReport, import_csv
 from ..store import Store
 from ..store import schema as s
@@ -309,9 +309,3 @@ class AccessSession:
     def backup(self, dest: Path) -> Path:
         """A consistent online copy of the database (SQLite) at ``dest``."""
         return self._run("backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest)), None))
-
-
-def require_session(session: AccessSession | None) -> AccessSession:
-    if session is None:
-        raise NotAuthenticated("log in first")
-    return session
