@@ -167,7 +167,7 @@ def _clear_synthetic(store: Store) -> None:
                 )
             if used:
                 raise NotASyntheticStore(
-                    f"{store.info()['database']} holds real data; give the demo another database with --db"
+                    f"{mask_url(store.url)} holds real data; give the demo another database with --db"
                 )
     path = store.sqlite_path()
     if path is not None:
