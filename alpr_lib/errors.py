@@ -15,6 +15,7 @@ text, SQL or query parameters (plates are data, not log text).
     │   ├── InvalidPassword    a new password breaks the password policy
     │   ├── InvalidPattern     a partial-plate pattern cannot be parsed
     │   └── InvalidCaseNumber  a case number does not match the department's format
+    ├── NotAvailable           the analysis behind an operation is not built yet
     ├── NotAuthenticated       no valid login (wrong password, unknown user, expired session)
     └── AccessDenied           logged in, but this member may not do this
         └── RetentionHold      the data is held for a case and may not be destroyed
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidPattern",
     "NotASyntheticStore",
     "NotAuthenticated",
+    "NotAvailable",
     "NotFound",
     "RetentionHold",
     "StoreError",
@@ -76,6 +78,10 @@ class InvalidCaseNumber(InvalidInput):
 
 class NotAuthenticated(AlprError):
     """No valid login: unknown user, wrong password, locked account or expired session."""
+
+
+class NotAvailable(AlprError):
+    """The operation exists at the door but its analysis has not been built yet."""
 
 
 class AccessDenied(AlprError):

@@ -6,6 +6,8 @@ Passwords are never stored or logged; only their argon2id hashes are kept.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -21,7 +23,11 @@ __all__ = [
     "Lockout",
     "UserRecord",
     "check_password_policy",
+    "end_session",
     "hash_password",
+    "open_session",
+    "session_state",
+    "token_hash",
     "verify_password",
 ]
 
@@ -158,3 +164,66 @@ LOGON_REFUSALS = {
 
 def refusal(outcome: str) -> NotAuthenticated:
     return NotAuthenticated(LOGON_REFUSALS[outcome])
+
+
+# -- sessions ---------------------------------------------------------------------------------
+# A session is a random token held by the member's client (CLI cache file, browser cookie,
+# kernel environment); the database keeps only its SHA-256, so a copy of the database
+# cannot be used to log in.
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(conn: Connection, user_id: int, client: str, now: dt.datetime) -> tuple[int, str]:
+    """Start a session for ``user_id``; returns its id and the token (shown only this once)."""
+    token = secrets.token_urlsafe(32)
+    sid = conn.execute(
+        sa.insert(s.Session)
+        .values(
+            token_hash=token_hash(token), user_id=user_id, client=client, created_at=now, last_seen_at=now
+        )
+        .returning(s.Session.id)
+    ).scalar_one()
+    return int(sid), token
+
+
+def session_state(
+    conn: Connection,
+    now: dt.datetime,
+    *,
+    idle: dt.timedelta,
+    absolute: dt.timedelta,
+    session_id: int | None = None,
+    token: str | None = None,
+) -> tuple[sa.Row[tuple[int, int, str]] | None, str]:
+    """Look a session up by id or token: its row (id, user_id, client) and ``ok``, ``unknown``,
+    ``ended``, ``idle`` or ``expired``. A live session's last-seen time is moved to ``now``."""
+    c = s.Session.__table__.c
+    where = c.id == session_id if session_id is not None else c.token_hash == token_hash(token or "")
+    row = conn.execute(
+        sa.select(c.id, c.user_id, c.client, c.created_at, c.last_seen_at, c.ended_at).where(where)
+    ).first()
+    if row is None:
+        return None, "unknown"
+    if row.ended_at is not None:
+        outcome = "ended"
+    elif now - row.created_at > absolute:
+        outcome = "expired"
+    elif now - row.last_seen_at > idle:
+        outcome = "idle"
+    else:
+        conn.execute(sa.update(s.Session).where(c.id == row.id).values(last_seen_at=now))
+        return row, "ok"
+    if row.ended_at is None:
+        conn.execute(sa.update(s.Session).where(c.id == row.id).values(ended_at=now))
+    return row, outcome
+
+
+def end_session(conn: Connection, session_id: int, now: dt.datetime) -> None:
+    conn.execute(
+        sa.update(s.Session)
+        .where(s.Session.id == session_id, s.Session.ended_at.is_(None))
+        .values(ended_at=now)
+    )

@@ -9,9 +9,30 @@ from __future__ import annotations
 
 from ..store.schema import ROLES
 
-__all__ = ["PERMISSIONS", "ROLES", "may"]
+__all__ = ["DATA_OPERATIONS", "PERMISSIONS", "PURPOSE_LIMITS", "ROLES", "is_data_operation", "may"]
 
 _ALL = frozenset(ROLES)
+
+_DATA_ROLES = frozenset({"admin", "analyst", "investigator", "trainer"})
+
+#: Operations that reach ALPR data: they need a purpose and current training too.
+#: Supervisors, who review the audit log, do not search it themselves (separation of duties).
+DATA_OPERATIONS: dict[str, frozenset[str]] = {
+    "search.plate": _DATA_ROLES,
+    "search.partial": _DATA_ROLES,
+    "search.fuzzy": _DATA_ROLES,
+    "canvass": _DATA_ROLES,
+    "common": _DATA_ROLES,
+    "timeline": _DATA_ROLES,
+    "convoy": _DATA_ROLES,
+    "clones": _DATA_ROLES,
+    "alerts.list": _DATA_ROLES | {"supervisor"},
+    "alerts.verify": frozenset({"admin", "analyst", "investigator"}),
+    "export": frozenset({"admin", "investigator"}),
+}
+
+#: Roles that reach data only under some purposes: trainers teach on the synthetic city.
+PURPOSE_LIMITS: dict[str, frozenset[str]] = {"trainer": frozenset({"training"})}
 
 #: operation -> roles allowed to perform it.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -24,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import-reads.start": frozenset({"admin"}),
     "backup": frozenset({"admin"}),
     "audit.verify": frozenset({"supervisor", "admin"}),
+    "audit.report": frozenset({"supervisor", "admin"}),
+    **DATA_OPERATIONS,
     "info": _ALL,
 }
 
@@ -31,3 +54,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 def may(role: str, operation: str) -> bool:
     """True when ``role`` may perform ``operation`` (unknown operations are refused)."""
     return role in PERMISSIONS.get(operation, frozenset())
+
+
+def is_data_operation(operation: str) -> bool:
+    """True when ``operation`` reaches ALPR data (purpose, case and training are checked)."""
+    return operation in DATA_OPERATIONS

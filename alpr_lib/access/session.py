@@ -1,17 +1,27 @@
 """``AccessSession``: the one audited door to the workbench's data.
 
-An ``AccessSession`` is obtained by logging in (:func:`login`). Every method checks
-the member's role against :data:`~alpr_lib.access.roles.PERMISSIONS`, and records an
-audit entry — allowed, denied or failed — in the same transaction as the work.
+An ``AccessSession`` is obtained by logging in (:func:`login`) or by resuming a
+session a login started (:func:`resume`: the CLI's cached session, a browser's
+cookie, a Jupyter kernel). Every method checks, in one transaction with the work:
 
->>> session = login(store, "admin", password, client="cli")  # doctest: +SKIP
->>> session.list_users()  # doctest: +SKIP
+* the session is live (30 minutes idle, 12 hours at most) and the account enabled;
+* the member's role may perform the operation (:data:`~alpr_lib.access.roles.PERMISSIONS`);
+* for data operations: a valid purpose, case number and reason
+  (:mod:`~alpr_lib.access.purpose`), and a current training record — except under the
+  ``training`` purpose on a synthetic database;
+
+and records an audit entry — allowed, denied or failed — before any result is returned.
+
+>>> session = login(store, "analyst", password, client="lab")  # doctest: +SKIP
+>>> session.set_purpose("investigation", case="26-01234", reason="burglary series, Rhododendron Dr")
+>>> session.search_plate("7ABC123").frame  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,15 +29,27 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
+from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotAvailable, NotFound
 from ..ingest import ImportReport, import_csv
+from ..plates import normalize
 from ..store import Store
+from ..store import queries as q
 from ..store import schema as s
 from . import audit
-from .auth import UserRecord, authenticate, check_password_policy, hash_password, refusal
-from .roles import PERMISSIONS, ROLES, may
+from .auth import (
+    UserRecord,
+    authenticate,
+    check_password_policy,
+    end_session,
+    hash_password,
+    open_session,
+    refusal,
+    session_state,
+)
+from .purpose import Policy, Why, check_why
+from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
 
-__all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "login"]
+__all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result", "login", "resume"]
 
 T = TypeVar("T")
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
@@ -38,14 +60,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def login(store: Store, name: str, password: str, *, client: str = "cli") -> AccessSession:
-    """Log a member in and return their :class:`AccessSession`.
+def login(
+    store: Store, name: str, password: str, *, client: str = "cli", policy: Policy | None = None
+) -> AccessSession:
+    """Log a member in and return their :class:`AccessSession` (a new session).
 
     Every attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
     """
     now = _now()
     with store.atomic() as conn:
         user, outcome = authenticate(conn, name, password, now)
+        sid, token = (None, None)
+        if user is not None and outcome == "ok":
+            sid, token = open_session(conn, user.id, client, now)
         audit.append(
             conn,
             operation="logon",
@@ -53,21 +80,119 @@ def login(store: Store, name: str, password: str, *, client: str = "cli") -> Acc
             client=client,
             user_name=name[:64],
             role=user.role if user else None,
+            params={"session": sid} if sid else None,
             detail=None if outcome == "ok" else outcome,
             now=now,
         )
-    if user is None or outcome != "ok":
+    if user is None or sid is None or token is None:
         raise refusal(outcome)
-    return AccessSession(store, user, client)
+    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
+
+
+def _session_refusal(outcome: str, policy: Policy) -> NotAuthenticated:
+    return NotAuthenticated(
+        {
+            "unknown": "that session is not known; log in again",
+            "ended": "that session was ended by logging out; log in again",
+            "idle": f"the session expired after {policy.idle_minutes} minutes without use; log in again",
+            "expired": f"the session reached its {policy.max_hours}-hour limit; log in again",
+            "disabled": "the account is disabled; ask an administrator",
+        }[outcome]
+    )
+
+
+def resume(store: Store, token: str, *, client: str, policy: Policy | None = None) -> AccessSession:
+    """Resume the session a login started, from its token. Audited; refused when expired or unknown."""
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        row, outcome = session_state(
+            conn,
+            now,
+            idle=dt.timedelta(minutes=policy.idle_minutes),
+            absolute=dt.timedelta(hours=policy.max_hours),
+            token=token,
+        )
+        user = None
+        if row is not None:
+            u = conn.execute(
+                sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
+                .join(s.Role, s.Role.id == s.User.role_id)
+                .where(s.User.id == row.user_id)
+            ).one()
+            user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
+            if outcome == "ok" and user.disabled:
+                outcome = "disabled"
+                end_session(conn, row.id, now)
+        audit.append(
+            conn,
+            operation="resume",
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=user.name if user else None,
+            role=user.role if user else None,
+            params={"session": row.id} if row is not None else None,
+            detail=None if outcome == "ok" else outcome,
+            now=now,
+        )
+    if row is None or user is None or outcome != "ok":
+        raise _session_refusal(outcome, policy)
+    return AccessSession(store, user, client, session_id=int(row.id), token=token, policy=policy)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a data operation returns: its rows as a polars DataFrame and the audit entry that records it.
+
+    ``truncated`` says the rows were capped at the session's result limit; ``extra`` holds
+    an operation's further frames or figures (per-plate counts, per-scene summaries ...).
+    """
+
+    frame: pl.DataFrame
+    audit_id: int
+    operation: str
+    truncated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return self.frame.height
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of data commands: ``audit_id``, ``count``, ``truncated``, ``rows``."""
+        return {
+            "audit_id": self.audit_id,
+            "operation": self.operation,
+            "count": self.count,
+            "truncated": self.truncated,
+            "rows": self.frame.to_dicts(),
+        }
+
+    def _repr_html_(self) -> str:
+        note = f"{self.count:,} rows{' (capped: narrow the search)' if self.truncated else ''}"
+        return f"{self.frame._repr_html_()}<p>{note} · audit entry {self.audit_id}</p>"
 
 
 class AccessSession:
-    """A logged-in member's door to the data. Obtain one with :func:`login`."""
+    """A logged-in member's door to the data. Obtain one with :func:`login` or :func:`resume`."""
 
-    def __init__(self, store: Store, user: UserRecord, client: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        user: UserRecord,
+        client: str,
+        *,
+        session_id: int,
+        token: str,
+        policy: Policy | None = None,
+    ) -> None:
         self._store = store
         self.user = user
         self.client = client
+        self.policy = policy or Policy()
+        self._session_id = session_id
+        self._token = token
+        self._why: Why | None = None
 
     @property
     def name(self) -> str:
@@ -77,8 +202,38 @@ class AccessSession:
     def role(self) -> str:
         return self.user.role
 
+    @property
+    def token(self) -> str:
+        """The session's secret token: hand it only to this member's own client (cache file, cookie)."""
+        return self._token
+
     def __repr__(self) -> str:
         return f"<AccessSession {self.user.name} ({self.user.role}) via {self.client}>"
+
+    def logout(self) -> None:
+        """End the session: its token stops working everywhere (CLI cache, browser, kernels)."""
+        with self._store.atomic() as conn:
+            end_session(conn, self._session_id, _now())
+            self._audit(conn, "logoff", "ok", params={"session": self._session_id})
+
+    # -- purpose ------------------------------------------------------------------------------
+
+    def set_purpose(self, purpose: str, *, case: str | None = None, reason: str | None = None) -> Why:
+        """State why the following data operations are made; checked now, refused and audited if invalid."""
+        why = Why(purpose, case, reason)
+        try:
+            self._why = check_why(why, self.policy, synthetic=self._store.is_synthetic())
+        except InvalidInput as exc:
+            self._why = None
+            with self._store.atomic() as conn:
+                self._audit(conn, "purpose", "denied", detail=str(exc), **_why_fields(why))
+            raise
+        return self._why
+
+    @property
+    def purpose(self) -> Why | None:
+        """The purpose stated with :meth:`set_purpose`, if any."""
+        return self._why
 
     # -- the gate -----------------------------------------------------------------------------
 
@@ -93,36 +248,183 @@ class AccessSession:
             **fields,
         )
 
-    def _refusal(self, conn: Connection, operation: str) -> str | None:
-        """Why this member may not perform ``operation`` now, or None when they may."""
+    def _gate(self, conn: Connection, operation: str, why: Why | None) -> tuple[AlprError | None, Why | None]:
+        """Why this member may not perform ``operation`` now (an error to raise), and the checked purpose."""
+        now = _now()
+        _row, state = session_state(
+            conn,
+            now,
+            idle=dt.timedelta(minutes=self.policy.idle_minutes),
+            absolute=dt.timedelta(hours=self.policy.max_hours),
+            session_id=self._session_id,
+        )
+        if state != "ok":
+            return _session_refusal(state, self.policy), None
         disabled = conn.execute(sa.select(s.User.disabled).where(s.User.id == self.user.id)).scalar()
         if disabled is None or disabled:
-            return "the account is disabled"
+            end_session(conn, self._session_id, now)
+            return _session_refusal("disabled", self.policy), None
         if not may(self.user.role, operation):
             allowed = ", ".join(sorted(PERMISSIONS.get(operation, ()))) or "no role"
-            return f"the {self.user.role} role may not {operation} (allowed: {allowed})"
-        return None
+            return AccessDenied(f"the {self.user.role} role may not {operation} (allowed: {allowed})"), None
+        if not is_data_operation(operation):
+            return None, None
+        try:
+            checked = check_why(why, self.policy, synthetic=self._store.is_synthetic())
+        except InvalidInput as exc:
+            return exc, None
+        limited = PURPOSE_LIMITS.get(self.user.role)
+        if limited is not None and checked.purpose not in limited:
+            return AccessDenied(f"the {self.user.role} role reaches data only for {', '.join(limited)}"), None
+        if checked.purpose != "training":
+            expires = conn.execute(
+                sa.select(sa.func.max(s.TrainingRecord.expires_on)).where(
+                    s.TrainingRecord.user_id == self.user.id
+                )
+            ).scalar()
+            if expires is None:
+                return AccessDenied(
+                    "no ALPR training is on record for you; a trainer records it with `workbench users train`"
+                ), None
+            if expires < now.date():
+                return AccessDenied(
+                    f"your ALPR training expired on {expires}; renew it with a trainer before using data"
+                ), None
+        return None, checked
 
     def _run(
-        self, operation: str, params: dict[str, Any], work: Callable[[Connection], tuple[T, int | None]]
-    ) -> T:
-        """Gate, do ``work`` and audit it in one transaction. Refusals and failures are audited too."""
+        self,
+        operation: str,
+        params: dict[str, Any],
+        work: Callable[[Connection], tuple[T, int | None]],
+        why: Why | None = None,
+    ) -> tuple[T, int]:
+        """Gate, do ``work`` and audit it in one transaction; returns the work's value and the audit id.
+
+        Refusals and failures are audited too, and nothing the work wrote is kept.
+        """
         try:
             with self._store.atomic() as conn:
-                refused = self._refusal(conn, operation)
-                if refused:
+                refused, checked = self._gate(conn, operation, why)
+                if refused is not None:
                     # Committed with the refusal: the denied attempt stays on record.
-                    self._audit(conn, operation, "denied", params=params, detail=refused)
+                    self._audit(
+                        conn, operation, "denied", params=params, detail=str(refused), **_why_fields(why)
+                    )
                 else:
                     result, count = work(conn)
-                    self._audit(conn, operation, "ok", params=params, result_count=count)
+                    entry = self._audit(
+                        conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
+                    )
         except AlprError as exc:
+            # Malformed input is a refusal (its message names no data); anything else a failure.
+            outcome, detail = (
+                ("denied", str(exc)) if isinstance(exc, InvalidInput) else ("error", type(exc).__name__)
+            )
             with self._store.atomic() as conn:
-                self._audit(conn, operation, "error", params=params, detail=type(exc).__name__)
+                self._audit(conn, operation, outcome, params=params, detail=detail, **_why_fields(why))
             raise
-        if refused:
-            raise AccessDenied(refused)
-        return result
+        if refused is not None:
+            raise refused
+        return result, entry
+
+    def _admin(
+        self, operation: str, params: dict[str, Any], work: Callable[[Connection], tuple[T, int | None]]
+    ) -> T:
+        return self._run(operation, params, work)[0]
+
+    def _why_of(
+        self, purpose: str | None = None, case: str | None = None, reason: str | None = None
+    ) -> Why | None:
+        if purpose is None and case is None and reason is None:
+            return self._why
+        return Why(purpose, case, reason)
+
+    def _query(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        work: Callable[[Connection, int], tuple[pl.DataFrame, bool, dict[str, Any]]],
+        why: Why | None,
+        limit: int | None,
+    ) -> Result:
+        """A data operation: gate (purpose, case, training), query, audit; the rows as a :class:`Result`."""
+        cap = self.policy.result_limit if limit is None else limit
+        if cap < 1:
+            raise InvalidInput("the result limit must be at least 1")
+
+        def counted(conn: Connection) -> tuple[tuple[pl.DataFrame, bool, dict[str, Any]], int]:
+            frame, truncated, extra = work(conn, cap)
+            return (frame, truncated, extra), frame.height
+
+        (frame, truncated, extra), entry = self._run(operation, {**params, "limit": cap}, counted, why)
+        return Result(frame, entry, operation, truncated, extra)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def search_plate(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``."""
+        params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not text:
+                raise InvalidInput("give a plate: letters and digits")
+            since_ms, until_ms = _window(since, until)
+            ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
+            frame = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            return frame.head(cap), frame.height > cap, {}
+
+        return self._query("search.plate", params, work, self._why_of(purpose, case, reason), limit)
+
+    def _not_yet(self, operation: str, params: dict[str, Any], why: Why | None) -> Result:
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            raise NotAvailable(f"{operation} is not available yet in this version of the workbench")
+
+        return self._query(operation, params, work, why, None)
+
+    def search_partial(self, pattern: str, **why: Any) -> Result:
+        """Plates matching a partial pattern (``?``, ``*``, ``[AB8]``, or "contains"), and their reads."""
+        return self._not_yet("search.partial", {"pattern": pattern}, self._why_of(**why))
+
+    def search_fuzzy(self, plate: str, *, max_edits: int = 1, **why: Any) -> Result:
+        """Plates within ``max_edits`` of ``plate`` where OCR-confusable characters cost nothing."""
+        return self._not_yet("search.fuzzy", {"plate": plate, "max_edits": max_edits}, self._why_of(**why))
+
+    def canvass(self, scenes: list[dict[str, Any]], **why: Any) -> Result:
+        """Reads near one or several scenes, each with its own radius and time window."""
+        return self._not_yet("canvass", {"scenes": scenes}, self._why_of(**why))
+
+    def common_plates(self, scenes: list[dict[str, Any]], *, min_scenes: int = 2, **why: Any) -> Result:
+        """Plates seen near at least ``min_scenes`` of the scenes."""
+        return self._not_yet("common", {"scenes": scenes, "min": min_scenes}, self._why_of(**why))
+
+    def timeline(self, plate: str, **why: Any) -> Result:
+        """One plate's movement: sightings, dwell places, usual hours."""
+        return self._not_yet("timeline", {"plate": plate}, self._why_of(**why))
+
+    def convoy(self, plate: str, **why: Any) -> Result:
+        """Plates travelling with ``plate``: same cameras within a short time, repeatedly."""
+        return self._not_yet("convoy", {"plate": plate}, self._why_of(**why))
+
+    def clones(self, **why: Any) -> Result:
+        """Plates seen at places too far apart for the time between the sightings."""
+        return self._not_yet("clones", {}, self._why_of(**why))
+
+    def alerts(self, **why: Any) -> Result:
+        """Hotlist alerts and their verification state."""
+        return self._not_yet("alerts.list", {}, self._why_of(**why))
 
     # -- user administration ------------------------------------------------------------------
 
@@ -153,7 +455,7 @@ class AccessSession:
             )
             return None, 1
 
-        self._run("users.add", params, work)
+        self._admin("users.add", params, work)
 
     def list_users(self) -> pl.DataFrame:
         """Every member: name, full name, role, disabled, locked, and when their training expires."""
@@ -194,7 +496,7 @@ class AccessSession:
             )
             return frame, frame.height
 
-        return self._run("users.list", {}, work)
+        return self._admin("users.list", {}, work)
 
     def _user_id(self, conn: Connection, name: str) -> int:
         uid = conn.execute(sa.select(s.User.id).where(s.User.name == name)).scalar()
@@ -237,7 +539,7 @@ class AccessSession:
             )
             return expires, 1
 
-        return self._run("users.train", params, work)
+        return self._admin("users.train", params, work)
 
     def disable_user(self, name: str) -> None:
         """Disable a member's account: they can no longer log in."""
@@ -254,7 +556,7 @@ class AccessSession:
             conn.execute(sa.update(s.User).where(s.User.id == self._user_id(conn, name)).values(**values))
             return None, 1
 
-        self._run(operation, {"name": name}, work)
+        self._admin(operation, {"name": name}, work)
 
     # -- data administration ------------------------------------------------------------------
 
@@ -269,7 +571,7 @@ class AccessSession:
     ) -> ImportReport:
         """Import a vendor-style reads CSV (administrators); see :func:`alpr_lib.ingest.import_csv`."""
         params: dict[str, Any] = {"file": Path(path).name, "map": dict(column_map or {})}
-        self._run("import-reads.start", params, lambda conn: (None, None))
+        self._admin("import-reads.start", params, lambda conn: (None, None))
         try:
             report = import_csv(
                 self._store,
@@ -304,8 +606,33 @@ class AccessSession:
             report = audit.verify_chain(conn, checkpoint)
             return (report, audit.take_checkpoint(conn)), report.rows
 
-        return self._run("audit.verify", params, work)
+        return self._admin("audit.verify", params, work)
 
     def backup(self, dest: Path) -> Path:
         """A consistent online copy of the database (SQLite) at ``dest``."""
-        return self._run("backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest)), None))
+        return self._admin("backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest)), None))
+
+
+def _why_fields(why: Why | None) -> dict[str, Any]:
+    """The audit columns of a purpose as given (cut to the columns' sizes), for refused attempts too."""
+    if why is None:
+        return {}
+    return {
+        "purpose": (why.purpose or None) and str(why.purpose)[:32],
+        "case_number": (why.case or None) and str(why.case)[:64],
+        "reason": (why.reason or None) and str(why.reason)[:2000],
+    }
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[int | None, int | None]:
+    for when in (since, until):
+        if when is not None and when.tzinfo is None:
+            raise InvalidInput("times must carry a time zone (the CLI reads them in the department's zone)")
+    since_ms, until_ms = q.to_ms(since), q.to_ms(until)
+    if since_ms is not None and until_ms is not None and until_ms <= since_ms:
+        raise InvalidInput("the end of the time window must be after its start")
+    return since_ms, until_ms
