@@ -64,3 +64,15 @@ def manifest(demo_store: Store) -> dict[str, object]:
     value = demo_store.get_meta("manifest")
     assert value is not None
     return dict(json.loads(value))
+
+
+@pytest.fixture
+def city(demo_db: str, tmp_path: Path) -> Iterator[Store]:
+    """A private copy of the demo city, for tests that log in, search and so write audit entries."""
+    dest = tmp_path / "city.db"
+    source = Store(demo_db)
+    source.backup(dest)
+    source.dispose()
+    store = Store(f"sqlite:///{dest}")
+    yield store
+    store.dispose()

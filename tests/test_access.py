@@ -119,7 +119,8 @@ def test_bad_user_input_is_refused(admin_store: Store) -> None:
     with pytest.raises(InvalidPassword):
         admin.add_user("weak", "analyst", "short")
     last = audit_rows(admin_store)[-1]
-    assert (last.operation, last.outcome, last.detail) == ("users.add", "denied", "a password needs at least 12 characters")
+    assert (last.operation, last.outcome) == ("users.add", "denied")
+    assert last.detail == "a password needs at least 12 characters"
 
 
 def test_the_audit_chain_links(admin_store: Store) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any
 
 import click
 
-from alpr_lib.access import AccessSession, build_demo, database_info, init_database, login
+from alpr_lib.access import AccessSession, build_demo, database_info, init_database, login, resume
+from alpr_lib.access.purpose import PURPOSES, Policy
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 
-from .config import load_settings
+from .config import load_settings, policy_from
 
 __all__ = ["main"]
 
@@ -97,10 +99,48 @@ def _secret(env: str, prompt: str, *, confirm: bool = False) -> str:
     return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
 
 
+def _policy() -> Policy:
+    return policy_from(_settings())
+
+
+def _session_file(store: Store) -> Path:
+    """Where ``workbench login`` keeps this shell's session for this database (readable by its owner only)."""
+    digest = hashlib.sha256(str(store.url).encode()).hexdigest()[:16]
+    return Path(_settings().data_dir) / "sessions" / f"{digest}-{os.getppid()}.json"
+
+
+def _cached_token(store: Store, user: str | None) -> str | None:
+    token = os.environ.get("WORKBENCH_SESSION")
+    if token:
+        return token
+    path = _session_file(store)
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if user and cached.get("user") != user:
+        return None
+    return str(cached.get("token") or "") or None
+
+
 def _login(store: Store, user: str | None) -> AccessSession:
+    """The acting member's session: a password login (--user with $WORKBENCH_PASSWORD or a prompt), or
+    the session `workbench login` cached for this shell ($WORKBENCH_SESSION first)."""
+    policy = _policy()
+    if not (user and os.environ.get("WORKBENCH_PASSWORD")):
+        token = _cached_token(store, user)
+        if token:
+            return resume(store, token, client="cli", policy=policy)
     if not user:
-        raise NotAuthenticated("say who you are with --user NAME (or set WORKBENCH_USER)")
-    return login(store, user, _secret("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli")
+        raise NotAuthenticated(
+            "say who you are with --user NAME (or set WORKBENCH_USER), or run workbench login"
+        )
+    session = login(
+        store, user, _secret("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli", policy=policy
+    )
+    # A password login lasts one command: its session ends when the command does.
+    click.get_current_context().call_on_close(session.close)
+    return session
 
 
 def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
@@ -276,6 +316,65 @@ def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
         {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
         lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."),
     )
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+@main.command("login")
+@user_option
+@db_option
+def login_cmd(user: str | None, db: str | None) -> None:
+    """Log in once and keep the session for the commands of this shell.
+
+    The session ends after 30 minutes without use, 12 hours at most, or at `workbench
+    logout`. Only a random token is kept (in the data folder, readable by you only);
+    set $WORKBENCH_SESSION to it to use the session from another shell.
+
+    \b
+    Example:
+        workbench login --user analyst && workbench search plate 7ABC123 --purpose ...
+    """
+    store = _open(db)
+    if not user:
+        raise NotAuthenticated("say who you are with --user NAME (or set WORKBENCH_USER)")
+    session = login(
+        store, user, _secret("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli", policy=_policy()
+    )
+    path = _session_file(store)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"user": session.name, "token": session.token}, fh)
+    policy = _policy()
+    click.echo(
+        f"Logged in as {session.name} ({session.role}) for this shell; the session ends after "
+        f"{policy.idle_minutes} minutes without use or at workbench logout."
+    )
+
+
+@main.command("logout")
+@db_option
+def logout_cmd(db: str | None) -> None:
+    """End this shell's session (from `workbench login`).
+
+    \b
+    Example:
+        workbench logout
+    """
+    store = _open(db)
+    path = _session_file(store)
+    token = _cached_token(store, None)
+    path.unlink(missing_ok=True)
+    if not token:
+        click.echo("No session was open in this shell.")
+        return
+    try:
+        resume(store, token, client="cli", policy=_policy()).logout()
+    except NotAuthenticated:
+        click.echo("The session had already ended.")
+        return
+    click.echo("Logged out.")
 
 
 # -- users ------------------------------------------------------------------------------------
@@ -478,6 +577,170 @@ def audit_verify(checkpoint: Path | None, user: str | None, db: str | None, as_j
         where = f"at entry {report.first_bad}" if report.first_bad is not None else "at its end"
         click.echo(f"Error: the audit log is broken {where}: {report.problem}", err=True)
         sys.exit(1)
+
+
+@audit.command("report")
+@click.option("--since", "since", metavar="TIME", default=None, help="Start (default: 7 days ago).")
+@click.option("--until", "until", metavar="TIME", default=None, help="End (default: now).")
+@click.option("--member", "member", metavar="NAME", default=None, help="Only this member's entries.")
+@click.option("--flags-only", is_flag=True, help="Print only the misuse flags.")
+@user_option
+@db_option
+@json_option
+def audit_report(
+    since: str | None,
+    until: str | None,
+    member: str | None,
+    flags_only: bool,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Who reached what, when and why; and flags of likely misuse (supervisors, administrators).
+
+    Flags: the same plate searched repeatedly by one member under different or no case
+    numbers (repeat-plate), searches at hours the member rarely works (off-hours), and
+    unusually many searches in a day (volume).
+
+    \b
+    Example:
+        workbench audit report --since 2026-11-01 --member analyst --user supervisor
+    """
+    settings = _settings()
+    result = _login(_open(db), user).audit_report(
+        since=_when(since), until=_when(until), user=member, timezone=settings.timezone
+    )
+    flags = result.extra["flags"]
+    data = {
+        **result.to_dict(),
+        "rows": [] if flags_only else _rows(result.frame),
+        "flags": _rows(flags),
+    }
+
+    def text() -> None:
+        tz = zoneinfo.ZoneInfo(settings.timezone)
+        if not flags_only:
+            for r in result.frame.iter_rows(named=True):
+                why = " ".join(x for x in (r["purpose"], r["case_number"]) if x)
+                when = f"{r['ts'].astimezone(tz):%Y-%m-%d %H:%M:%S}"
+                click.echo(
+                    f"{when}  {r['user_name'] or '-':<14}{r['client']:<10}"
+                    f"{r['operation']:<16}{r['outcome']:<7}{why:<28}{r['reason'] or r['detail'] or ''}"
+                )
+        if flags.height:
+            click.echo(f"{flags.height} flag(s) of likely misuse to review:")
+            for f in flags.iter_rows(named=True):
+                ids = ", ".join(str(i) for i in f["entries"][:10])
+                click.echo(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']} (entries {ids})")
+        else:
+            click.echo("No flags of likely misuse.")
+
+    _emit(as_json, data, text)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time; without an offset, the department's local time."""
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-03T14:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zoneinfo.ZoneInfo(_settings().timezone))
+    return when
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    return [
+        {k: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for k, v in row.items()}
+        for row in frame.to_dicts()
+    ]
+
+
+def why_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--purpose, --case, --reason: why a data command is run (checked and audited by the door)."""
+    fn = click.option("--reason", metavar="TEXT", help="Why, in a few words (required).")(fn)
+    fn = click.option(
+        "--case", "case", metavar="CASE", help="Case number (investigation, administrative), e.g. 26-01234."
+    )(fn)
+    return click.option(
+        "--purpose",
+        type=click.Choice(list(PURPOSES)),
+        help="Purpose of the search (required).",
+    )(fn)
+
+
+def _data_result(result: Any, as_json: bool, columns: tuple[str, ...]) -> None:
+    tz = zoneinfo.ZoneInfo(_settings().timezone)
+
+    def text() -> None:
+        for row in result.frame.select(columns).iter_rows(named=True):
+            cells = [
+                f"{v.astimezone(tz):%Y-%m-%d %H:%M:%S}" if isinstance(v, dt.datetime) else str(v)
+                for v in row.values()
+            ]
+            click.echo("  ".join(cells))
+        more = " (capped: narrow the search or raise --limit)" if result.truncated else ""
+        click.echo(f"{result.count:,} rows{more}; audit entry {result.audit_id}.", err=True)
+
+    _emit(as_json, {**result.to_dict(), "rows": _rows(result.frame)}, text)
+
+
+@main.group(cls=WorkbenchGroup)
+def search() -> None:
+    """Plate searches, each audited with its purpose, case and reason.
+
+    \b
+    Example:
+        workbench search plate 7ABC123 --purpose investigation --case 26-01234 --reason "burglary suspect"
+    """
+
+
+@search.command("plate")
+@click.argument("plate")
+@click.option("--from", "since", metavar="TIME", help="Earliest read (ISO 8601, local time by default).")
+@click.option("--to", "until", metavar="TIME", help="Latest read, not included.")
+@click.option("--state", metavar="ST", help="Only plates of this state, e.g. OR.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Most rows (default 10,000).")
+@why_options
+@user_option
+@db_option
+@json_option
+def search_plate(
+    plate: str,
+    since: str | None,
+    until: str | None,
+    state: str | None,
+    limit: int | None,
+    purpose: str | None,
+    case: str | None,
+    reason: str | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Every read of exactly PLATE, oldest first.
+
+    \b
+    Example:
+        workbench search plate 7ABC123 --from 2026-11-01 --purpose investigation \\
+            --case 26-01234 --reason "vehicle seen leaving the scene" --user investigator
+    """
+    result = _login(_open(db), user).search_plate(
+        plate,
+        state=state,
+        since=_when(since),
+        until=_when(until),
+        limit=limit,
+        purpose=purpose,
+        case=case,
+        reason=reason,
+    )
+    _data_result(result, as_json, ("ts", "plate", "state", "camera", "lat", "lon", "confidence"))
 
 
 # -- data intake ------------------------------------------------------------------------------

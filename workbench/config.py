@@ -20,9 +20,10 @@ from typing import Any
 
 import platformdirs
 
+from alpr_lib.access.purpose import Policy
 from alpr_lib.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "settings_markdown"]
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "policy_from", "settings_markdown"]
 
 
 def _default_data_dir() -> str:
@@ -92,6 +93,16 @@ SETTINGS: tuple[Setting, ...] = (
         _regex,
     ),
     Setting("training_valid_days", 365, "How long a training record stays current.", _positive_int),
+    Setting("session_idle_minutes", 30, "A session ends after this many minutes without use.", _positive_int),
+    Setting(
+        "session_max_hours", 12, "A session ends this many hours after its login at most.", _positive_int
+    ),
+    Setting(
+        "result_limit",
+        10_000,
+        "Most rows a data operation returns unless --limit says otherwise.",
+        _positive_int,
+    ),
     Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
 )
 
@@ -164,3 +175,13 @@ def settings_markdown() -> str:
         default = setting.default_text or f"`{setting.default}`"
         lines.append(f"| `{setting.name}` | `{setting.env}` | {default} | {setting.help} |")
     return "\n".join(lines)
+
+
+def policy_from(settings: Mapping[str, Any]) -> Policy:
+    """The door's :class:`~alpr_lib.access.Policy` from the workbench settings."""
+    return Policy(
+        case_format=settings["case_format"],
+        idle_minutes=settings["session_idle_minutes"],
+        max_hours=settings["session_max_hours"],
+        result_limit=settings["result_limit"],
+    )

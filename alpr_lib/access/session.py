@@ -47,6 +47,7 @@ from .auth import (
     session_state,
 )
 from .purpose import Policy, Why, check_why
+from .review import MisuseRules, entries_frame, misuse_flags
 from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
 
 __all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result", "login", "resume"]
@@ -215,6 +216,11 @@ class AccessSession:
         with self._store.atomic() as conn:
             end_session(conn, self._session_id, _now())
             self._audit(conn, "logoff", "ok", params={"session": self._session_id})
+
+    def close(self) -> None:
+        """End the session without a log-off entry (a one-command CLI login: its log-on entry says it all)."""
+        with self._store.atomic() as conn:
+            end_session(conn, self._session_id, _now())
 
     # -- purpose ------------------------------------------------------------------------------
 
@@ -607,6 +613,42 @@ class AccessSession:
             return (report, audit.take_checkpoint(conn)), report.rows
 
         return self._admin("audit.verify", params, work)
+
+    def audit_report(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        user: str | None = None,
+        timezone: str = "America/Los_Angeles",
+        rules: MisuseRules | None = None,
+        history_days: int = 90,
+    ) -> Result:
+        """Audit entries in ``[since, until)`` (of one member when ``user`` is given) and misuse flags.
+
+        The frame holds the entries; ``extra["flags"]`` the flags (see :mod:`.review`), judged
+        against the ``history_days`` before ``since`` as well. Supervisors and administrators.
+        """
+        until = until or _now()
+        since = since or until - dt.timedelta(days=7)
+        params = {"since": _iso(since), "until": _iso(until), "user": user}
+
+        def work(conn: Connection) -> tuple[tuple[pl.DataFrame, pl.DataFrame], int]:
+            _window(since, until)
+            t = s.AuditEntry.__table__
+
+            def entries(start: dt.datetime) -> pl.DataFrame:
+                query = sa.select(t).where(t.c.ts >= start, t.c.ts < until).order_by(t.c.id)
+                if user:
+                    query = query.where(t.c.user_name == user)
+                return entries_frame(conn.execute(query).mappings())
+
+            history = entries(since - dt.timedelta(days=history_days))
+            shown = history.filter(pl.col("ts") >= since)
+            return (shown, misuse_flags(shown, history=history, timezone=timezone, rules=rules)), shown.height
+
+        (frame, flags), entry = self._run("audit.report", params, work)
+        return Result(frame, entry, "audit.report", False, {"flags": flags})
 
     def backup(self, dest: Path) -> Path:
         """A consistent online copy of the database (SQLite) at ``dest``."""

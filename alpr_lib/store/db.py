@@ -130,7 +130,7 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"the database refused the operation ({type(exc.orig or exc).__name__})"
+                f"the database refused the operation ({type(getattr(exc, 'orig', None) or exc).__name__})"
             ) from exc
 
     @contextlib.contextmanager
@@ -140,7 +140,9 @@ class Store:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"the database could not be read ({type(exc.orig or exc).__name__})") from exc
+            raise StoreError(
+                f"the database could not be read ({type(getattr(exc, 'orig', None) or exc).__name__})"
+            ) from exc
 
     # -- schema -------------------------------------------------------------------------------
 

@@ -60,11 +60,13 @@ def fetch_reads(
     """Reads of the given plate ids in ``[since, until)``, oldest first, at most ``limit`` rows."""
     if not ids:
         return pl.DataFrame(schema=READ_SCHEMA)
-    r, p, c = s.Read.__table__.c, s.Plate.__table__.c, s.Camera.__table__.c
+    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
+    r, p, c = reads.c, plates.c, cameras.c
     query = (
         sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path)
-        .join(p, p.id == r.plate_id)
-        .join(c, c.id == r.camera_id)
+        .select_from(reads)
+        .join(plates, p.id == r.plate_id)
+        .join(cameras, c.id == r.camera_id)
         .where(r.plate_id.in_(list(ids)))
         .order_by(r.ts, r.id)
     )

@@ -1,0 +1,191 @@
+"""Reviewing the audit log: who searched what, when and why, and which patterns look like misuse.
+
+Pure functions over a polars frame of audit entries (as :func:`entries_frame` builds it),
+so supervisors can rerun them in a notebook with their own thresholds. The flags are
+prompts for a conversation, not verdicts:
+
+``repeat-plate``
+    one member searched the same plate at least ``repeat_min`` times under different
+    case numbers or none — the pattern of looking someone up for personal reasons.
+``off-hours``
+    data searches at an hour of the day when the member rarely works (less than
+    ``usual_share`` of their own searches in the history given; with too little history,
+    outside the department's day shift ``day_hours``).
+``volume``
+    a member-day with more data searches than ``volume_factor`` times the usual
+    member-day (and at least ``volume_floor``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from .roles import DATA_OPERATIONS
+
+__all__ = ["ENTRY_SCHEMA", "FLAG_SCHEMA", "MisuseRules", "entries_frame", "misuse_flags"]
+
+ENTRY_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "ts": pl.Datetime("us", "UTC"),
+    "user_name": pl.String(),
+    "role": pl.String(),
+    "client": pl.String(),
+    "operation": pl.String(),
+    "params": pl.String(),
+    "purpose": pl.String(),
+    "case_number": pl.String(),
+    "reason": pl.String(),
+    "result_count": pl.Int64(),
+    "outcome": pl.String(),
+    "detail": pl.String(),
+}
+
+FLAG_SCHEMA: dict[str, pl.DataType] = {
+    "user_name": pl.String(),
+    "flag": pl.String(),
+    "detail": pl.String(),
+    "entries": pl.List(pl.Int64()),
+    "first": pl.Datetime("us", "UTC"),
+}
+
+
+@dataclass(frozen=True)
+class MisuseRules:
+    """Thresholds of the misuse flags (see the module's documentation)."""
+
+    repeat_min: int = 3
+    usual_share: float = 0.05
+    min_history: int = 20
+    day_hours: tuple[int, int] = (6, 20)
+    volume_factor: float = 3.0
+    volume_floor: int = 50
+
+
+def entries_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """A frame of audit entries from database rows (mappings with the audit table's columns)."""
+    data = [{k: row[k] for k in ENTRY_SCHEMA} for row in rows]
+    if not data:
+        return pl.DataFrame(schema=ENTRY_SCHEMA)
+    return pl.DataFrame(data, schema=ENTRY_SCHEMA)
+
+
+def _data_searches(entries: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    return entries.filter(
+        pl.col("operation").is_in(list(DATA_OPERATIONS)) & pl.col("user_name").is_not_null()
+    ).with_columns(
+        local=pl.col("ts").dt.convert_time_zone(timezone),
+        plate=pl.col("params")
+        .str.json_path_match("$.plate")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9]", ""),
+    )
+
+
+def misuse_flags(
+    entries: pl.DataFrame,
+    *,
+    history: pl.DataFrame | None = None,
+    timezone: str = "America/Los_Angeles",
+    rules: MisuseRules | None = None,
+) -> pl.DataFrame:
+    """Flags of likely misuse among ``entries``; ``history`` (default: the entries) sets each member's
+    usual hours and the usual daily volume."""
+    rules = rules or MisuseRules()
+    searches = _data_searches(entries, timezone)
+    past = _data_searches(history if history is not None else entries, timezone)
+    flags: list[pl.DataFrame] = []
+
+    repeated = (
+        searches.filter(pl.col("plate").is_not_null() & (pl.col("plate") != ""))
+        .group_by("user_name", "plate")
+        .agg(
+            n=pl.len(),
+            cases=pl.col("case_number").drop_nulls().unique().sort(),
+            no_case=pl.col("case_number").is_null().sum(),
+            entries=pl.col("id").sort(),
+            first=pl.col("ts").min(),
+        )
+        .filter(
+            (pl.col("n") >= rules.repeat_min) & ((pl.col("cases").list.len() > 1) | (pl.col("no_case") > 0))
+        )
+    )
+    flags.append(
+        repeated.select(
+            "user_name",
+            flag=pl.lit("repeat-plate"),
+            detail=pl.format(
+                "same plate searched {} times under {} case number(s) and {} time(s) with none",
+                "n",
+                pl.col("cases").list.len(),
+                "no_case",
+            ),
+            entries="entries",
+            first="first",
+        )
+    )
+
+    hours = past.group_by("user_name").agg(total=pl.len(), hours=pl.col("local").dt.hour())
+    usual: dict[str, set[int]] = {}
+    for row in hours.iter_rows(named=True):
+        if row["total"] >= rules.min_history:
+            counts: dict[int, int] = {}
+            for h in row["hours"]:
+                counts[h] = counts.get(h, 0) + 1
+            usual[row["user_name"]] = {h for h, c in counts.items() if c / row["total"] >= rules.usual_share}
+    start, end = rules.day_hours
+    day_shift = set(range(start, end))
+    odd = searches.with_columns(hour=pl.col("local").dt.hour(), day=pl.col("local").dt.date()).filter(
+        pl.struct("user_name", "hour").map_elements(
+            lambda r: r["hour"] not in usual.get(r["user_name"], day_shift), return_dtype=pl.Boolean
+        )
+    )
+    flags.append(
+        odd.group_by("user_name", "day")
+        .agg(
+            n=pl.len(),
+            hours=pl.col("hour").unique().sort(),
+            entries=pl.col("id").sort(),
+            first=pl.col("ts").min(),
+        )
+        .select(
+            "user_name",
+            flag=pl.lit("off-hours"),
+            detail=pl.format(
+                "{} search(es) on {} at unusual hours ({})",
+                "n",
+                pl.col("day").cast(pl.String),
+                pl.col("hours").cast(pl.List(pl.String)).list.join(", "),
+            ),
+            entries="entries",
+            first="first",
+        )
+    )
+
+    per_day = past.group_by("user_name", pl.col("local").dt.date().alias("day")).agg(n=pl.len())
+    median = float(per_day["n"].median() or 0) if per_day.height else 0.0
+    threshold = max(float(rules.volume_floor), rules.volume_factor * median)
+    busy = (
+        searches.group_by("user_name", pl.col("local").dt.date().alias("day"))
+        .agg(n=pl.len(), entries=pl.col("id").sort(), first=pl.col("ts").min())
+        .filter(pl.col("n") > threshold)
+    )
+    flags.append(
+        busy.select(
+            "user_name",
+            flag=pl.lit("volume"),
+            detail=pl.format(
+                "{} searches on {} (usual member-day: {})",
+                "n",
+                pl.col("day").cast(pl.String),
+                pl.lit(f"{median:g}"),
+            ),
+            entries="entries",
+            first="first",
+        )
+    )
+    out = pl.concat([f.cast(FLAG_SCHEMA) for f in flags])  # type: ignore[arg-type]
+    return out.sort("first", "user_name", "flag")
