@@ -50,7 +50,15 @@ from .purpose import Policy, Why, check_why
 from .review import MisuseRules, entries_frame, misuse_flags
 from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
 
-__all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result", "login", "resume"]
+__all__ = [
+    "DEFAULT_TRAINING_COURSE",
+    "AccessSession",
+    "Result",
+    "identify",
+    "login",
+    "record_event",
+    "resume",
+]
 
 T = TypeVar("T")
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
@@ -107,24 +115,7 @@ def resume(store: Store, token: str, *, client: str, policy: Policy | None = Non
     policy = policy or Policy()
     now = _now()
     with store.atomic() as conn:
-        row, outcome = session_state(
-            conn,
-            now,
-            idle=dt.timedelta(minutes=policy.idle_minutes),
-            absolute=dt.timedelta(hours=policy.max_hours),
-            token=token,
-        )
-        user = None
-        if row is not None:
-            u = conn.execute(
-                sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
-                .join(s.Role, s.Role.id == s.User.role_id)
-                .where(s.User.id == row.user_id)
-            ).one()
-            user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
-            if outcome == "ok" and user.disabled:
-                outcome = "disabled"
-                end_session(conn, row.id, now)
+        user, outcome, sid = _live_user(conn, token, policy, now)
         audit.append(
             conn,
             operation="resume",
@@ -132,13 +123,94 @@ def resume(store: Store, token: str, *, client: str, policy: Policy | None = Non
             client=client,
             user_name=user.name if user else None,
             role=user.role if user else None,
-            params={"session": row.id} if row is not None else None,
+            params={"session": sid} if sid is not None else None,
             detail=None if outcome == "ok" else outcome,
             now=now,
         )
-    if row is None or user is None or outcome != "ok":
+    if user is None or sid is None or outcome != "ok":
         raise _session_refusal(outcome, policy)
-    return AccessSession(store, user, client, session_id=int(row.id), token=token, policy=policy)
+    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
+
+
+def _live_user(
+    conn: Connection, token: str, policy: Policy, now: dt.datetime
+) -> tuple[UserRecord | None, str, int | None]:
+    """The session's member and state: ok, unknown, ended, idle, expired or disabled."""
+    row, outcome = session_state(
+        conn,
+        now,
+        idle=dt.timedelta(minutes=policy.idle_minutes),
+        absolute=dt.timedelta(hours=policy.max_hours),
+        token=token,
+    )
+    if row is None:
+        return None, outcome, None
+    u = conn.execute(
+        sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
+        .join(s.Role, s.Role.id == s.User.role_id)
+        .where(s.User.id == row.user_id)
+    ).one()
+    user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
+    if outcome == "ok" and user.disabled:
+        outcome = "disabled"
+        end_session(conn, row.id, now)
+    return user, outcome, int(row.id)
+
+
+def identify(store: Store, token: str, *, client: str, policy: Policy | None = None) -> UserRecord | None:
+    """Who holds this live session token (a web server's check on each request), or None.
+
+    Not audited when the session is live (that would log every page request); a session
+    found expired or an account found disabled is audited once, as the session ends.
+    """
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome, sid = _live_user(conn, token, policy, now)
+        if user is not None and outcome in ("idle", "expired", "disabled"):
+            audit.append(
+                conn,
+                operation="resume",
+                outcome="denied",
+                client=client,
+                user_name=user.name,
+                role=user.role,
+                params={"session": sid},
+                detail=outcome,
+                now=now,
+            )
+    return user if outcome == "ok" else None
+
+
+def record_event(
+    store: Store,
+    token: str,
+    *,
+    client: str,
+    operation: str,
+    params: Mapping[str, Any],
+    policy: Policy | None = None,
+) -> int:
+    """Audit an event of the application around the door — a kernel started, a cell sent to a kernel —
+    for the member holding ``token``. Refused (and the refusal audited) when the session is not live."""
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome, sid = _live_user(conn, token, policy, now)
+        entry = audit.append(
+            conn,
+            operation=operation,
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=user.name if user else None,
+            role=user.role if user else None,
+            params={**params, "session": sid},
+            detail=None if outcome == "ok" else outcome,
+            now=now,
+        )
+    if outcome != "ok":
+        raise _session_refusal(outcome, policy)
+    return entry
 
 
 @dataclass(frozen=True)
