@@ -743,6 +743,91 @@ def search_plate(
     _data_result(result, as_json, ("ts", "plate", "state", "camera", "lat", "lon", "confidence"))
 
 
+# -- servers ----------------------------------------------------------------------------------
+
+
+def _server_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--no-browser", is_flag=True, help="Do not open a browser.")(fn)
+        fn = click.option(
+            "--ip",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on (this machine only by default; anything else belongs behind HTTPS).",
+        )(fn)
+        return click.option("--port", type=click.IntRange(1, 65535), default=default_port, show_default=True)(
+            fn
+        )
+
+    return wrap
+
+
+def _project_dir(name: str) -> Path:
+    here = Path.cwd() / name
+    if here.is_dir():
+        return here
+    bundled = Path(__file__).resolve().parent.parent / name
+    return bundled if bundled.is_dir() else Path.cwd()
+
+
+@main.command("lab")
+@_server_options(8888)
+@click.option(
+    "--notebooks",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of notebooks (default: ./notebooks).",
+)
+@db_option
+def lab(port: int, ip: str, no_browser: bool, notebooks: Path | None, db: str | None) -> None:
+    """Start JupyterLab behind the workbench login; every cell run is audited.
+
+    Members log in with their workbench name and password. Each kernel carries its
+    member's session (workbench.connect() in a notebook resumes it); members reach only
+    their own kernels; terminals are off.
+
+    \b
+    Example:
+        workbench lab --port 8888 --no-browser
+    """
+    from jupyterlab.labapp import LabApp
+
+    from .servers import lab_argv, prepare_environment
+
+    store = _open(db)
+    prepare_environment(store.url.render_as_string(hide_password=False), "lab")
+    root = notebooks or _project_dir("notebooks")
+    LabApp.launch_instance(argv=lab_argv(root.resolve(), ip=ip, port=port, browser=not no_browser))
+
+
+@main.command("serve")
+@_server_options(8866)
+@click.option(
+    "--apps",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of dashboards (default: ./voila_apps).",
+)
+@db_option
+def serve(port: int, ip: str, no_browser: bool, apps: Path | None, db: str | None) -> None:
+    """Start the Voila dashboards behind the workbench login.
+
+    Sources are hidden, errors show no tracebacks, and idle dashboard kernels are culled.
+
+    \b
+    Example:
+        workbench serve --port 8866 --no-browser
+    """
+    from voila.app import Voila
+
+    from .servers import prepare_environment, voila_argv
+
+    store = _open(db)
+    prepare_environment(store.url.render_as_string(hide_password=False), "dashboard")
+    root = apps or _project_dir("voila_apps")
+    Voila.launch_instance(argv=voila_argv(root.resolve(), ip=ip, port=port, browser=not no_browser))
+
+
 # -- data intake ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,92 @@
+"""Real JupyterLab and Voila servers for tests: started with the workbench CLI, stopped after."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    db: str
+    log: Path
+
+
+@contextmanager
+def run_server(command: str, db: str, folder: Path, tmp: Path) -> Iterator[Server]:
+    """``workbench lab`` or ``workbench serve`` on a free loopback port, until the block ends."""
+    port = free_port()
+    log = tmp / f"{command}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env.update(WORKBENCH_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    flag = "--notebooks" if command == "lab" else "--apps"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                command,
+                "--port",
+                str(port),
+                "--no-browser",
+                flag,
+                str(folder),
+            ]
+            + ["--db", db],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"workbench {command} exited: {log.read_text()[-2000:]}")
+            try:
+                httpx.get(url + "/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"workbench {command} did not start: {log.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.3)
+        yield Server(url, db, log)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def web_login(url: str, user: str, password: str) -> tuple[httpx.Client, httpx.Response]:
+    """Log in through the login page as a browser would (XSRF field included)."""
+    client = httpx.Client(base_url=url, timeout=30)
+    page = client.get("/login")
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf, "the login page has no XSRF field"
+    reply = client.post("/login", data={"_xsrf": xsrf.group(1), "username": user, "password": password})
+    return client, reply

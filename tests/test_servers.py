@@ -1,0 +1,154 @@
+"""JupyterLab and Voila behind the workbench login: real servers, real kernels, real websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+import sqlalchemy as sa
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from alpr_lib.store import Store
+from alpr_lib.store import schema as s
+
+from .conftest import DEMO_PASSWORD
+from .servers import Server, run_server, web_login
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lab(city: Store, tmp_path: Path) -> Iterator[Server]:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), folder / "case-work.ipynb")
+    with run_server("lab", str(city.url), folder, tmp_path) as server:
+        yield server
+
+
+def audit(store: Store, operation: str) -> list[sa.Row]:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(s.AuditEntry).where(s.AuditEntry.operation == operation).order_by(s.AuditEntry.id)
+        ).all()
+
+
+def _headers(client: httpx.Client) -> dict[str, str]:
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    return {"Cookie": cookie, "X-XSRFToken": client.cookies.get("_xsrf", "")}
+
+
+async def _run_cell(server: Server, client: httpx.Client, kernel_id: str, code: str) -> str:
+    """Send one execute_request over the kernel websocket; return the printed output."""
+    ws_url = server.url.replace("http", "ws") + f"/api/kernels/{kernel_id}/channels?session_id=test"
+    conn = await websocket_connect(HTTPRequest(ws_url, headers=_headers(client)))
+    try:
+        return await _execute(conn, code)
+    finally:
+        conn.close()
+        await asyncio.sleep(0.05)  # let the close handshake finish before the loop ends
+
+
+async def _execute(conn: WebSocketClientConnection, code: str) -> str:
+    msg_id = uuid.uuid4().hex
+    conn.write_message(
+        json.dumps(
+            {
+                "channel": "shell",
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": "",
+                    "session": "test",
+                    "version": "5.3",
+                    "date": "2026-11-29T00:00:00Z",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "content": {"code": code, "silent": False, "store_history": True, "allow_stdin": False},
+                "buffers": [],
+            }
+        )
+    )
+    out: list[str] = []
+    while True:
+        raw = await asyncio.wait_for(conn.read_message(), 60)
+        if raw is None:
+            raise ConnectionError("the server closed the kernel channel")
+        msg = json.loads(raw)
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = msg["header"]["msg_type"]
+        if kind == "stream":
+            out.append(msg["content"]["text"])
+        elif kind == "error":
+            out.append(msg["content"]["ename"] + ": " + msg["content"]["evalue"])
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(out)
+
+
+@pytest.fixture
+def clients() -> Iterator[list[httpx.Client]]:
+    opened: list[httpx.Client] = []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def test_lab_login_kernel_session_cell_audit_and_isolation(
+    lab: Server, city: Store, clients: list[httpx.Client]
+) -> None:
+    bad, reply = web_login(lab.url, "analyst", "not-the-password-at-all")
+    clients.append(bad)
+    assert reply.status_code == 401 and "unknown user or wrong password" in reply.text
+
+    analyst, reply = web_login(lab.url, "analyst", DEMO_PASSWORD)
+    clients.append(analyst)
+    assert reply.status_code == 302
+    assert analyst.get("/api/me").json()["identity"]["username"] == "analyst"
+    assert analyst.get("/api/terminals").status_code in (403, 404)
+
+    started = analyst.post(
+        "/api/sessions",
+        json={"path": "case-work.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        headers={"X-XSRFToken": analyst.cookies["_xsrf"]},
+    )
+    assert started.status_code == 201, started.text
+    kernel_id = started.json()["kernel"]["id"]
+    assert [e.params for e in audit(city, "kernel.start")][-1].find("case-work.ipynb") > 0
+
+    code = "import os, workbench\ns = workbench.connect()\n"
+    code += "print(s.name, s.role, 'WORKBENCH_PASSWORD' in os.environ)"
+    assert asyncio.run(_run_cell(lab, analyst, kernel_id, code)).split() == ["analyst", "analyst", "False"]
+    cell = audit(city, "cell.execute")[-1]
+    assert (cell.user_name, cell.role, cell.client, cell.outcome) == ("analyst", "analyst", "lab", "ok")
+    params = json.loads(cell.params)
+    assert params["code"] == code and params["notebook"] == "case-work.ipynb"
+    assert audit(city, "resume")[-1].user_name == "analyst"  # workbench.connect() in the kernel
+
+    # Another member sees and reaches none of it.
+    other, _ = web_login(lab.url, "investigator", DEMO_PASSWORD)
+    clients.append(other)
+    assert other.get("/api/kernels").json() == []
+    assert other.get("/api/sessions").json() == []
+    assert other.get(f"/api/kernels/{kernel_id}").status_code == 403
+    with pytest.raises(HTTPClientError) as refused:
+        asyncio.run(_run_cell(lab, other, kernel_id, "print('not mine')"))
+    assert refused.value.code == 403
+    assert analyst.get("/api/kernels").json()[0]["id"] == kernel_id
+
+    # After logging out, the page asks for a login and the kernel's channel runs nothing more.
+    assert analyst.get("/logout").status_code == 200
+    assert analyst.get("/lab").status_code == 302
+    cells = len(audit(city, "cell.execute"))
+    analyst.cookies.delete("workbench-session")
+    with pytest.raises((HTTPClientError, ConnectionError)):
+        asyncio.run(_run_cell(lab, analyst, kernel_id, "print('after logout')"))
+    assert len(audit(city, "cell.execute")) == cells

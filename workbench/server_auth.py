@@ -1,0 +1,373 @@
+"""The workbench login for JupyterLab and Voila, and what keeps each member to their own kernels.
+
+One set of classes serves both servers (``workbench lab`` and ``workbench serve`` configure them):
+
+:class:`WorkbenchIdentityProvider`
+    a login page against the workbench's users (same lockout, same audit as the CLI), no
+    token to copy. The signed cookie holds only the session's random token; each request
+    checks that the session is still live (30 minutes idle, 12 hours at most).
+:class:`WorkbenchKernelManager`
+    starts each kernel with the requesting member's session in its environment
+    (``WORKBENCH_SESSION``; never a password), so ``workbench.connect()`` in a notebook or a
+    dashboard resumes it. It remembers who owns each kernel and lists only one's own.
+:class:`WorkbenchAuthorizer`
+    lets members reach only their own kernels and sessions; terminals are refused.
+:class:`AuditedKernelConnection`
+    records every ``execute_request`` — member, time, notebook, cell source — in the audit
+    log as it passes from the browser to the kernel, where kernel code cannot alter it. A
+    cell whose session has ended is not run.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from functools import cache
+from typing import Any
+
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.base.call_context import CallContext
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+)
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.services.sessions.sessionmanager import SessionManager
+from tornado import web
+from traitlets import Unicode
+
+from alpr_lib.access import Policy, login
+from alpr_lib.access.session import identify, record_event, resume
+from alpr_lib.errors import AlprError, NotAuthenticated
+from alpr_lib.store import Store
+
+from .config import load_settings, policy_from
+
+__all__ = [
+    "COOKIE",
+    "AuditedKernelConnection",
+    "WorkbenchAuthorizer",
+    "WorkbenchIdentityProvider",
+    "WorkbenchKernelManager",
+    "WorkbenchSessionManager",
+]
+
+COOKIE = "workbench-session"
+#: Environment variables a kernel must not inherit from the server.
+_SECRETS = ("WORKBENCH_PASSWORD", "WORKBENCH_NEW_PASSWORD", "WORKBENCH_DEMO_PASSWORD", "JUPYTER_TOKEN")
+_MAX_CELL = 20_000  # characters of a cell's source kept in its audit entry
+
+
+@cache
+def _door(url: str) -> tuple[Store, Policy]:
+    return Store(url), policy_from(load_settings())
+
+
+def door() -> tuple[Store, Policy]:
+    """The server's store and policy (the database from ``WORKBENCH_DB_URL`` or the settings)."""
+    return _door(os.environ.get("WORKBENCH_DB_URL") or load_settings().db_url)
+
+
+def _client() -> str:
+    return os.environ.get("WORKBENCH_CLIENT", "lab")
+
+
+def session_token(handler: web.RequestHandler) -> str | None:
+    """The workbench session token in the request's signed cookie, if any."""
+    value = handler.get_secure_cookie(COOKIE, max_age_days=1)
+    return value.decode() if value else None
+
+
+def _safe_next(handler: JupyterHandler, target: str | None) -> str:
+    """Only a path on this server: never another host (an open redirect)."""
+    base = handler.base_url
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return base
+    return target
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ALPR Workbench · {title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ body {{ font-family: system-ui, sans-serif; background: #f3f4f6; margin: 0; }}
+ main {{ max-width: 26rem; margin: 8vh auto; background: #fff; padding: 2rem 2.2rem; border-radius: 8px;
+        box-shadow: 0 1px 4px rgba(0,0,0,.15); }}
+ h1 {{ font-size: 1.3rem; margin: 0 0 .2rem; }} p.sub {{ color: #555; margin: 0 0 1.4rem; }}
+ label {{ display: block; font-weight: 600; margin: .8rem 0 .3rem; }}
+ input[type=text], input[type=password] {{ width: 100%; box-sizing: border-box; padding: .55rem;
+        font-size: 1rem; border: 1px solid #bbb; border-radius: 4px; }}
+ button {{ margin-top: 1.3rem; width: 100%; padding: .65rem; font-size: 1rem; background: #1d4ed8;
+        color: #fff; border: 0; border-radius: 4px; cursor: pointer; }}
+ .error {{ background: #fee2e2; color: #991b1b; padding: .6rem .8rem; border-radius: 4px; }}
+ .info {{ background: #e0f2fe; color: #075985; padding: .6rem .8rem; border-radius: 4px; }}
+ .notice {{ font-size: .85rem; color: #555; margin-top: 1.6rem; border-top: 1px solid #eee;
+        padding-top: 1rem; }}
+</style></head>
+<body><main>
+<h1>ALPR Workbench</h1><p class="sub">{subtitle}</p>
+{body}
+<p class="notice">ALPR data is confidential and for official law-enforcement use only.
+Every access is recorded by name, date and time, with its purpose and case.</p>
+</main></body></html>"""
+
+
+class WorkbenchLoginHandler(JupyterHandler):
+    """The login page: user name and password of a workbench member."""
+
+    def _form(self, message: str = "", kind: str = "error", name: str = "") -> None:
+        note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
+        body = f"""{note}
+<form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
+ {self.xsrf_form_html()}
+ <label for="username">User name</label>
+ <input type="text" id="username" name="username" value="{html.escape(name)}" required autofocus>
+ <label for="password">Password</label>
+ <input type="password" id="password" name="password" required>
+ <button type="submit" id="login_submit">Log in</button>
+</form>"""
+        self.write(_PAGE.format(title="Log in", subtitle="Log in with your workbench account.", body=body))
+
+    @allow_unauthenticated
+    def get(self) -> None:
+        if self.current_user:
+            self.redirect(_safe_next(self, self.get_argument("next", None)))
+            return
+        self._form()
+
+    @allow_unauthenticated
+    def post(self) -> None:
+        name = self.get_argument("username", "").strip()
+        password = self.get_argument("password", "")
+        store, policy = door()
+        try:
+            session = login(store, name, password, client=_client(), policy=policy)
+        except NotAuthenticated as exc:
+            self.set_status(401)
+            self._form(str(exc), name=name)
+            return
+        except AlprError:
+            self.set_status(503)
+            self._form("The workbench database cannot be reached; ask an administrator.", name=name)
+            return
+        provider = self.identity_provider
+        options = {"httponly": True, "samesite": "Strict", "path": self.base_url, **provider.cookie_options}
+        if self.request.protocol == "https":
+            options["secure"] = True
+        self.set_secure_cookie(COOKIE, session.token, expires_days=None, **options)
+        self.redirect(_safe_next(self, self.get_argument("next", None)))
+
+
+class WorkbenchLogoutHandler(JupyterHandler):
+    """Ends the workbench session everywhere (browser, kernels) and shows the login link."""
+
+    @allow_unauthenticated
+    def get(self) -> None:
+        token = session_token(self)
+        if token:
+            store, policy = door()
+            try:
+                resume(store, token, client=_client(), policy=policy).logout()
+            except NotAuthenticated:
+                pass
+        self.clear_cookie(COOKIE, path=self.base_url)
+        body = (
+            f'<p class="info">You are logged out.</p><p><a href="{self.base_url}login">Log in again</a></p>'
+        )
+        self.write(_PAGE.format(title="Logged out", subtitle="Session ended.", body=body))
+
+
+class WorkbenchIdentityProvider(IdentityProvider):
+    """Jupyter's identity provider backed by the workbench users and sessions."""
+
+    need_token = False
+    cookie_name = Unicode(COOKIE)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+    @property
+    def login_available(self) -> bool:
+        return True
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        # Given here, not through login_handler_class: Voila sets that to its own password-only page.
+        return [(r"/login", WorkbenchLoginHandler), (r"/logout", WorkbenchLogoutHandler)]
+
+    async def get_user(self, handler: web.RequestHandler) -> User | None:  # type: ignore[override]
+        known = getattr(handler, "_jupyter_current_user", None)
+        if known:
+            return known  # type: ignore[no-any-return]
+        token = session_token(handler)
+        if not token:
+            return None
+        store, policy = door()
+        member = identify(store, token, client=_client(), policy=policy)
+        if member is None:
+            handler.clear_cookie(COOKIE, path=handler.base_url)  # type: ignore[attr-defined]
+            return None
+        return User(username=member.name, name=member.name, display_name=f"{member.name} ({member.role})")
+
+    def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:
+        if app.ip not in ("127.0.0.1", "localhost", "::1") and ssl_options is None:
+            app.log.warning(
+                "The workbench is listening beyond this machine without TLS: put it behind HTTPS."
+            )
+
+
+def _current() -> tuple[str | None, str | None]:
+    """The user name and session token of the request being handled, if any."""
+    handler = CallContext.get(CallContext.JUPYTER_HANDLER)
+    if handler is None:
+        return None, None
+    user = handler.current_user
+    return (user.username if user else None), session_token(handler)
+
+
+class WorkbenchKernelManager(AsyncMappingKernelManager):
+    """Kernels that carry their member's session, and are listed to their member only."""
+
+    owners: dict[str, str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owners = {}
+
+    async def start_kernel(
+        self, *, kernel_id: str | None = None, path: str | None = None, **kwargs: Any
+    ) -> str:
+        name, token = _current()
+        if not name or not token:
+            raise web.HTTPError(403, "log in to start a kernel")
+        store, policy = door()
+        given = kwargs.get("env") or {}
+        # Lab's session manager names the notebook, Voila the page in SCRIPT_NAME; path is only its folder.
+        notebook = given.get("WORKBENCH_NOTEBOOK") or given.get("SCRIPT_NAME") or path
+        try:
+            record_event(
+                store,
+                token,
+                client=_client(),
+                operation="kernel.start",
+                params={"notebook": notebook},
+                policy=policy,
+            )
+        except NotAuthenticated as exc:
+            raise web.HTTPError(403, str(exc)) from None
+        env = {**os.environ, **given}
+        for key in _SECRETS:
+            env.pop(key, None)
+        env.update(
+            WORKBENCH_SESSION=token,
+            WORKBENCH_CLIENT=_client(),
+            WORKBENCH_DB_URL=str(store.url.render_as_string(hide_password=False)),
+        )
+        kwargs["env"] = env
+        kid: str = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+        self.owners[kid] = name
+        return kid
+
+    def owner(self, kernel_id: str) -> str | None:
+        return self.owners.get(kernel_id)
+
+    def list_kernels(self) -> list[dict[str, Any]]:
+        name, _token = _current()
+        return [k for k in super().list_kernels() if name is None or self.owners.get(k["id"]) == name]
+
+
+class WorkbenchSessionManager(SessionManager):
+    """Notebook sessions listed to the member who owns their kernel only."""
+
+    def get_kernel_env(self, path: str | None, name: str | None = None) -> dict[str, str]:
+        # The notebook's path as the member sees it, for the kernel's audit entry.
+        return {**super().get_kernel_env(path, name), "WORKBENCH_NOTEBOOK": path or ""}
+
+    async def list_sessions(self) -> list[dict[str, Any]]:
+        name, _token = _current()
+        owner = getattr(self.kernel_manager, "owner", lambda _kid: None)
+        sessions: list[dict[str, Any]] = await super().list_sessions()
+        return [m for m in sessions if name is None or owner(m["kernel"]["id"]) == name]
+
+
+class WorkbenchAuthorizer(Authorizer):
+    """Members reach only their own kernels and sessions; nobody opens a terminal."""
+
+    async def is_authorized(self, handler: JupyterHandler, user: User, action: str, resource: str) -> bool:
+        if resource == "terminals":
+            return False
+        if resource not in ("kernels", "sessions"):
+            return True
+        km = handler.kernel_manager
+        kwargs = getattr(handler, "path_kwargs", None) or {}
+        args = getattr(handler, "path_args", None) or []
+        kernel_id = kwargs.get("kernel_id") or getattr(handler, "kernel_id", None)
+        session_id = kwargs.get("session_id")
+        if resource == "sessions" and not kernel_id and (session_id or args):
+            try:
+                model = await handler.session_manager.get_session(session_id=session_id or args[0])
+            except web.HTTPError:
+                return True  # an unknown session: let the handler answer 404
+            kernel_id = model["kernel"]["id"]
+        if resource == "kernels" and not kernel_id and args:
+            kernel_id = args[0]
+        if not kernel_id:
+            return True  # listing or starting: lists are filtered, new kernels are the member's own
+        owner = getattr(km, "owner", lambda _kid: None)(kernel_id)
+        return owner is None and kernel_id not in km or owner == user.username
+
+
+def _peek(connection: ZMQChannelsWebsocketConnection, message: Any) -> tuple[str | None, dict, dict]:
+    """Channel, header and content of a browser-to-kernel message, in any of the wire formats."""
+    if connection.subprotocol == "v1.kernel.websocket.jupyter.org":
+        channel, parts = deserialize_msg_from_ws_v1(message)
+        return channel, connection.session.unpack(parts[0]), connection.session.unpack(parts[3])
+    msg = deserialize_binary_message(message) if isinstance(message, bytes) else json.loads(message)
+    return msg.get("channel"), msg.get("header") or {}, msg.get("content") or {}
+
+
+class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
+    """The browser-to-kernel channel, recording every cell sent to run before it reaches the kernel."""
+
+    notebook: str | None = None
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        try:
+            model = await self.websocket_handler.session_manager.get_session(kernel_id=self.kernel_id)
+            self.notebook = model.get("path")
+        except Exception:  # no notebook session (a console, a bare kernel): the kernel id says enough
+            self.notebook = None
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        try:
+            channel, header, content = _peek(self, incoming_msg)
+        except Exception:
+            channel, header, content = None, {}, {}
+        if channel == "shell" and header.get("msg_type") == "execute_request":
+            token = session_token(self.websocket_handler)
+            code = str(content.get("code", ""))
+            params = {
+                "notebook": self.notebook,
+                "kernel": self.kernel_id,
+                "code": code[:_MAX_CELL],
+                "truncated": len(code) > _MAX_CELL,
+            }
+            store, policy = door()
+            try:
+                if not token:
+                    raise NotAuthenticated("no session")
+                record_event(
+                    store, token, client=_client(), operation="cell.execute", params=params, policy=policy
+                )
+            except AlprError:
+                # Not audited means not run: the session ended, or the audit could not be written.
+                self.log.warning("A cell was not run: the workbench session has ended or cannot be audited.")
+                self.websocket_handler.close(4001, "session ended; log in again")
+                return
+        super().handle_incoming_message(incoming_msg)
