@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 READS  ?= 200000
 SEED   ?= 7
 
-.PHONY: install demo test test-fast lint docs bench clean
+.PHONY: install browser demo test test-fast lint docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ALPR Workbench needs Python 3.11 or newer: run make PYTHON=/path/to/python3.11 ...")'
@@ -27,7 +27,15 @@ demo: install
 	@echo "  $(BIN)/workbench users list --user admin"
 	@echo "  $(BIN)/workbench --help"
 
-test: install
+# Browser tests drive Debian's Chromium; install it when missing and we may (root, apt-get).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests (apt-get)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 test-fast: install

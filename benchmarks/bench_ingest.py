@@ -33,14 +33,25 @@ def naive_load(store: Store, city_reads: pl.DataFrame, cameras: pl.DataFrame) ->
     ids = {(r["plate"], r["state"]): r["plate_id"] for r in plate_ids.iter_rows(named=True)}
     with Session(store.engine) as session:
         for r in city_reads.iter_rows(named=True):
-            session.add(s.Read(plate_id=ids[(r["plate"], r["state"])], raw=r["raw"], confidence=r["confidence"],
-                               ts=r["ts"], camera_id=cam_ids[r["camera"]], lat=r["lat"], lon=r["lon"],
-                               source_id=r["source_id"]))
+            session.add(
+                s.Read(
+                    plate_id=ids[(r["plate"], r["state"])],
+                    raw=r["raw"],
+                    confidence=r["confidence"],
+                    ts=r["ts"],
+                    camera_id=cam_ids[r["camera"]],
+                    lat=r["lat"],
+                    lon=r["lon"],
+                    source_id=r["source_id"],
+                )
+            )
         session.commit()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reads", type=int, default=1_000_000)
     parser.add_argument("--naive-sample", type=int, default=50_000)
     args = parser.parse_args()
@@ -64,8 +75,13 @@ def main() -> None:
         t_naive = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        build_demo(Store(f"sqlite:///{Path(tmp) / 'demo.db'}", create=True), reads=args.reads, seed=7,
-                   password="benchmark-password-2026", start=start)
+        build_demo(
+            Store(f"sqlite:///{Path(tmp) / 'demo.db'}", create=True),
+            reads=args.reads,
+            seed=7,
+            password="benchmark-password-2026",
+            start=start,
+        )
         t_demo = time.perf_counter() - t0
 
     ours_rate = args.reads / t_load
