@@ -51,6 +51,12 @@ _FIELDS = (
 )
 
 
+_TABLE = s.AuditEntry.__table__
+# Built once: the audit write is on every query's path; building a statement costs more than running it.
+_LAST_HASH = sa.select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = _TABLE.insert().returning(_TABLE.c.id)
+
+
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """The hash of one entry: SHA-256 over the previous hash and the entry's canonical JSON."""
     content = {k: fields.get(k) for k in _FIELDS}
@@ -96,11 +102,10 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    prev = conn.execute(sa.select(s.AuditEntry.hash).order_by(s.AuditEntry.id.desc()).limit(1)).scalar()
-    prev_hash = prev or GENESIS
+    prev_hash = conn.execute(_LAST_HASH).scalar() or GENESIS
     fields["prev_hash"] = prev_hash
     fields["hash"] = entry_hash(prev_hash, fields)
-    return int(conn.execute(sa.insert(s.AuditEntry).values(**fields).returning(s.AuditEntry.id)).scalar_one())
+    return int(conn.execute(_INSERT, fields).scalar_one())
 
 
 @dataclass(frozen=True)

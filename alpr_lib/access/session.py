@@ -132,6 +132,35 @@ def resume(store: Store, token: str, *, client: str, policy: Policy | None = Non
     return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
 
 
+_SESSIONS, _USERS, _TRAINING, _META = (
+    s.Session.__table__,
+    s.User.__table__,
+    s.TrainingRecord.__table__,
+    s.Meta.__table__,
+)
+# The gate's facts in one query, built once (it runs before every operation).
+_GATE = (
+    sa.select(
+        _SESSIONS.c.created_at,
+        _SESSIONS.c.last_seen_at,
+        _SESSIONS.c.ended_at,
+        _USERS.c.disabled,
+        sa.select(sa.func.max(_TRAINING.c.expires_on))
+        .where(_TRAINING.c.user_id == _USERS.c.id)
+        .scalar_subquery()
+        .label("trained_until"),
+        sa.select(_META.c.value).where(_META.c.key == "synthetic").scalar_subquery().label("synthetic"),
+    )
+    .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+)
+_TOUCH = (
+    _SESSIONS.update()
+    .where(_SESSIONS.c.id == sa.bindparam("sid"))
+    .values(last_seen_at=sa.bindparam("now", type_=s.UTCDateTime()))
+)
+
+
 def _live_user(
     conn: Connection, token: str, policy: Policy, now: dt.datetime
 ) -> tuple[UserRecord | None, str, int | None]:
@@ -329,37 +358,33 @@ class AccessSession:
     def _gate(self, conn: Connection, operation: str, why: Why | None) -> tuple[AlprError | None, Why | None]:
         """Why this member may not perform ``operation`` now (an error to raise), and the checked purpose."""
         now = _now()
-        _row, state = session_state(
-            conn,
-            now,
-            idle=dt.timedelta(minutes=self.policy.idle_minutes),
-            absolute=dt.timedelta(hours=self.policy.max_hours),
-            session_id=self._session_id,
-        )
-        if state != "ok":
-            return _session_refusal(state, self.policy), None
-        disabled = conn.execute(sa.select(s.User.disabled).where(s.User.id == self.user.id)).scalar()
-        if disabled is None or disabled:
+        row = conn.execute(_GATE, {"sid": self._session_id}).one()
+        if row.ended_at is not None:
+            return _session_refusal("ended", self.policy), None
+        if now - row.created_at > dt.timedelta(hours=self.policy.max_hours):
+            end_session(conn, self._session_id, now)
+            return _session_refusal("expired", self.policy), None
+        if now - row.last_seen_at > dt.timedelta(minutes=self.policy.idle_minutes):
+            end_session(conn, self._session_id, now)
+            return _session_refusal("idle", self.policy), None
+        if row.disabled:
             end_session(conn, self._session_id, now)
             return _session_refusal("disabled", self.policy), None
+        conn.execute(_TOUCH, {"sid": self._session_id, "now": now})
         if not may(self.user.role, operation):
             allowed = ", ".join(sorted(PERMISSIONS.get(operation, ()))) or "no role"
             return AccessDenied(f"the {self.user.role} role may not {operation} (allowed: {allowed})"), None
         if not is_data_operation(operation):
             return None, None
         try:
-            checked = check_why(why, self.policy, synthetic=self._store.is_synthetic())
+            checked = check_why(why, self.policy, synthetic=row.synthetic == "true")
         except InvalidInput as exc:
             return exc, None
         limited = PURPOSE_LIMITS.get(self.user.role)
         if limited is not None and checked.purpose not in limited:
             return AccessDenied(f"the {self.user.role} role reaches data only for {', '.join(limited)}"), None
         if checked.purpose != "training":
-            expires = conn.execute(
-                sa.select(sa.func.max(s.TrainingRecord.expires_on)).where(
-                    s.TrainingRecord.user_id == self.user.id
-                )
-            ).scalar()
+            expires = row.trained_until
             if expires is None:
                 return AccessDenied(
                     "no ALPR training is on record for you; a trainer records it with `workbench users train`"
