@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,21 @@ def city(demo_db: str, tmp_path: Path) -> Iterator[Store]:
     store = Store(f"sqlite:///{dest}")
     yield store
     store.dispose()
+
+
+@pytest.fixture
+def run() -> Any:
+    """Invoke the ``workbench`` CLI in-process: ``run(*args, env=..., ok=True)``."""
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None, ok: bool = True) -> Any:
+        result = runner.invoke(main, list(args), env=env or {}, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+
+    return invoke

@@ -7,24 +7,10 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from workbench.cli import main
 
 from .conftest import DEMO_PASSWORD, DEMO_READS
-
-
-@pytest.fixture
-def run(tmp_path: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str, env: dict[str, str] | None = None, ok: bool = True):
-        result = runner.invoke(main, list(args), env=env or {}, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output + result.stderr
-        return result
-
-    return invoke
 
 
 @pytest.fixture

@@ -611,10 +611,12 @@ def audit_report(
         since=_when(since), until=_when(until), user=member, timezone=settings.timezone
     )
     flags = result.extra["flags"]
+    head = result.extra["checkpoint"]
     data = {
         **result.to_dict(),
         "rows": [] if flags_only else _rows(result.frame),
         "flags": _rows(flags),
+        "checkpoint": head.as_dict(),
     }
 
     def text() -> None:
@@ -634,6 +636,10 @@ def audit_report(
                 click.echo(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']} (entries {ids})")
         else:
             click.echo("No flags of likely misuse.")
+        click.echo(
+            f"Audit chain head (keep with this report): {head.rows} entries, "
+            f"last {head.last_id}, hash {head.hash}"
+        )
 
     _emit(as_json, data, text)
 

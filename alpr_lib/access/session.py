@@ -525,6 +525,10 @@ class AccessSession:
         """Plates seen at places too far apart for the time between the sightings."""
         return self._not_yet("clones", {}, self._why_of(**why))
 
+    def export(self, read_ids: list[int], *, agency: str, **why: Any) -> Result:
+        """Reads packaged for another law-enforcement or prosecutorial agency."""
+        return self._not_yet("export", {"reads": len(read_ids), "agency": agency}, self._why_of(**why))
+
     def alerts(self, **why: Any) -> Result:
         """Hotlist alerts and their verification state."""
         return self._not_yet("alerts.list", {}, self._why_of(**why))
@@ -724,7 +728,8 @@ class AccessSession:
         """Audit entries in ``[since, until)`` (of one member when ``user`` is given) and misuse flags.
 
         The frame holds the entries; ``extra["flags"]`` the flags (see :mod:`.review`), judged
-        against the ``history_days`` before ``since`` as well. Supervisors and administrators.
+        against the ``history_days`` before ``since`` as well; ``extra["checkpoint"]`` the audit
+        chain's head before this report's own entry. Supervisors and administrators.
         """
         until = until or _now()
         since = since or until - dt.timedelta(days=7)
@@ -742,10 +747,12 @@ class AccessSession:
 
             history = entries(since - dt.timedelta(days=history_days))
             shown = history.filter(pl.col("ts") >= since)
-            return (shown, misuse_flags(shown, history=history, timezone=timezone, rules=rules)), shown.height
+            flags = misuse_flags(shown, history=history, timezone=timezone, rules=rules)
+            return (shown, flags, audit.take_checkpoint(conn)), shown.height
 
-        (frame, flags), entry = self._run("audit.report", params, work)
-        return Result(frame, entry, "audit.report", False, {"flags": flags})
+        (frame, flags, head), entry = self._run("audit.report", params, work)
+        # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
+        return Result(frame, entry, "audit.report", False, {"flags": flags, "checkpoint": head})
 
     def backup(self, dest: Path) -> Path:
         """A consistent online copy of the database (SQLite) at ``dest``."""

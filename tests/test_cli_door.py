@@ -1,0 +1,151 @@
+"""Data commands through the door from the command line: login, search, refusals, the audit report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from alpr_lib.store import Store
+from alpr_lib.store import schema as s
+
+from .conftest import DEMO_PASSWORD
+
+WHY = ["--purpose", "investigation", "--case", "26-04321", "--reason", "vehicle seen at the scene"]
+
+
+def busiest_plate(store: Store) -> tuple[str, int]:
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(s.Plate.plate, sa.func.count())
+            .join(s.Read, s.Read.plate_id == s.Plate.id)
+            .group_by(s.Plate.plate)
+            .order_by(sa.func.count().desc(), s.Plate.plate)
+            .limit(1)
+        ).one()
+    return str(row[0]), int(row[1])
+
+
+def test_search_plate_json_matches_the_database(run, city: Store) -> None:
+    plate, reads = busiest_plate(city)
+    db = str(city.url)
+    out = json.loads(
+        run(
+            "search",
+            "plate",
+            plate.lower(),
+            *WHY,
+            "--user",
+            "analyst",
+            "--db",
+            db,
+            "--json",
+            env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ).stdout
+    )
+    assert out["count"] == reads and out["truncated"] is False and isinstance(out["audit_id"], int)
+    assert {r["plate"] for r in out["rows"]} == {plate}
+    assert {"plate", "state", "ts", "camera", "lat", "lon"} <= set(out["rows"][0])
+    assert [r["ts"] for r in out["rows"]] == sorted(r["ts"] for r in out["rows"])
+    capped = json.loads(
+        run(
+            "search",
+            "plate",
+            plate,
+            *WHY,
+            "--limit",
+            "1",
+            "--user",
+            "analyst",
+            "--db",
+            db,
+            "--json",
+            env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ).stdout
+    )
+    assert (capped["count"], capped["truncated"]) == (1, reads > 1)
+
+
+def test_login_once_then_search_then_logout(run, city: Store) -> None:
+    plate, _ = busiest_plate(city)
+    db = str(city.url)
+    run("login", "--user", "investigator", "--db", db, env={"WORKBENCH_PASSWORD": DEMO_PASSWORD})
+    out = json.loads(run("search", "plate", plate, *WHY, "--db", db, "--json").stdout)
+    assert out["count"] > 0
+    with city.read() as conn:
+        entry = conn.execute(sa.select(s.AuditEntry).where(s.AuditEntry.id == out["audit_id"])).one()
+    assert (entry.user_name, entry.client, entry.case_number) == ("investigator", "cli", "26-04321")
+    assert "Logged out" in run("logout", "--db", db).stdout
+    refused = run("search", "plate", plate, *WHY, "--db", db, ok=False)
+    assert refused.exit_code != 0 and "--user" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("user", "why", "message"),
+    [
+        ("analyst", [], "say why you are searching"),
+        ("analyst", ["--purpose", "investigation", "--reason", "no case"], "needs a case number"),
+        ("analyst", ["--purpose", "investigation", "--case", "2026/1", "--reason", "bad"], "format"),
+        ("trainee", WHY, "no ALPR training"),
+        ("supervisor", WHY, "may not search.plate"),
+    ],
+)
+def test_refusals_are_one_line_and_audited(run, city: Store, user: str, why: list[str], message: str) -> None:
+    result = run(
+        "search",
+        "plate",
+        "ABC123",
+        *why,
+        "--user",
+        user,
+        "--db",
+        str(city.url),
+        env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ok=False,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code != 0 and len(lines) == 1 and message in lines[0]
+    assert "ABC123" not in result.stderr  # no plate text in errors
+    with city.read() as conn:
+        last = conn.execute(sa.select(s.AuditEntry).order_by(s.AuditEntry.id.desc()).limit(1)).one()
+    assert (last.user_name, last.operation, last.outcome) == (user, "search.plate", "denied")
+
+
+def test_audit_report_for_supervisors(run, city: Store) -> None:
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    plate, _ = busiest_plate(city)
+    for case in ("26-00011", "26-00012", "26-00013"):
+        run(
+            "search",
+            "plate",
+            plate,
+            "--purpose",
+            "investigation",
+            "--case",
+            case,
+            "--reason",
+            "again",
+            "--user",
+            "analyst",
+            "--db",
+            db,
+            env=env,
+        )
+    report = json.loads(
+        run(
+            "audit", "report", "--member", "analyst", "--user", "supervisor", "--db", db, "--json", env=env
+        ).stdout
+    )
+    searches = [r for r in report["rows"] if r["operation"] == "search.plate"]
+    assert len(searches) == 3 and {r["case_number"] for r in searches} == {"26-00011", "26-00012", "26-00013"}
+    assert any(f["flag"] == "repeat-plate" and f["user_name"] == "analyst" for f in report["flags"])
+    with city.read() as conn:
+        head = conn.execute(
+            sa.select(s.AuditEntry.hash).where(s.AuditEntry.id == report["checkpoint"]["last_id"])
+        )
+        assert head.scalar_one() == report["checkpoint"]["hash"]
+    text = run("audit", "report", "--user", "supervisor", "--db", db, env=env).stdout
+    assert "repeat-plate" in text and "search.plate" in text
+    refused = run("audit", "report", "--user", "analyst", "--db", db, env=env, ok=False)
+    assert "may not audit.report" in refused.stderr
