@@ -302,3 +302,26 @@ def test_audit_report_through_the_door(city: Store) -> None:
     assert report.frame.filter(pl.col("operation") == "search.plate").height == 3
     assert "repeat-plate" in report.extra["flags"]["flag"].to_list()
     assert last_entry(city).operation == "audit.report"
+
+
+def test_concurrent_sessions_queue_their_audit_entries_without_forking_the_chain(city: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alpr_lib.access.audit import verify_chain
+
+    plate = some_plate(city)
+    sessions = [login(city, name, DEMO_PASSWORD) for name in ("analyst", "investigator", "admin") * 2]
+    with city.read() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(s.AuditEntry)).scalar_one()
+
+    def work(session: AccessSession) -> list[int]:
+        return [session.search_plate(plate, **INVESTIGATION).audit_id for _ in range(15)]
+
+    with ThreadPoolExecutor(len(sessions)) as pool:
+        ids = [i for batch in pool.map(work, sessions) for i in batch]
+    assert len(set(ids)) == len(sessions) * 15
+    with city.read() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(s.AuditEntry)).scalar_one()
+        report = verify_chain(conn)
+    assert after - before == len(ids)
+    assert report.ok, report.problem

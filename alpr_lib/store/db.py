@@ -55,6 +55,21 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_own_begin(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    # The driver's own BEGIN is turned off: _sqlite_begin says how each transaction starts.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Writing transactions take SQLite's write lock at BEGIN (IMMEDIATE), reading ones do not.
+
+    A deferred writer that read first (the audit log's last hash) could not take the lock
+    after another writer committed (SQLITE_BUSY_SNAPSHOT); an immediate one waits its turn,
+    so concurrent audit appends queue instead of failing, and never fork the hash chain.
+    """
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+
+
 class Store:
     """A handle on one workbench database.
 
@@ -104,6 +119,8 @@ class Store:
             if path and path != ":memory:":
                 Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
                 engine = sa.create_engine(self.url)
+                event.listen(engine, "connect", _sqlite_own_begin)
+                event.listen(engine, "begin", _sqlite_begin)
             else:
                 # One shared connection, or every connection would see its own empty database.
                 engine = sa.create_engine(
@@ -137,7 +154,7 @@ class Store:
     def read(self) -> Iterator[Connection]:
         """A connection for reading (no commit)."""
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(readonly=True) as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(
