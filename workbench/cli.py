@@ -796,14 +796,9 @@ def lab(port: int, ip: str, no_browser: bool, notebooks: Path | None, db: str | 
     Example:
         workbench lab --port 8888 --no-browser
     """
-    from jupyterlab.labapp import LabApp
+    from .servers import launch
 
-    from .servers import lab_argv, prepare_environment
-
-    store = _open(db)
-    prepare_environment(store.url.render_as_string(hide_password=False), "lab")
-    root = notebooks or _project_dir("notebooks")
-    LabApp.launch_instance(argv=lab_argv(root.resolve(), ip=ip, port=port, browser=not no_browser))
+    launch("lab", _open(db), notebooks or _project_dir("notebooks"), ip=ip, port=port, browser=not no_browser)
 
 
 @main.command("serve")
@@ -824,14 +819,11 @@ def serve(port: int, ip: str, no_browser: bool, apps: Path | None, db: str | Non
     Example:
         workbench serve --port 8866 --no-browser
     """
-    from voila.app import Voila
+    from .servers import launch
 
-    from .servers import prepare_environment, voila_argv
-
-    store = _open(db)
-    prepare_environment(store.url.render_as_string(hide_password=False), "dashboard")
-    root = apps or _project_dir("voila_apps")
-    Voila.launch_instance(argv=voila_argv(root.resolve(), ip=ip, port=port, browser=not no_browser))
+    launch(
+        "dashboard", _open(db), apps or _project_dir("voila_apps"), ip=ip, port=port, browser=not no_browser
+    )
 
 
 # -- data intake ------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["lab_argv", "prepare_environment", "voila_argv"]
+from alpr_lib.store import Store
+
+__all__ = ["lab_argv", "launch", "prepare_environment", "voila_argv"]
 
 _AUTH = "workbench.server_auth"
 _CULL = ["--MappingKernelManager.cull_idle_timeout=1800", "--MappingKernelManager.cull_interval=120"]
@@ -62,3 +64,16 @@ def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
         "--VoilaConfiguration.allow_theme_override=NO",
         *_CULL,
     ]
+
+
+def launch(client: str, store: Store, root: Path, *, ip: str, port: int, browser: bool) -> None:
+    """Run JupyterLab (``client="lab"``) or Voila (``"dashboard"``) over ``root`` until stopped."""
+    prepare_environment(store.url.render_as_string(hide_password=False), client)
+    if client == "lab":
+        from jupyterlab.labapp import LabApp
+
+        LabApp.launch_instance(argv=lab_argv(root.resolve(), ip=ip, port=port, browser=browser))
+    else:
+        from voila.app import Voila
+
+        Voila.launch_instance(argv=voila_argv(root.resolve(), ip=ip, port=port, browser=browser))

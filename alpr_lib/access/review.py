@@ -73,6 +73,11 @@ def entries_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=ENTRY_SCHEMA)
 
 
+def _flag(groups: pl.DataFrame, flag: str, detail: pl.Expr) -> pl.DataFrame:
+    """One flag per row of ``groups`` (which has ``user_name``, ``entries`` and ``first``)."""
+    return groups.select("user_name", flag=pl.lit(flag), detail=detail, entries="entries", first="first")
+
+
 def _data_searches(entries: pl.DataFrame, timezone: str) -> pl.DataFrame:
     return entries.filter(
         pl.col("operation").is_in(list(DATA_OPERATIONS)) & pl.col("user_name").is_not_null()
@@ -114,17 +119,15 @@ def misuse_flags(
         )
     )
     flags.append(
-        repeated.select(
-            "user_name",
-            flag=pl.lit("repeat-plate"),
-            detail=pl.format(
+        _flag(
+            repeated,
+            "repeat-plate",
+            pl.format(
                 "same plate searched {} times under {} case number(s) and {} time(s) with none",
                 "n",
                 pl.col("cases").list.len(),
                 "no_case",
             ),
-            entries="entries",
-            first="first",
         )
     )
 
@@ -144,24 +147,20 @@ def misuse_flags(
         )
     )
     flags.append(
-        odd.group_by("user_name", "day")
-        .agg(
-            n=pl.len(),
-            hours=pl.col("hour").unique().sort(),
-            entries=pl.col("id").sort(),
-            first=pl.col("ts").min(),
-        )
-        .select(
-            "user_name",
-            flag=pl.lit("off-hours"),
-            detail=pl.format(
+        _flag(
+            odd.group_by("user_name", "day").agg(
+                n=pl.len(),
+                hours=pl.col("hour").unique().sort(),
+                entries=pl.col("id").sort(),
+                first=pl.col("ts").min(),
+            ),
+            "off-hours",
+            pl.format(
                 "{} search(es) on {} at unusual hours ({})",
                 "n",
                 pl.col("day").cast(pl.String),
                 pl.col("hours").cast(pl.List(pl.String)).list.join(", "),
             ),
-            entries="entries",
-            first="first",
         )
     )
 
@@ -174,17 +173,15 @@ def misuse_flags(
         .filter(pl.col("n") > threshold)
     )
     flags.append(
-        busy.select(
-            "user_name",
-            flag=pl.lit("volume"),
-            detail=pl.format(
+        _flag(
+            busy,
+            "volume",
+            pl.format(
                 "{} searches on {} (usual member-day: {})",
                 "n",
                 pl.col("day").cast(pl.String),
                 pl.lit(f"{median:g}"),
             ),
-            entries="entries",
-            first="first",
         )
     )
     out = pl.concat([f.cast(FLAG_SCHEMA) for f in flags])  # type: ignore[arg-type]
