@@ -69,6 +69,14 @@ def test_lockout_after_five_failures_and_unlock(admin_store: Store) -> None:
         login(admin_store, "jdoe", PW)
     admin.unlock_user("jdoe")
     assert login(admin_store, "jdoe", PW).name == "jdoe"
+    trail = [(r.user_name, r.operation, r.outcome, r.detail) for r in audit_rows(admin_store)[-8:]]
+    assert trail == [
+        *[("jdoe", "logon", "denied", "bad-password")] * 4,
+        ("jdoe", "logon", "denied", "locked"),  # the fifth failure locks the account
+        ("jdoe", "logon", "denied", "locked"),  # the right password, refused while locked
+        ("admin", "users.unlock", "ok", None),
+        ("jdoe", "logon", "ok", None),
+    ]
 
 
 def test_roles_gate_administration_and_refusals_are_audited(admin_store: Store) -> None:
