@@ -7,7 +7,9 @@ analytics above work on one shape whatever the engine.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -15,7 +17,16 @@ from sqlalchemy.engine import Connection
 
 from . import schema as s
 
-__all__ = ["READ_SCHEMA", "fetch_reads", "plate_ids", "to_ms"]
+__all__ = [
+    "READ_SCHEMA",
+    "cameras",
+    "fetch_reads",
+    "plate_ids",
+    "read_positions",
+    "reads_at_cameras",
+    "reads_in_windows",
+    "to_ms",
+]
 
 #: Columns of a frame of reads, as every query here returns them.
 READ_SCHEMA: dict[str, pl.DataType] = {
@@ -49,6 +60,39 @@ def plate_ids(conn: Connection, plate: str, state: str | None = None) -> list[in
     return [int(i) for i in conn.execute(query).scalars()]
 
 
+def _in(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids``; a long list travels as one JSON or array parameter instead of thousands."""
+    if len(ids) <= 2000:
+        return column.in_(list(ids))
+    if conn.dialect.name == "sqlite":
+        values = sa.func.json_each(json.dumps(list(ids))).table_valued("value")
+        return column.in_(sa.select(values.c.value))
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.func.any(sa.cast(list(ids), ARRAY(sa.BigInteger)))
+
+
+def _reads_select() -> sa.Select[Any]:
+    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
+    r, p, c = reads.c, plates.c, cameras.c
+    return (
+        sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path)
+        .select_from(reads)
+        .join(plates, p.id == r.plate_id)
+        .join(cameras, c.id == r.camera_id)
+    )
+
+
+def _frame(rows: Sequence[Any], extra: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    schema = {**READ_SCHEMA, **(extra or {})}
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    frame = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
+    return frame.with_columns(pl.from_epoch(pl.col("ts"), "ms").dt.replace_time_zone("UTC")).cast(
+        schema  # type: ignore[arg-type]
+    )
+
+
 def fetch_reads(
     conn: Connection,
     ids: Sequence[int],
@@ -56,30 +100,112 @@ def fetch_reads(
     since_ms: int | None = None,
     until_ms: int | None = None,
     limit: int | None = None,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
 ) -> pl.DataFrame:
     """Reads of the given plate ids in ``[since, until)``, oldest first, at most ``limit`` rows."""
-    if not ids:
+    if not ids or (camera_ids is not None and not camera_ids):
         return pl.DataFrame(schema=READ_SCHEMA)
-    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
-    r, p, c = reads.c, plates.c, cameras.c
-    query = (
-        sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path)
-        .select_from(reads)
-        .join(plates, p.id == r.plate_id)
-        .join(cameras, c.id == r.camera_id)
-        .where(r.plate_id.in_(list(ids)))
-        .order_by(r.ts, r.id)
-    )
+    r = s.Read.__table__.c
+    query = _reads_select().where(_in(conn, r.plate_id, ids)).order_by(r.ts, r.id)
     if since_ms is not None:
         query = query.where(r.ts >= since_ms)
     if until_ms is not None:
         query = query.where(r.ts < until_ms)
+    if camera_ids is not None:
+        query = query.where(r.camera_id.in_(list(camera_ids)))
+    if min_confidence is not None:
+        query = query.where(r.confidence >= min_confidence)
     if limit is not None:
         query = query.limit(limit)
-    rows = conn.execute(query).all()
-    if not rows:
-        return pl.DataFrame(schema=READ_SCHEMA)
-    frame = pl.DataFrame(rows, schema=list(READ_SCHEMA), orient="row", infer_schema_length=None)
-    return frame.with_columns(pl.from_epoch(pl.col("ts"), "ms").dt.replace_time_zone("UTC")).cast(
-        READ_SCHEMA  # type: ignore[arg-type]
+    return _frame(conn.execute(query).all())
+
+
+def cameras(conn: Connection) -> pl.DataFrame:
+    """Every camera: ``camera_id``, ``camera`` (name), ``kind`` (fixed | mobile), place and location."""
+    c = s.Camera.__table__.c
+    rows = conn.execute(sa.select(c.id, c.name, c.kind, c.lat, c.lon, c.location).order_by(c.id)).all()
+    return pl.DataFrame(
+        rows,
+        schema={
+            "camera_id": pl.Int64,
+            "camera": pl.String,
+            "kind": pl.String,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "location": pl.String,
+        },
+        orient="row",
     )
+
+
+def reads_at_cameras(
+    conn: Connection,
+    camera_ids: Sequence[int],
+    since_ms: int,
+    until_ms: int,
+    *,
+    box: tuple[float, float, float, float] | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """Reads by these cameras in ``[since, until)`` — by the (camera_id, ts) index — optionally within a
+    lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position."""
+    if not camera_ids:
+        return pl.DataFrame(schema=READ_SCHEMA)
+    r = s.Read.__table__.c
+    query = (
+        _reads_select()
+        .where(r.camera_id.in_(list(camera_ids)), r.ts >= since_ms, r.ts < until_ms)
+        .order_by(r.camera_id, r.ts)
+    )
+    if box is not None:
+        south, west, north, east = box
+        query = query.where(r.lat.between(south, north), r.lon.between(west, east))
+    if limit is not None:
+        query = query.limit(limit)
+    return _frame(conn.execute(query).all())
+
+
+_WINDOW = (
+    _reads_select()
+    .where(
+        s.Read.__table__.c.camera_id == sa.bindparam("camera_id"),
+        s.Read.__table__.c.ts.between(sa.bindparam("lo"), sa.bindparam("hi")),
+    )
+    .order_by(s.Read.__table__.c.ts)
+)
+
+
+def reads_in_windows(conn: Connection, windows: Sequence[tuple[int, int, int, int]]) -> pl.DataFrame:
+    """Reads at a camera within a time window, for each window ``(tag, camera_id, lo_ms, hi_ms)``;
+    the result carries the window's ``tag``. Each window is one range scan of the (camera_id, ts) index."""
+    rows: list[Any] = []
+    for tag, camera_id, lo, hi in windows:
+        rows.extend(
+            (*row, tag) for row in conn.execute(_WINDOW, {"camera_id": camera_id, "lo": lo, "hi": hi})
+        )
+    return _frame(rows, {"tag": pl.Int64()})
+
+
+def read_positions(
+    conn: Connection, since_ms: int | None, until_ms: int | None, plate_ids: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """Every read's plate id, time, place and camera in a window, ordered by plate then time (for clones)."""
+    r = s.Read.__table__.c
+    query = sa.select(r.id, r.plate_id, r.ts, r.lat, r.lon, r.camera_id).order_by(r.plate_id, r.ts)
+    if since_ms is not None:
+        query = query.where(r.ts >= since_ms)
+    if until_ms is not None:
+        query = query.where(r.ts < until_ms)
+    if plate_ids is not None:
+        query = query.where(_in(conn, r.plate_id, plate_ids))
+    schema = {
+        "read_id": pl.Int64,
+        "plate_id": pl.Int64,
+        "ts": pl.Int64,
+        "lat": pl.Float64,
+        "lon": pl.Float64,
+        "camera_id": pl.Int64,
+    }
+    rows = conn.execute(query).all()
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)

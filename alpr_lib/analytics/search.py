@@ -1,0 +1,34 @@
+"""Plate search over the distinct plates: patterns and OCR-tolerant ranking."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..matching import PlatePattern, explain
+
+__all__ = ["fuzzy_rank", "match_pattern"]
+
+
+def match_pattern(plates: pl.DataFrame, pattern: PlatePattern, state: str | None = None) -> pl.DataFrame:
+    """The rows of ``plates`` whose plate matches ``pattern`` (in ``state`` when given)."""
+    found = plates
+    if state:
+        found = found.filter(pl.col("state") == state)
+    if pattern.fixed_length is not None:
+        found = found.filter(pl.col("plate").str.len_chars() == pattern.fixed_length)
+    if pattern.contains:
+        return found.filter(pl.col("plate").str.contains(pattern.regex, literal=True))
+    return found.filter(pl.col("plate").str.contains(pattern.regex))
+
+
+def fuzzy_rank(query: str, candidates: pl.DataFrame, max_edits: int) -> pl.DataFrame:
+    """Candidates (``plate_id``, ``plate``, ``state``) within ``max_edits`` of ``query``, ranked, each
+    with ``distance`` (edits between equivalence keys), ``confusions`` (free look-alikes) and ``why``."""
+    rows = []
+    for row in candidates.iter_rows(named=True):
+        why = explain(query, row["plate"])
+        if why.distance <= max_edits:
+            rows.append({**row, "distance": why.distance, "confusions": why.confusions, "why": why.text})
+    schema = {**candidates.schema, "distance": pl.Int64, "confusions": pl.Int64, "why": pl.String}
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return frame.sort("distance", "confusions", "plate", "state")
