@@ -463,6 +463,31 @@ class _Trips:
         return {"vehicle": vehicle[trip], "camera": net.pair_cams[flat], "ts": ts}
 
 
+_MAX_SPEED_MS = 45.0  # 162 km/h: faster than any honest trip on these roads
+
+
+def _physically_possible(vehicle: np.ndarray, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """A mask of the reads each vehicle could really have made: none needs travel faster than
+    :data:`_MAX_SPEED_MS` over more than a kilometre from the vehicle's read before it."""
+    keep = np.ones(len(ts), dtype=bool)
+    order = np.lexsort((ts, vehicle))
+    for _ in range(8):
+        idx = order[keep[order]]
+        v, t, la, lo = vehicle[idx], ts[idx], np.radians(lat[idx]), np.radians(lon[idx])
+        same = v[1:] == v[:-1]
+        a = (
+            np.sin((la[1:] - la[:-1]) / 2) ** 2
+            + np.cos(la[1:]) * np.cos(la[:-1]) * np.sin((lo[1:] - lo[:-1]) / 2) ** 2
+        )
+        dist = 2 * 6_371_000 * np.arcsin(np.sqrt(a))
+        dt_s = np.maximum(t[1:] - t[:-1], 1e-3)
+        bad = same & (dist > 1000) & (dist / dt_s > _MAX_SPEED_MS)
+        if not bad.any():
+            break
+        keep[idx[1:][bad]] = False
+    return keep
+
+
 def _pairs(net: _Network, origin: np.ndarray, dest: np.ndarray) -> np.ndarray:
     return origin * len(net.places) + dest
 
@@ -604,8 +629,11 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     cam_xy = net.cameras.select("lat", "lon").to_numpy()
     lat = np.concatenate([cam_xy[bg["camera"], 0], mobile_xy[:, 0]])
     lon = np.concatenate([cam_xy[bg["camera"], 1], mobile_xy[:, 1]])
+    # One vehicle is in one place at a time: trips drawn independently can overlap, so reads
+    # that would need impossible travel from the vehicle's previous read are dropped.
+    possible = _physically_possible(vehicle, ts, lat, lon)
     # Only reads inside the month, then exactly the number asked for.
-    inside = np.flatnonzero((ts >= day0[0]) & (ts < day0[-1] + 86_400))
+    inside = np.flatnonzero(possible & (ts >= day0[0]) & (ts < day0[-1] + 86_400))
     if len(inside) < target:
         raise RuntimeError("the background traffic came out short; raise the oversampling")
     keep = np.sort(rng_trips.choice(inside, size=target, replace=False))

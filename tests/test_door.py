@@ -237,11 +237,11 @@ def test_a_shorter_policy_is_honoured(city: Store) -> None:
 def test_operations_not_built_yet_are_still_gated_and_audited(city: Store) -> None:
     session = login(city, "analyst", DEMO_PASSWORD)
     with pytest.raises(InvalidInput):
-        session.canvass([])
+        session.export([1, 2], agency="Lane County DA")
     assert last_entry(city).outcome == "denied"
     with pytest.raises(NotAvailable):
-        session.canvass([], **INVESTIGATION)
-    assert (last_entry(city).operation, last_entry(city).outcome) == ("canvass", "error")
+        session.export([1, 2], agency="Lane County DA", **INVESTIGATION)
+    assert (last_entry(city).operation, last_entry(city).outcome) == ("export", "error")
 
 
 # -- the audit report ---------------------------------------------------------------------------

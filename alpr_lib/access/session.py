@@ -29,9 +29,25 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..analytics import (
+    Scene,
+    companions,
+    convoy_windows,
+    fuzzy_rank,
+    haversine_m,
+    impossible_travel,
+    match_pattern,
+    plate_counts,
+    scene_summary,
+)
+from ..analytics import canvass as canvass_reads
+from ..analytics import common_plates as find_common_plates
+from ..analytics import timeline as movement_timeline
+from ..analytics.canvass import cameras_near
 from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotAvailable, NotFound
 from ..ingest import ImportReport, import_csv
-from ..plates import normalize
+from ..matching import compile_pattern
+from ..plates import equivalence_key, is_valid_plate, normalize
 from ..store import Store
 from ..store import queries as q
 from ..store import schema as s
@@ -497,33 +513,327 @@ class AccessSession:
 
         return self._query(operation, params, work, why, None)
 
-    def search_partial(self, pattern: str, **why: Any) -> Result:
-        """Plates matching a partial pattern (``?``, ``*``, ``[AB8]``, or "contains"), and their reads."""
-        return self._not_yet("search.partial", {"pattern": pattern}, self._why_of(**why))
+    def search_partial(
+        self,
+        pattern: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cameras: list[str] | None = None,
+        near: tuple[float, float, float] | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`).
 
-    def search_fuzzy(self, plate: str, *, max_edits: int = 1, **why: Any) -> Result:
-        """Plates within ``max_edits`` of ``plate`` where OCR-confusable characters cost nothing."""
-        return self._not_yet("search.fuzzy", {"plate": plate, "max_edits": max_edits}, self._why_of(**why))
+        Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
+        ``min_confidence``. ``extra["plates"]`` lists the matching plates with their reads.
+        """
+        params = _filters(state, since, until, cameras, near, min_confidence) | {"pattern": pattern}
 
-    def canvass(self, scenes: list[dict[str, Any]], **why: Any) -> Result:
-        """Reads near one or several scenes, each with its own radius and time window."""
-        return self._not_yet("canvass", {"scenes": scenes}, self._why_of(**why))
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            compiled = compile_pattern(pattern)
+            matched = match_pattern(self._store.plate_index.frame(conn), compiled, _state(state))
+            frame, truncated = self._reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
+            plates = _with_counts(matched, frame)
+            return frame, truncated, {"plates": plates, "pattern": compiled.regex}
 
-    def common_plates(self, scenes: list[dict[str, Any]], *, min_scenes: int = 2, **why: Any) -> Result:
-        """Plates seen near at least ``min_scenes`` of the scenes."""
-        return self._not_yet("common", {"scenes": scenes, "min": min_scenes}, self._why_of(**why))
+        return self._query("search.partial", params, work, self._why_of(purpose, case, reason), limit)
 
-    def timeline(self, plate: str, **why: Any) -> Result:
-        """One plate's movement: sightings, dwell places, usual hours."""
-        return self._not_yet("timeline", {"plate": plate}, self._why_of(**why))
+    def search_fuzzy(
+        self,
+        plate: str,
+        *,
+        max_edits: int = 1,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cameras: list[str] | None = None,
+        near: tuple[float, float, float] | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing.
 
-    def convoy(self, plate: str, **why: Any) -> Result:
-        """Plates travelling with ``plate``: same cameras within a short time, repeatedly."""
-        return self._not_yet("convoy", {"plate": plate}, self._why_of(**why))
+        Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
+        ``extra["plates"]`` ranks the plates.
+        """
+        params = _filters(state, since, until, cameras, near, min_confidence) | {
+            "plate": plate,
+            "max_edits": max_edits,
+        }
 
-    def clones(self, **why: Any) -> Result:
-        """Plates seen at places too far apart for the time between the sightings."""
-        return self._not_yet("clones", {}, self._why_of(**why))
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            if not isinstance(max_edits, int) or not 0 <= max_edits <= 3:
+                raise InvalidInput("--max-edits is a whole number from 0 to 3")
+            candidates = q.plates_by_key(conn, self._store.plate_index, equivalence_key(text), max_edits)
+            if state:
+                candidates = candidates.filter(pl.col("state") == _state(state))
+            ranked = fuzzy_rank(text, candidates, max_edits)
+            frame, truncated = self._reads_of(
+                conn, ranked, cap, since, until, cameras, near, min_confidence, rank=True
+            )
+            return frame, truncated, {"plates": _with_counts(ranked, frame)}
+
+        return self._query("search.fuzzy", params, work, self._why_of(purpose, case, reason), limit)
+
+    def _reads_of(
+        self,
+        conn: Connection,
+        plates: pl.DataFrame,
+        cap: int,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        cameras: list[str] | None,
+        near: tuple[float, float, float] | None,
+        min_confidence: float | None,
+        *,
+        rank: bool = False,
+    ) -> tuple[pl.DataFrame, bool]:
+        """The reads of the given plates under the search filters, at most ``cap`` (and whether capped)."""
+        since_ms, until_ms = _window(since, until)
+        if min_confidence is not None and not 0 <= min_confidence <= 1:
+            raise InvalidInput("the minimum confidence is between 0 and 1")
+        camera_ids = None
+        scene = None
+        all_cams = q.cameras(conn)
+        if cameras:
+            wanted = {c.strip() for c in cameras if c.strip()}
+            found = all_cams.filter(pl.col("camera").is_in(list(wanted)))
+            if found.height < len(wanted):
+                raise InvalidInput(
+                    f"{len(wanted) - found.height} of the cameras named are not known; see the camera list"
+                )
+            camera_ids = found["camera_id"].to_list()
+        if near is not None:
+            lat, lon, radius = near
+            scene = Scene(lat, lon, radius, since_ms or 0, until_ms or 2**62)
+            fixed, mobile = cameras_near(all_cams, scene)
+            ids = set(fixed + mobile)
+            camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
+        frame = q.fetch_reads(
+            conn,
+            plates["plate_id"].to_list(),
+            since_ms=since_ms,
+            until_ms=until_ms,
+            limit=None if scene is not None else cap + 1,
+            camera_ids=camera_ids,
+            min_confidence=min_confidence,
+        )
+        if scene is not None:
+            frame = frame.filter(
+                haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+            )
+        if rank:
+            info = plates.select("plate", "state", "distance", "confusions", "why")
+            frame = frame.join(info, on=["plate", "state"], how="left").sort(
+                "distance", "confusions", "ts", "read_id"
+            )
+        return frame.head(cap), frame.height > cap
+
+    def _scene_reads(self, conn: Connection, scenes: list[Scene]) -> pl.DataFrame:
+        if not scenes:
+            raise InvalidInput("give at least one scene: a place (LAT,LON), a radius and a time window")
+        if len(scenes) > 20:
+            raise InvalidInput("at most 20 scenes at once")
+        all_cams = q.cameras(conn)
+        per_scene = []
+        for scene in scenes:
+            fixed, mobile = cameras_near(all_cams, scene)
+            per_scene.append(
+                pl.concat(
+                    [
+                        q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
+                        q.reads_at_cameras(conn, mobile, scene.since_ms, scene.until_ms, box=scene.box),
+                    ]
+                )
+            )
+        return canvass_reads(per_scene, scenes)
+
+    def canvass(
+        self,
+        scenes: list[Scene],
+        *,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
+
+        The frame holds the reads with ``scene`` and ``distance_m``; ``extra["plates"]`` per-plate
+        counts, ``extra["scenes"]`` per-scene summaries.
+        """
+        params = {"scenes": [sc.as_dict() for sc in scenes]}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            reads = self._scene_reads(conn, scenes)
+            extra = {"plates": plate_counts(reads), "scenes": scene_summary(reads, scenes)}
+            return reads.head(cap), reads.height > cap, extra
+
+        return self._query("canvass", params, work, self._why_of(purpose, case, reason), limit)
+
+    def common_plates(
+        self,
+        scenes: list[Scene],
+        *,
+        min_scenes: int = 2,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first.
+
+        ``extra["reads"]`` holds those plates' reads at the scenes; ``extra["scenes"]`` the summaries.
+        """
+        params = {"scenes": [sc.as_dict() for sc in scenes], "min": min_scenes}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            if not 1 <= min_scenes <= max(len(scenes), 1):
+                raise InvalidInput("--min is at least 1 and at most the number of scenes")
+            reads = self._scene_reads(conn, scenes)
+            found = find_common_plates(reads, min_scenes)
+            support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
+            return (
+                found.head(cap),
+                found.height > cap,
+                {"reads": support, "scenes": scene_summary(reads, scenes)},
+            )
+
+        return self._query("common", params, work, self._why_of(purpose, case, reason), limit)
+
+    def timeline(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        timezone: str = "America/Los_Angeles",
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """One plate's movements: sightings in time order (the frame), and in ``extra`` the ``places`` it
+        dwells, the local ``hours`` it is seen, the ``path`` between sightings and a ``summary``."""
+        params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            since_ms, until_ms = _window(since, until)
+            ids = q.plate_ids(conn, text, _state(state))
+            reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            result = movement_timeline(reads.head(cap), timezone=timezone)
+            sightings = result.pop("sightings")
+            return sightings, reads.height > cap, result
+
+        return self._query("timeline", params, work, self._why_of(purpose, case, reason), limit)
+
+    def convoy(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        window_s: float = 90,
+        min_times: int = 3,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Plates seen at the same cameras as ``plate`` within ``window_s`` seconds of it, at least
+        ``min_times`` separate times — ranked. ``extra["together"]`` holds the shared sightings."""
+        params = {
+            "plate": plate,
+            "state": state,
+            "window_s": window_s,
+            "min_times": min_times,
+            "since": _iso(since),
+            "until": _iso(until),
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            if not 0 < window_s <= 3600:
+                raise InvalidInput("the convoy window is more than 0 and at most 3600 seconds")
+            if min_times < 1:
+                raise InvalidInput("--min-times is at least 1")
+            since_ms, until_ms = _window(since, until)
+            target = q.fetch_reads(
+                conn, q.plate_ids(conn, text, _state(state)), since_ms=since_ms, until_ms=until_ms, limit=5000
+            )
+            cams = dict(q.cameras(conn).select("camera", "camera_id").iter_rows())
+            nearby = q.reads_in_windows(conn, convoy_windows(target, cams, window_s))
+            ranked = companions(target, nearby, min_times=min_times)
+            together = nearby.join(ranked.select("plate", "state"), on=["plate", "state"], how="semi")
+            return (
+                ranked.head(cap),
+                ranked.height > cap,
+                {"together": together, "target_reads": target.height},
+            )
+
+        return self._query("convoy", params, work, self._why_of(purpose, case, reason), limit)
+
+    def clones(
+        self,
+        *,
+        plate: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        min_kmh: float = 200,
+        min_distance_m: float = 5000,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Pairs of consecutive reads of one plate that imply impossible travel (faster than ``min_kmh``
+        over at least ``min_distance_m``): one plate on two vehicles. Fastest first."""
+        params = {
+            "plate": plate,
+            "since": _iso(since),
+            "until": _iso(until),
+            "min_kmh": min_kmh,
+            "min_distance_m": min_distance_m,
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            if not (min_kmh > 0 and min_distance_m >= 0):
+                raise InvalidInput("the speed must be above 0 km/h and the distance at least 0 m")
+            since_ms, until_ms = _window(since, until)
+            ids = None
+            if plate is not None:
+                text = normalize(plate)
+                if not is_valid_plate(text):
+                    raise InvalidInput("give a plate of 2-8 letters and digits")
+                ids = q.plate_ids(conn, text)
+            pairs = impossible_travel(
+                q.read_positions(conn, since_ms, until_ms, ids),
+                min_kmh=min_kmh,
+                min_distance_m=min_distance_m,
+            )
+            frame = q.describe_read_pairs(conn, pairs.head(cap))
+            return frame, pairs.height > cap, {}
+
+        return self._query("clones", params, work, self._why_of(purpose, case, reason), limit)
 
     def export(self, read_ids: list[int], *, agency: str, **why: Any) -> Result:
         """Reads packaged for another law-enforcement or prosecutorial agency."""
@@ -782,3 +1092,38 @@ def _window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[int |
     if since_ms is not None and until_ms is not None and until_ms <= since_ms:
         raise InvalidInput("the end of the time window must be after its start")
     return since_ms, until_ms
+
+
+def _state(state: str | None) -> str | None:
+    value = (state or "").strip().upper()
+    if value and not (len(value) == 2 and value.isalpha()):
+        raise InvalidInput("a state is two letters, e.g. OR")
+    return value or None
+
+
+def _filters(
+    state: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    cameras: list[str] | None,
+    near: tuple[float, float, float] | None,
+    min_confidence: float | None,
+) -> dict[str, Any]:
+    return {
+        "state": state,
+        "since": _iso(since),
+        "until": _iso(until),
+        "cameras": cameras,
+        "near": list(near) if near else None,
+        "min_confidence": min_confidence,
+    }
+
+
+def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
+    """The matched plates with how many of the returned reads are theirs."""
+    counts = reads.group_by("plate", "state").agg(reads=pl.len(), last_seen=pl.col("ts").max())
+    return (
+        plates.drop("plate_id", "equiv_key", strict=False)
+        .join(counts, on=["plate", "state"], how="left")
+        .with_columns(pl.col("reads").fill_null(0).cast(pl.Int64))
+    )

@@ -28,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
 from . import schema as s
+from .plate_index import PlateIndex
 
 __all__ = ["MIGRATIONS_DIR", "Store", "mask_url"]
 
@@ -129,6 +130,14 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return sa.create_engine(self.url, pool_pre_ping=True)
+
+    @property
+    def plate_index(self) -> PlateIndex:
+        """The distinct plates in memory for pattern and fuzzy search (built on first use)."""
+        index = self.__dict__.get("_plate_index")
+        if index is None:
+            index = self.__dict__["_plate_index"] = PlateIndex()
+        return index
 
     def dispose(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""

@@ -15,15 +15,20 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..matching import key_variants, within
 from . import schema as s
+from .plate_index import PLATE_SCHEMA, PlateIndex
 
 __all__ = [
     "READ_SCHEMA",
     "cameras",
+    "describe_read_pairs",
     "fetch_reads",
     "plate_ids",
+    "plates_by_key",
     "read_positions",
     "reads_at_cameras",
+    "reads_by_id",
     "reads_in_windows",
     "to_ms",
 ]
@@ -209,3 +214,62 @@ def read_positions(
     }
     rows = conn.execute(query).all()
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def plates_by_key(conn: Connection, index: PlateIndex, key: str, max_edits: int) -> pl.DataFrame:
+    """Distinct plates whose equivalence key is within ``max_edits`` of ``key``.
+
+    Up to one edit, every variant of the key (a few hundred) is looked up on the indexed
+    column; beyond that, the keys in memory are scanned.
+    """
+    p = s.Plate.__table__.c
+    if max_edits <= 1:
+        variants = sorted(key_variants(key, max_edits))
+        rows = conn.execute(
+            sa.select(p.id, p.plate, p.state, p.equiv_key).where(p.equiv_key.in_(variants)).order_by(p.id)
+        ).all()
+        return (
+            pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
+            if rows
+            else pl.DataFrame(schema=PLATE_SCHEMA)
+        )
+    frame = index.frame(conn)
+    keys = [k for k, _d in within(key, frame["equiv_key"].unique().to_list(), max_edits)]
+    return frame.filter(pl.col("equiv_key").is_in(keys))
+
+
+def reads_by_id(conn: Connection, read_ids: Sequence[int]) -> pl.DataFrame:
+    """The reads with these ids (any order)."""
+    if not read_ids:
+        return pl.DataFrame(schema=READ_SCHEMA)
+    return _frame(conn.execute(_reads_select().where(_in(conn, s.Read.__table__.c.id, read_ids))).all())
+
+
+def describe_read_pairs(conn: Connection, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of reads (``first_read``, ``second_read``) with the plate, time, camera and place of each."""
+    reads = reads_by_id(conn, pairs["first_read"].to_list() + pairs["second_read"].to_list())
+    side = reads.select("read_id", "plate", "state", "ts", "camera", "lat", "lon")
+    first = side.rename({c: f"first_{c}" for c in ("ts", "camera", "lat", "lon")})
+    second = side.drop("plate", "state").rename({c: f"second_{c}" for c in ("ts", "camera", "lat", "lon")})
+    return (
+        pairs.join(first, left_on="first_read", right_on="read_id")
+        .join(second, left_on="second_read", right_on="read_id")
+        .select(
+            "plate",
+            "state",
+            "kmh",
+            "distance_m",
+            "seconds",
+            "first_read",
+            "first_ts",
+            "first_camera",
+            "first_lat",
+            "first_lon",
+            "second_read",
+            "second_ts",
+            "second_camera",
+            "second_lat",
+            "second_lon",
+        )
+        .sort("kmh", "plate", descending=[True, False])
+    )
