@@ -235,7 +235,7 @@ def test_a_shorter_policy_is_honoured(city: Store) -> None:
 
 
 def test_operations_not_built_yet_are_still_gated_and_audited(city: Store) -> None:
-    session = login(city, "analyst", DEMO_PASSWORD)
+    session = login(city, "investigator", DEMO_PASSWORD)
     with pytest.raises(InvalidInput):
         session.export([1, 2], agency="Lane County DA")
     assert last_entry(city).outcome == "denied"
