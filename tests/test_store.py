@@ -40,7 +40,8 @@ def test_migrations_from_empty_create_every_table(tmp_path: Path) -> None:
     store.migrate()
     names = set(sa.inspect(store.engine).get_table_names())
     assert TABLES <= names
-    assert store.revision() == "0002"
+    heads = sorted(p.name[:4] for p in (Path(s.__file__).parent / "migrations" / "versions").glob("0*.py"))
+    assert store.revision() == heads[-1]
 
 
 def test_migrations_match_the_models(fresh_store: Store) -> None:

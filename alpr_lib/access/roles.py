@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import-reads": frozenset({"admin"}),
     "import-reads.start": frozenset({"admin"}),
     "backup": frozenset({"admin"}),
+    "hotlist.import": frozenset({"admin"}),
+    "hotlist.list": frozenset({"admin", "supervisor", "analyst", "investigator", "trainer"}),
     "audit.verify": frozenset({"supervisor", "admin"}),
     "audit.report": frozenset({"supervisor", "admin"}),
     **DATA_OPERATIONS,

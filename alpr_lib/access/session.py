@@ -45,6 +45,7 @@ from ..analytics import common_plates as find_common_plates
 from ..analytics import timeline as movement_timeline
 from ..analytics.canvass import cameras_near
 from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotAvailable, NotFound
+from ..hotlists import add_entries, alerts_frame, hotlists_frame, read_hotlist_csv, verify_alert
 from ..ingest import ImportReport, import_csv
 from ..matching import compile_pattern
 from ..plates import equivalence_key, is_valid_plate, normalize
@@ -839,9 +840,71 @@ class AccessSession:
         """Reads packaged for another law-enforcement or prosecutorial agency."""
         return self._not_yet("export", {"reads": len(read_ids), "agency": agency}, self._why_of(**why))
 
-    def alerts(self, **why: Any) -> Result:
-        """Hotlist alerts and their verification state."""
-        return self._not_yet("alerts.list", {}, self._why_of(**why))
+    def alerts(
+        self,
+        *,
+        status: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Hotlist alerts, newest first: the read, the entry, how it matched (``exact`` or ``ocr``, with the
+        look-alike positions), whether the states agree, and its verification (``unverified`` until a
+        member records what the state system returned)."""
+        params = {"status": status, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            if status not in (None, "unverified", "confirmed", "cleared"):
+                raise InvalidInput("an alert's status is unverified, confirmed or cleared")
+            since_ms, until_ms = _window(since, until)
+            frame = alerts_frame(conn, status=status, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            return frame.head(cap), frame.height > cap, {}
+
+        return self._query("alerts.list", params, work, self._why_of(purpose, case, reason), limit)
+
+    def verify_alert(
+        self,
+        alert_id: int,
+        *,
+        result: str,
+        note: str,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Record the verification of an alert against the state system (LEDS): ``confirmed`` makes it
+        actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed."""
+        params = {"alert": alert_id, "result": result, "note": note}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            verify_alert(conn, int(alert_id), result=result, note=note, user_id=self.user.id, now=_now())
+            return alerts_frame(conn, alert_id=int(alert_id)), False, {}
+
+        return self._query("alerts.verify", params, work, self._why_of(purpose, case, reason), None)
+
+    def import_hotlist(
+        self, path: Path, *, name: str, timezone: str = "America/Los_Angeles"
+    ) -> dict[str, Any]:
+        """Import a hotlist CSV into hotlist ``name`` (administrators). Bad lines are reported, not imported.
+
+        Entries match the reads ingested from then on."""
+        params: dict[str, Any] = {"file": Path(path).name, "hotlist": name}
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            if not name.strip():
+                raise InvalidInput("name the hotlist, e.g. --name 'Stolen vehicles (LEDS)'")
+            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=timezone)
+            added = add_entries(conn, parsed.entries)
+            return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
+
+        return self._admin("hotlist.import", params, work)
+
+    def hotlists(self) -> pl.DataFrame:
+        """Each hotlist with its active entries by kind (no plate data)."""
+        return self._admin("hotlist.list", {}, lambda conn: (lambda f: (f, f.height))(hotlists_frame(conn)))
 
     # -- user administration ------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -288,6 +289,7 @@ class HotlistEntry(Base):
         String(32)
     )  # stolen-vehicle | stolen-plate | wanted | missing | warrant
     note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(120), default="", server_default="")
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -302,8 +304,11 @@ class Alert(Base):
     read_id: Mapped[int | None] = mapped_column(ForeignKey("reads.id", ondelete="SET NULL"))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("hotlist_entries.id", ondelete="SET NULL"))
     read_ts: Mapped[int] = mapped_column(BigInteger)
-    match: Mapped[str] = mapped_column(String(16), default="exact")  # exact | equivalent | fuzzy
+    match: Mapped[str] = mapped_column(String(16), default="exact")  # exact | ocr
+    state_agrees: Mapped[bool | None] = mapped_column(Boolean)  # None: the entry or the read has no state
+    detail: Mapped[str | None] = mapped_column(Text)  # which characters were look-alikes
     status: Mapped[str] = mapped_column(String(16), default="unverified")  # unverified|confirmed|cleared
+    actionable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,14 @@ from sqlalchemy.engine import Connection
 from ..plates import DEFAULT_EQUIVALENCE_CLASSES, EquivalenceClasses
 from . import schema as s
 
-__all__ = ["READ_COLUMNS", "ensure_cameras", "ensure_plates", "equivalence_key_expr", "insert_reads"]
+__all__ = [
+    "READ_COLUMNS",
+    "ensure_cameras",
+    "ensure_plates",
+    "equivalence_key_expr",
+    "insert_ignoring_duplicates",
+    "insert_reads",
+]
 
 #: Columns of a reads frame handed to :func:`insert_reads` (``plate_id`` already resolved).
 READ_COLUMNS: tuple[str, ...] = (
@@ -48,6 +55,16 @@ def _insert_ignoring_duplicates(conn: Connection, table: sa.Table, conflict: Seq
 
         return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     raise NotImplementedError(f"bulk writes are not implemented for {conn.dialect.name}")
+
+
+def insert_ignoring_duplicates(
+    conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> int:
+    """Insert ``rows``, skipping any that collide on the unique columns ``conflict``; returns rows added."""
+    if not rows:
+        return 0
+    result = conn.execute(_insert_ignoring_duplicates(conn, table, conflict), list(rows))
+    return max(result.rowcount, 0)
 
 
 def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[str, int]:
