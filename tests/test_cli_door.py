@@ -149,3 +149,124 @@ def test_audit_report_for_supervisors(run, city: Store) -> None:
     assert "repeat-plate" in text and "search.plate" in text
     refused = run("audit", "report", "--user", "analyst", "--db", db, env=env, ok=False)
     assert "may not audit.report" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "partial", "7[AB"], "not closed"),
+        (["search", "partial", "A%B"], "not part of the pattern language"),
+        (["search", "fuzzy", "7-!"], "2-8 letters and digits"),
+        (["canvass", "--at", "91,-124.1", "--from", "2026-10-05", "--to", "2026-10-06"], "latitude"),
+        (
+            [
+                "canvass",
+                "--at",
+                "43.9,-124.1",
+                "--radius",
+                "-5",
+                "--from",
+                "2026-10-05",
+                "--to",
+                "2026-10-06",
+            ],
+            "radius",
+        ),
+        (["canvass", "--at", "43.9,-124.1", "--from", "2026-10-06", "--to", "2026-10-05"], "must be after"),
+        (["canvass", "--at", "43.9", "--from", "2026-10-05", "--to", "2026-10-06"], "2 numbers"),
+        (["canvass", "--at", "43.9,-124.1", "--from", "yesterday", "--to", "2026-10-06"], "ISO 8601"),
+        (["common", "--scene", "43.9,-124.1,400"], "LAT,LON,METRES,FROM,TO"),
+        (["timeline", "'; DROP TABLE reads;--"], "2-8 letters and digits"),
+        (["alerts", "verify", "999999", "--result", "cleared", "--note", "not here"], "no alert"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(run, city: Store, args: list[str], message: str) -> None:
+    with city.read() as conn:
+        reads = conn.execute(sa.select(sa.func.count()).select_from(s.Read)).scalar_one()
+    result = run(
+        *args,
+        *WHY,
+        "--user",
+        "investigator",
+        "--db",
+        str(city.url),
+        env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ok=False,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code != 0 and len(lines) == 1 and message in lines[0], result.stderr
+    with city.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(s.Read)).scalar_one() == reads
+        last = conn.execute(sa.select(s.AuditEntry).order_by(s.AuditEntry.id.desc()).limit(1)).one()
+    if message not in ("ISO 8601", "2 numbers", "LAT,LON,METRES,FROM,TO"):
+        assert last.outcome in ("denied", "error")  # refused at the door, and on record
+
+
+def test_sql_injection_is_plain_text_to_the_search(run, city: Store) -> None:
+    result = run(
+        "search",
+        "partial",
+        "X' OR '1'='1",
+        *WHY,
+        "--user",
+        "investigator",
+        "--db",
+        str(city.url),
+        env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ok=False,
+    )
+    assert "not part of the pattern language" in result.stderr
+    found = json.loads(
+        run(
+            "search",
+            "plate",
+            "1 OR 1=1",
+            *WHY,
+            "--user",
+            "investigator",
+            "--db",
+            str(city.url),
+            "--json",
+            env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
+        ).stdout
+    )
+    assert found["count"] == 0
+
+
+def test_every_data_command_answers_json(run, city: Store, manifest: dict) -> None:
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    scen = manifest["scenarios"]
+    burglary = scen["burglary_series"]["scenes"]
+    scene_args = []
+    for sc in burglary:
+        scene_args += ["--scene", f"{sc['lat']},{sc['lon']},{sc['radius_m']},{sc['from']},{sc['to']}"]
+    commands = [
+        ["search", "partial", scen["partial_plate"]["pattern"]],
+        ["search", "fuzzy", scen["stolen_vehicle"]["plate"], "--max-edits", "1"],
+        [
+            "canvass",
+            "--at",
+            f"{burglary[0]['lat']},{burglary[0]['lon']}",
+            "--radius",
+            "400",
+            "--from",
+            burglary[0]["from"],
+            "--to",
+            burglary[0]["to"],
+        ],
+        ["common", *scene_args, "--min", "3"],
+        ["timeline", scen["convoy"]["target"]],
+        ["convoy", scen["convoy"]["target"]],
+        ["clones"],
+        ["alerts", "list"],
+    ]
+    answers = {}
+    for cmd in commands:
+        out = json.loads(run(*cmd, *WHY, "--user", "investigator", "--db", db, "--json", env=env).stdout)
+        assert isinstance(out["audit_id"], int) and out["count"] == len(out["rows"])
+        answers[cmd[0] if cmd[0] != "search" else cmd[1]] = out
+    assert scen["partial_plate"]["plate"] in {r["plate"] for r in answers["partial"]["rows"]}
+    assert answers["common"]["rows"][0]["plate"] == scen["burglary_series"]["plate"]
+    assert answers["convoy"]["rows"][0]["plate"] == scen["convoy"]["companion"]
+    assert scen["clone"]["plate"] in {r["plate"] for r in answers["clones"]["rows"]}
+    assert {"plate", "state", "ts", "camera", "lat", "lon"} <= set(answers["fuzzy"]["rows"][0])

@@ -22,7 +22,6 @@ import click
 
 from alpr_lib.access import AccessSession, build_demo, database_info, init_database, login, resume
 from alpr_lib.access.purpose import PURPOSES, Policy
-from alpr_lib.analytics import Scene
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 
@@ -858,10 +857,9 @@ def search_fuzzy(plate: str, **kw: Any) -> None:
 
 def _scene(
     lat: float, lon: float, radius: float, since: dt.datetime | None, until: dt.datetime | None
-) -> Scene:
-    if since is None or until is None:
-        raise InvalidInput("give each scene a time window with --from and --to")
-    return Scene(lat, lon, radius, int(since.timestamp() * 1000), int(until.timestamp() * 1000))
+) -> dict[str, Any]:
+    """A scene for the door, which checks it (and audits a bad one)."""
+    return {"lat": lat, "lon": lon, "radius_m": radius, "since": since, "until": until}
 
 
 @main.command("canvass")
@@ -877,7 +875,8 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
             --purpose investigation --case 26-01234 --reason "burglary, 1400 Rhododendron Dr" --user analyst
     """
     session, why, as_json = _door(kw)
-    scenes = [_scene(*_floats(p, 2, "--at"), radius, kw.pop("since"), kw.pop("until")) for p in places]
+    since, until = kw.pop("since"), kw.pop("until")
+    scenes = [_scene(*_floats(p, 2, "--at"), radius, since, until) for p in places]
     result = session.canvass(scenes, **kw, **why)
     _data_result(
         result, as_json, ("scene", "ts", "plate", "state", "camera", "distance_m"), ("plates", "scenes")

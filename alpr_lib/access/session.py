@@ -20,7 +20,7 @@ and records an audit entry — allowed, denied or failed — before any result i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -618,7 +618,7 @@ class AccessSession:
             camera_ids = found["camera_id"].to_list()
         if near is not None:
             lat, lon, radius = near
-            scene = Scene(lat, lon, radius, since_ms or 0, until_ms or 2**62)
+            scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
             fixed, mobile = cameras_near(all_cams, scene)
             ids = set(fixed + mobile)
             camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
@@ -663,7 +663,7 @@ class AccessSession:
 
     def canvass(
         self,
-        scenes: list[Scene],
+        scenes: Sequence[Scene | Mapping[str, Any]],
         *,
         limit: int | None = None,
         purpose: str | None = None,
@@ -672,21 +672,24 @@ class AccessSession:
     ) -> Result:
         """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
 
+        A scene is a :class:`~alpr_lib.analytics.Scene` or a mapping with ``lat``, ``lon``,
+        ``radius_m``, ``since`` and ``until`` (aware datetimes); a bad one is refused and audited.
         The frame holds the reads with ``scene`` and ``distance_m``; ``extra["plates"]`` per-plate
         counts, ``extra["scenes"]`` per-scene summaries.
         """
-        params = {"scenes": [sc.as_dict() for sc in scenes]}
+        params = {"scenes": [_scene_params(sc) for sc in scenes]}
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
-            reads = self._scene_reads(conn, scenes)
-            extra = {"plates": plate_counts(reads), "scenes": scene_summary(reads, scenes)}
+            parsed = [_as_scene(sc) for sc in scenes]
+            reads = self._scene_reads(conn, parsed)
+            extra = {"plates": plate_counts(reads), "scenes": scene_summary(reads, parsed)}
             return reads.head(cap), reads.height > cap, extra
 
         return self._query("canvass", params, work, self._why_of(purpose, case, reason), limit)
 
     def common_plates(
         self,
-        scenes: list[Scene],
+        scenes: Sequence[Scene | Mapping[str, Any]],
         *,
         min_scenes: int = 2,
         limit: int | None = None,
@@ -698,18 +701,19 @@ class AccessSession:
 
         ``extra["reads"]`` holds those plates' reads at the scenes; ``extra["scenes"]`` the summaries.
         """
-        params = {"scenes": [sc.as_dict() for sc in scenes], "min": min_scenes}
+        params = {"scenes": [_scene_params(sc) for sc in scenes], "min": min_scenes}
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
-            if not 1 <= min_scenes <= max(len(scenes), 1):
+            parsed = [_as_scene(sc) for sc in scenes]
+            if not 1 <= min_scenes <= max(len(parsed), 1):
                 raise InvalidInput("--min is at least 1 and at most the number of scenes")
-            reads = self._scene_reads(conn, scenes)
+            reads = self._scene_reads(conn, parsed)
             found = find_common_plates(reads, min_scenes)
             support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
             return (
                 found.head(cap),
                 found.height > cap,
-                {"reads": support, "scenes": scene_summary(reads, scenes)},
+                {"reads": support, "scenes": scene_summary(reads, parsed)},
             )
 
         return self._query("common", params, work, self._why_of(purpose, case, reason), limit)
@@ -1190,3 +1194,23 @@ def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
         .join(counts, on=["plate", "state"], how="left")
         .with_columns(pl.col("reads").fill_null(0).cast(pl.Int64))
     )
+
+
+def _as_scene(scene: Scene | Mapping[str, Any]) -> Scene:
+    if isinstance(scene, Scene):
+        return scene
+    try:
+        since, until = scene["since"], scene["until"]
+        lat, lon, radius = float(scene["lat"]), float(scene["lon"]), float(scene["radius_m"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("a scene needs lat, lon, radius_m, since and until") from None
+    since_ms, until_ms = _window(since, until)
+    if since_ms is None or until_ms is None:
+        raise InvalidInput("give each scene a time window (from and to)")
+    return Scene(lat, lon, radius, since_ms, until_ms)
+
+
+def _scene_params(scene: Scene | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(scene, Scene):
+        return scene.as_dict()
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in scene.items()}
