@@ -607,7 +607,7 @@ class AccessSession:
             raise InvalidInput("the minimum confidence is between 0 and 1")
         camera_ids = None
         scene = None
-        all_cams = q.cameras(conn)
+        all_cams = q.cameras(conn) if cameras or near is not None else None
         if cameras:
             wanted = {c.strip() for c in cameras if c.strip()}
             found = all_cams.filter(pl.col("camera").is_in(list(wanted)))

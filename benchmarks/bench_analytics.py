@@ -1,0 +1,268 @@
+"""Search and analytics through the audited door on a large synthetic city, beside naive baselines.
+
+    python benchmarks/bench_analytics.py [--reads 10000000] [--runs 7] [--db sqlite:///...]
+
+Builds (once, then reuses from ``benchmarks/.data/``) a synthetic city of ``--reads`` reads and
+times each operation through ``AccessSession`` — gate, query, analysis and the audit entry —
+as the median of ``--runs`` runs on varied inputs, after one warm-up. Beside each, a naive
+baseline measured in the same run, on the same inputs:
+
+* exact plate, timeline: the plate found by a ``LIKE`` scan over every read (no index);
+* partial pattern: a ``LIKE`` scan over every read with the pattern translated (``_``, ``%``);
+* fuzzy: a pure-Python edit distance over every distinct plate's equivalence key;
+* canvass, common plates: a scan of every read in the window with no index (``NOT INDEXED``)
+  and the distance computed for each;
+* convoy: one SQL self-join of the target's reads with all reads at the same camera.
+
+Prints a table with the issue's target for each operation; record it in RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from alpr_lib.access import build_demo, login
+from alpr_lib.analytics import Scene
+from alpr_lib.plates import equivalence_key
+from alpr_lib.store import Store
+
+PASSWORD = "synthetic-demo-pass-2026"
+HERE = Path(__file__).resolve().parent
+TARGETS_MS = {
+    "exact plate": 2,
+    "partial pattern": 25,
+    "fuzzy (1 edit)": 5,
+    "canvass 500 m x 2 h": 10,
+    "common plates, 3 scenes": 30,
+    "timeline (~1,000 reads)": 20,
+    "convoy, 30 days": 500,
+}
+
+
+def timed(fn: Callable[[Any], Any], inputs: list[Any], warm: bool = True) -> float:
+    if warm:
+        fn(inputs[0])
+    times = []
+    for x in inputs:
+        t0 = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def levenshtein(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def like(pattern: str) -> str:
+    if not any(c in pattern for c in "?*["):
+        return f"%{pattern}%"
+    return pattern.replace("?", "_").replace("*", "%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reads", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--naive-runs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--db", default=None, help="An existing demo database to use instead of building one."
+    )
+    args = parser.parse_args()
+
+    url = args.db or f"sqlite:///{HERE / '.data' / f'city-{args.reads}-{args.seed}.db'}"
+    store = Store(url, create=True)
+    if not store.has_schema():
+        (HERE / ".data").mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        build_demo(store, reads=args.reads, seed=args.seed, password=PASSWORD, start=dt.date(2026, 10, 1))
+        print(f"built a city of {args.reads:,} reads in {time.perf_counter() - t0:.0f} s")
+    info = store.info()
+    print(f"database: {info['reads']:,} reads, {info['plates']:,} distinct plates, {info['cameras']} cameras")
+    manifest = json.loads(store.get_meta("manifest") or "{}")
+    rng = random.Random(args.seed)
+
+    with store.read() as conn:
+        plates = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT id, plate FROM plates WHERE id % 97 = 0 ORDER BY id LIMIT 5000")
+            ).all()
+        ]
+        busy = conn.execute(
+            sa.text(
+                "SELECT p.plate, COUNT(*) AS n FROM reads r JOIN plates p ON p.id = r.plate_id "
+                "WHERE r.plate_id IN (SELECT plate_id FROM reads WHERE id % 1009 = 0) "
+                "GROUP BY p.id ORDER BY ABS(COUNT(*) - 1000) LIMIT 5"
+            )
+        ).all()
+        cams = conn.execute(sa.text("SELECT lat, lon FROM cameras WHERE kind = 'fixed'")).all()
+        first_ms, last_ms = conn.execute(sa.text("SELECT MIN(ts), MAX(ts) FROM reads")).one()
+    sample = [p for _i, p in rng.sample(plates, args.runs)]
+    session = login(store, "analyst", PASSWORD)
+    session.set_purpose("investigation", case="26-01234", reason="benchmark of search and analytics")
+
+    patterns = []
+    for p in sample:
+        k = rng.randrange(0, max(len(p) - 3, 1))
+        patterns.append("*" + p[k] + p[k + 1] + "?" + p[k + 3 : k + 4] + "*")  # infix, leading *
+    patterns[0] = (manifest.get("scenarios", {}).get("partial_plate", {}) or {}).get("pattern", patterns[0])
+
+    def scenes(n: int, seed: int) -> list[Scene]:
+        r = random.Random(seed)
+        out = []
+        for _ in range(n):
+            lat, lon = r.choice(cams)
+            start = r.randrange(first_ms, last_ms - 2 * 3_600_000)
+            out.append(
+                Scene(
+                    lat + r.uniform(-0.002, 0.002),
+                    lon + r.uniform(-0.002, 0.002),
+                    500,
+                    start,
+                    start + 7_200_000,
+                )
+            )
+        return out
+
+    canvass_inputs = [scenes(1, i) for i in range(args.runs)]
+    common_inputs = [scenes(3, 100 + i) for i in range(args.runs)]
+    timeline_plates = [b[0] for b in busy]
+    convoy_plates = [manifest["scenarios"]["convoy"]["target"], *timeline_plates][: max(3, args.runs // 2)]
+    print(f"timeline plates have {', '.join(str(b[1]) for b in busy)} reads")
+
+    def naive_plate(p: str) -> int:
+        with store.read() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT r.id FROM reads r JOIN plates p ON p.id = r.plate_id WHERE p.plate LIKE :p"
+                    ),
+                    {"p": p},
+                ).all()
+            )
+
+    def naive_partial(pattern: str) -> int:
+        with store.read() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT r.id FROM reads r JOIN plates p ON p.id = r.plate_id WHERE p.plate LIKE :p"
+                    ),
+                    {"p": like(pattern)},
+                ).all()
+            )
+
+    keys: list[tuple[str, str]] = []
+
+    def naive_fuzzy(p: str) -> int:
+        if not keys:
+            with store.read() as conn:
+                keys.extend((k, pl) for pl, k in conn.execute(sa.text("SELECT plate, equiv_key FROM plates")))
+        q = equivalence_key(p)
+        return sum(1 for k, _ in keys if abs(len(k) - len(q)) <= 1 and levenshtein(q, k) <= 1)
+
+    def naive_canvass(sc: list[Scene]) -> int:
+        n = 0
+        with store.read() as conn:
+            for s in sc:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT r.id, r.lat, r.lon FROM reads r NOT INDEXED WHERE r.ts >= :a AND r.ts < :b"
+                    ),
+                    {"a": s.since_ms, "b": s.until_ms},
+                ).all()
+                n += sum(1 for _i, la, lo in rows if _dist(la, lo, s.lat, s.lon) <= s.radius_m)
+        return n
+
+    def naive_convoy(p: str) -> int:
+        with store.read() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT o.plate_id, COUNT(DISTINCT t.id) FROM reads t "
+                        "JOIN plates p ON p.id = t.plate_id JOIN reads o ON o.camera_id = t.camera_id "
+                        "AND o.ts BETWEEN t.ts - 90000 AND t.ts + 90000 "
+                        "WHERE p.plate = :p AND o.plate_id != t.plate_id "
+                        "GROUP BY o.plate_id HAVING COUNT(DISTINCT t.id) >= 3"
+                    ),
+                    {"p": p},
+                ).all()
+            )
+
+    nr = args.naive_runs
+    rows = [
+        (
+            "exact plate",
+            timed(lambda p: session.search_plate(p), sample),
+            timed(naive_plate, sample[:nr], False),
+        ),
+        (
+            "partial pattern",
+            timed(lambda p: session.search_partial(p), patterns),
+            timed(naive_partial, patterns[:nr], False),
+        ),
+        (
+            "fuzzy (1 edit)",
+            timed(lambda p: session.search_fuzzy(p, max_edits=1), sample),
+            timed(naive_fuzzy, sample[:nr], False),
+        ),
+        (
+            "canvass 500 m x 2 h",
+            timed(lambda s: session.canvass(s), canvass_inputs),
+            timed(naive_canvass, canvass_inputs[:nr], False),
+        ),
+        (
+            "common plates, 3 scenes",
+            timed(lambda s: session.common_plates(s, min_scenes=2), common_inputs),
+            timed(naive_canvass, common_inputs[:nr], False),
+        ),
+        (
+            "timeline (~1,000 reads)",
+            timed(lambda p: session.timeline(p), timeline_plates),
+            timed(naive_plate, timeline_plates[:nr], False),
+        ),
+        (
+            "convoy, 30 days",
+            timed(lambda p: session.convoy(p), convoy_plates),
+            timed(naive_convoy, convoy_plates[:nr], False),
+        ),
+    ]
+    title = "operation (through the door, audit included)"
+    header = f"{title:<46}{'target':>8}{'door ms':>10}{'naive ms':>11}"
+    print(f"\n{header}  met")
+    for name, door, naive in rows:
+        target = TARGETS_MS[name]
+        print(f"{name:<46}{target:>8}{door:>10.2f}{naive:>11.1f}  {'yes' if door <= target else 'NO'}")
+
+
+def _dist(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+if __name__ == "__main__":
+    main()
