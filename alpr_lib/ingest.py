@@ -28,7 +28,7 @@ from .errors import InvalidInput
 from .hotlists import add_entries, match_new_reads, max_read_id
 from .plates import is_valid_plate, normalize
 from .store import Store
-from .store.writes import ensure_cameras, ensure_plates, insert_reads
+from .store.writes import ensure_cameras, ensure_plates, insert_reads, mark_moving_cameras
 from .synth import SyntheticCity
 
 __all__ = [
@@ -294,6 +294,7 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
             camera_id=pl.col("camera").replace_strict(camera_ids, return_dtype=pl.Int64)
         )
         added = insert_reads(conn, reads)
+        mark_moving_cameras(conn, reads)
         alerts = match_new_reads(conn, before) if added else 0
     return added, alerts
 

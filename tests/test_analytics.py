@@ -108,6 +108,19 @@ def test_canvass_counts_and_summaries(town: AccessSession) -> None:
     assert sorted(wide.frame["camera"].unique()) == ["CAM-A", "CAM-B"]
 
 
+def test_canvass_follows_a_named_camera_that_moves(admin_store: Store, tmp_path: Path) -> None:
+    # A patrol car exported under one camera name: its reads are wherever the car was.
+    lines = ["plate,camera,ts,lat,lon"]
+    for i, (lat, lon) in enumerate([(44.0, -124.1), (44.05, -124.1), (44.1, -124.1)]):
+        lines.append(f"PATROL{i},UNIT-7,{(T0 + dt.timedelta(minutes=i)).isoformat()},{lat},{lon}")
+    (tmp_path / "patrol.csv").write_text("\n".join(lines) + "\n")
+    import_csv(admin_store, tmp_path / "patrol.csv")
+    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.record_training("admin")
+    found = admin.canvass([Scene(44.1, -124.1, 200, MS0 - 60_000, MS0 + 600_000)], **WHY)
+    assert found.frame["plate"].to_list() == ["PATROL2"]
+
+
 def test_common_plates_across_scenes(town: AccessSession) -> None:
     scenes = [scene("CAM-A", 100, -1, 2), scene("CAM-B", 100, 0, 3), scene("CAM-A", 100, 590, 610)]
     result = town.common_plates(scenes, min_scenes=3)

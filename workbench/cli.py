@@ -1050,11 +1050,11 @@ def hotlist() -> None:
 
 @hotlist.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--name", required=True, help="The hotlist the entries go to (created when new).")
+@click.option("--name", default=None, help="The hotlist the entries go to (default: the file's name).")
 @user_option
 @db_option
 @json_option
-def hotlist_import(file: Path, name: str, user: str | None, db: str | None, as_json: bool) -> None:
+def hotlist_import(file: Path, name: str | None, user: str | None, db: str | None, as_json: bool) -> None:
     """Import a hotlist CSV (administrators): plate and reason required; state, source, expiry, note optional.
 
     Reasons: stolen vehicle, stolen plate, wanted person, missing person, warrant.
@@ -1063,6 +1063,7 @@ def hotlist_import(file: Path, name: str, user: str | None, db: str | None, as_j
     Example:
         workbench hotlist import stolen.csv --name "Stolen vehicles (LEDS)" --user admin
     """
+    name = name or file.stem
     report = _login(_open(db), user).import_hotlist(file, name=name, timezone=_settings().timezone)
     data = {**report, "rejected": [{"line": n, "reason": r} for n, r in report["rejected"]]}
     if not as_json:

@@ -25,6 +25,7 @@ __all__ = [
     "equivalence_key_expr",
     "insert_ignoring_duplicates",
     "insert_reads",
+    "mark_moving_cameras",
 ]
 
 #: Columns of a reads frame handed to :func:`insert_reads` (``plate_id`` already resolved).
@@ -86,6 +87,47 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
         conn.execute(_insert_ignoring_duplicates(conn, s.Camera.__table__, ["name"]), missing)
         known.update(_camera_ids(conn, [row["name"] for row in missing]))
     return known
+
+
+#: A "fixed" camera whose reads lie farther apart than this (degrees, about 100 m) is really moving.
+_MOVING = 0.001
+
+
+def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
+    """Mark as ``mobile`` any fixed camera whose reads (``camera_id``, ``lat``, ``lon``) are not all at its
+    place: searches by place then use each read's own position. Returns the cameras changed."""
+    c = s.Camera.__table__.c
+    fixed = {
+        cid: (lat, lon)
+        for cid, lat, lon in conn.execute(
+            sa.select(c.id, c.lat, c.lon).where(
+                c.kind == "fixed", c.id.in_(reads["camera_id"].unique().to_list())
+            )
+        )
+    }
+    if not fixed:
+        return 0
+    spread = (
+        reads.filter(pl.col("camera_id").is_in(list(fixed)))
+        .group_by("camera_id")
+        .agg(
+            pl.col("lat").min().alias("lat_lo"),
+            pl.col("lat").max().alias("lat_hi"),
+            pl.col("lon").min().alias("lon_lo"),
+            pl.col("lon").max().alias("lon_hi"),
+        )
+    )
+    moving = []
+    for cid, lat_lo, lat_hi, lon_lo, lon_hi in spread.iter_rows():
+        lat, lon = fixed[cid]
+        if lat is None or lon is None:
+            continue
+        far = max(abs(lat_lo - lat), abs(lat_hi - lat), abs(lon_lo - lon), abs(lon_hi - lon))
+        if far > _MOVING:
+            moving.append(cid)
+    if moving:
+        conn.execute(sa.update(s.Camera).where(c.id.in_(moving)).values(kind="mobile"))
+    return len(moving)
 
 
 def _camera_ids(conn: Connection, names: list[str]) -> dict[str, int]:
