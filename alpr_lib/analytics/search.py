@@ -25,10 +25,18 @@ def fuzzy_rank(query: str, candidates: pl.DataFrame, max_edits: int) -> pl.DataF
     """Candidates (``plate_id``, ``plate``, ``state``) within ``max_edits`` of ``query``, ranked, each
     with ``distance`` (edits between equivalence keys), ``confusions`` (free look-alikes) and ``why``."""
     rows = []
-    for row in candidates.iter_rows(named=True):
-        why = explain(query, row["plate"])
+    names = candidates.columns
+    for row in candidates.iter_rows():
+        record = dict(zip(names, row, strict=True))
+        why = explain(query, record["plate"])
         if why.distance <= max_edits:
-            rows.append({**row, "distance": why.distance, "confusions": why.confusions, "why": why.text})
+            rows.append((why.distance, why.confusions, record["plate"], record["state"], record, why.text))
+    rows.sort(key=lambda r: r[:4])
     schema = {**candidates.schema, "distance": pl.Int64, "confusions": pl.Int64, "why": pl.String}
-    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-    return frame.sort("distance", "confusions", "plate", "state")
+    columns = {name: [r[4][name] for r in rows] for name in names}
+    columns |= {
+        "distance": [r[0] for r in rows],
+        "confusions": [r[1] for r in rows],
+        "why": [r[5] for r in rows],
+    }
+    return pl.DataFrame([pl.Series(name, columns[name], dtype=dtype) for name, dtype in schema.items()])

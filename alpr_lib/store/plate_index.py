@@ -46,6 +46,8 @@ class PlateIndex:
         self._max_id = 0
         self._epoch: str | None = None
         self._lock = threading.Lock()
+        self._by_key: dict[str, list[tuple[int, str, str, str]]] | None = None
+        self._keyed_to = 0
 
     def frame(self, conn: Connection) -> pl.DataFrame:
         """The distinct plates as of ``conn``'s view of the database."""
@@ -54,9 +56,23 @@ class PlateIndex:
         with self._lock:
             if epoch != self._epoch or max_id < self._max_id:
                 self._frame, self._max_id, self._epoch = pl.DataFrame(schema=PLATE_SCHEMA), 0, epoch
+                self._by_key, self._keyed_to = None, 0
             if max_id > self._max_id:
                 rows = conn.execute(_ROWS, {"after": self._max_id}).all()
                 new = pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
                 self._frame = pl.concat([self._frame, new]).rechunk() if self._frame.height else new
                 self._max_id = max_id
             return self._frame
+
+    def by_key(self, conn: Connection) -> dict[str, list[tuple[int, str, str, str]]]:
+        """The distinct plates grouped by equivalence key: ``key -> [(plate_id, plate, state, key)]``."""
+        frame = self.frame(conn)
+        with self._lock:
+            if self._by_key is None:
+                self._by_key, self._keyed_to = {}, 0
+            if self._keyed_to < frame.height:
+                index = self._by_key
+                for row in frame.slice(self._keyed_to).iter_rows():
+                    index.setdefault(row[3], []).append(row)
+                self._keyed_to = frame.height
+            return self._by_key

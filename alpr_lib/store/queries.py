@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -103,6 +103,68 @@ def _frame(rows: Sequence[Any], extra: dict[str, pl.DataType] | None = None) -> 
     return pl.DataFrame(columns)
 
 
+_COMPILED: dict[tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def _rows(
+    conn: Connection, key: str, build: Callable[[str], sa.Select[Any]], params: dict[str, Any]
+) -> list[Any]:
+    """Run a read statement built once per dialect and compiled once, straight through the driver.
+
+    The hot searches return hundreds of plain rows (ints, text, floats): SQLAlchemy's per-row result
+    processing would cost more than SQLite takes to find them.
+    """
+    entry = _COMPILED.get((conn.dialect.name, key))
+    if entry is None:
+        compiled = build(conn.dialect.name).compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        entry = (compiled.string, order, dict(compiled.params))  # the params hold fixed values (OFFSET 0)
+        _COMPILED[(conn.dialect.name, key)] = entry
+    sql, order, fixed = entry
+    merged = {**fixed, **params}
+    args = tuple(merged[name] for name in order) if order is not None else merged
+    return list(conn.exec_driver_sql(sql, args).all())
+
+
+def _id_list(dialect: str, name: str, column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """``column IN`` a list given as one parameter: JSON text on SQLite, an array on PostgreSQL."""
+    if dialect == "sqlite":
+        values = sa.func.json_each(sa.bindparam(name, type_=sa.String)).table_valued("value")
+        return column.in_(sa.select(values.c.value))
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.func.any(sa.bindparam(name, type_=ARRAY(sa.BigInteger)))
+
+
+def _pack(conn: Connection, values: Sequence[int]) -> Any:
+    ints = [int(v) for v in values]
+    return json.dumps(ints) if conn.dialect.name == "sqlite" else ints
+
+
+_FETCH: dict[str, sa.Select[Any]] = {}
+_FAR = 2**62
+
+
+def _fetch_statement(dialect: str) -> sa.Select[Any]:
+    """Reads of a list of plate ids under optional filters (every filter a parameter, so one statement)."""
+    r = s.Read.__table__.c
+    return (
+        _reads_select()
+        .where(
+            _id_list(dialect, "ids", r.plate_id),
+            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            r.ts < sa.bindparam("until", type_=sa.BigInteger),
+            sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
+            sa.or_(
+                sa.bindparam("any_conf", type_=sa.Boolean),
+                r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
+            ),
+        )
+        .order_by(r.ts, r.id)
+        .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    )
+
+
 def fetch_reads(
     conn: Connection,
     ids: Sequence[int],
@@ -116,19 +178,17 @@ def fetch_reads(
     """Reads of the given plate ids in ``[since, until)``, oldest first, at most ``limit`` rows."""
     if not ids or (camera_ids is not None and not camera_ids):
         return pl.DataFrame(schema=READ_SCHEMA)
-    r = s.Read.__table__.c
-    query = _reads_select().where(_in(conn, r.plate_id, ids)).order_by(r.ts, r.id)
-    if since_ms is not None:
-        query = query.where(r.ts >= since_ms)
-    if until_ms is not None:
-        query = query.where(r.ts < until_ms)
-    if camera_ids is not None:
-        query = query.where(r.camera_id.in_(list(camera_ids)))
-    if min_confidence is not None:
-        query = query.where(r.confidence >= min_confidence)
-    if limit is not None:
-        query = query.limit(limit)
-    return _frame(conn.execute(query).all())
+    params = {
+        "ids": _pack(conn, ids),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+        "all_cams": camera_ids is None,
+        "cams": _pack(conn, camera_ids or []),
+        "any_conf": min_confidence is None,
+        "min_conf": 0.0 if min_confidence is None else float(min_confidence),
+        "limit": _FAR if limit is None else int(limit),
+    }
+    return _frame(_rows(conn, "fetch_reads", _fetch_statement, params))
 
 
 def cameras(conn: Connection) -> pl.DataFrame:
@@ -149,6 +209,22 @@ def cameras(conn: Connection) -> pl.DataFrame:
     )
 
 
+def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
+    r = s.Read.__table__.c
+    return (
+        _reads_select()
+        .where(
+            _id_list(dialect, "cams", r.camera_id),
+            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            r.ts < sa.bindparam("until", type_=sa.BigInteger),
+            r.lat.between(sa.bindparam("south", type_=sa.Float), sa.bindparam("north", type_=sa.Float)),
+            r.lon.between(sa.bindparam("west", type_=sa.Float), sa.bindparam("east", type_=sa.Float)),
+        )
+        .order_by(r.camera_id, r.ts)
+        .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    )
+
+
 def reads_at_cameras(
     conn: Connection,
     camera_ids: Sequence[int],
@@ -159,21 +235,22 @@ def reads_at_cameras(
     limit: int | None = None,
 ) -> pl.DataFrame:
     """Reads by these cameras in ``[since, until)`` — by the (camera_id, ts) index — optionally within a
-    lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position."""
+    lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position:
+    the index holds the place too, so reads outside the box are never fetched."""
     if not camera_ids:
         return pl.DataFrame(schema=READ_SCHEMA)
-    r = s.Read.__table__.c
-    query = (
-        _reads_select()
-        .where(r.camera_id.in_(list(camera_ids)), r.ts >= since_ms, r.ts < until_ms)
-        .order_by(r.camera_id, r.ts)
-    )
-    if box is not None:
-        south, west, north, east = box
-        query = query.where(r.lat.between(south, north), r.lon.between(west, east))
-    if limit is not None:
-        query = query.limit(limit)
-    return _frame(conn.execute(query).all())
+    south, west, north, east = box if box is not None else (-1000.0, -1000.0, 1000.0, 1000.0)
+    params = {
+        "cams": _pack(conn, camera_ids),
+        "since": since_ms,
+        "until": until_ms,
+        "south": south,
+        "north": north,
+        "west": west,
+        "east": east,
+        "limit": _FAR if limit is None else int(limit),
+    }
+    return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params))
 
 
 _WINDOW = (
@@ -224,19 +301,19 @@ def read_positions(
 def plates_by_key(conn: Connection, index: PlateIndex, key: str, max_edits: int) -> pl.DataFrame:
     """Distinct plates whose equivalence key is within ``max_edits`` of ``key``.
 
-    Up to one edit, every variant of the key (a few hundred) is looked up on the indexed
-    column; beyond that, the keys in memory are scanned.
+    Up to one edit, every variant of the key (a few hundred) is looked up in the plates held
+    in memory, grouped by key; beyond that, the keys in memory are scanned.
     """
-    p = s.Plate.__table__.c
     if max_edits <= 1:
-        variants = sorted(key_variants(key, max_edits))
-        rows = conn.execute(
-            sa.select(p.id, p.plate, p.state, p.equiv_key).where(p.equiv_key.in_(variants)).order_by(p.id)
-        ).all()
-        return (
-            pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
-            if rows
-            else pl.DataFrame(schema=PLATE_SCHEMA)
+        by_key = index.by_key(conn)
+        rows = [row for variant in key_variants(key, max_edits) for row in by_key.get(variant, ())]
+        rows.sort()
+        columns = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+        return pl.DataFrame(
+            [
+                pl.Series(name, values, dtype=dtype)
+                for (name, dtype), values in zip(PLATE_SCHEMA.items(), columns, strict=True)
+            ]
         )
     frame = index.frame(conn)
     keys = [k for k, _d in within(key, frame["equiv_key"].unique().to_list(), max_edits)]

@@ -143,7 +143,7 @@ class Read(Base):
     __tablename__ = "reads"
     __table_args__ = (
         Index("ix_reads_plate_id_ts", "plate_id", "ts"),
-        Index("ix_reads_camera_id_ts", "camera_id", "ts"),
+        Index("ix_reads_camera_id_ts_lat_lon", "camera_id", "ts", "lat", "lon"),
         Index("ix_reads_ts", "ts"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
