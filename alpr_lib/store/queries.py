@@ -253,14 +253,16 @@ def reads_at_cameras(
     return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params))
 
 
-_WINDOW = (
-    _reads_select()
-    .where(
-        s.Read.__table__.c.camera_id == sa.bindparam("camera_id"),
-        s.Read.__table__.c.ts.between(sa.bindparam("lo"), sa.bindparam("hi")),
+def _window_statement(dialect: str) -> sa.Select[Any]:
+    r = s.Read.__table__.c
+    return (
+        _reads_select()
+        .where(
+            r.camera_id == sa.bindparam("camera_id", type_=sa.BigInteger),
+            r.ts.between(sa.bindparam("lo", type_=sa.BigInteger), sa.bindparam("hi", type_=sa.BigInteger)),
+        )
+        .order_by(r.ts)
     )
-    .order_by(s.Read.__table__.c.ts)
-)
 
 
 def reads_in_windows(conn: Connection, windows: Sequence[tuple[int, int, int, int]]) -> pl.DataFrame:
@@ -268,9 +270,8 @@ def reads_in_windows(conn: Connection, windows: Sequence[tuple[int, int, int, in
     the result carries the window's ``tag``. Each window is one range scan of the (camera_id, ts) index."""
     rows: list[Any] = []
     for tag, camera_id, lo, hi in windows:
-        rows.extend(
-            (*row, tag) for row in conn.execute(_WINDOW, {"camera_id": camera_id, "lo": lo, "hi": hi})
-        )
+        window = {"camera_id": camera_id, "lo": lo, "hi": hi}
+        rows.extend((*row, tag) for row in _rows(conn, "reads_in_window", _window_statement, window))
     return _frame(rows, {"tag": pl.Int64()})
 
 
