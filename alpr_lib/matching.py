@@ -61,6 +61,7 @@ class PlatePattern:
     regex: str
     contains: bool
     fixed_length: int | None  # the plate length a pattern without * admits
+    anchor: str = ""  # the longest run of known characters: a fast first filter
 
     def matches(self, plate: str) -> bool:
         return re.search(self.regex, plate) is not None
@@ -132,9 +133,11 @@ def compile_pattern(pattern: str) -> PlatePattern:
     if positions > MAX_PLATE_LENGTH:
         raise InvalidPattern(f"the pattern is longer than any plate ({MAX_PLATE_LENGTH} characters)")
     body = "".join(parts)
+    runs = re.findall(r"[A-Z0-9]+", re.sub(r"\[[A-Z0-9]+\]", " ", body))
+    anchor = max(runs, key=len) if runs else ""
     if not wildcard:
-        return PlatePattern("".join(cleaned), body, True, None)
-    return PlatePattern("".join(cleaned), f"^{body}$", False, None if star else positions)
+        return PlatePattern("".join(cleaned), body, True, None, body)
+    return PlatePattern("".join(cleaned), f"^{body}$", False, None if star else positions, anchor)
 
 
 #: The characters an equivalence key is made of (each confusable class counts once).

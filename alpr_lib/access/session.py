@@ -538,7 +538,8 @@ class AccessSession:
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             compiled = compile_pattern(pattern)
-            matched = match_pattern(self._store.plate_index.frame(conn), compiled, _state(state))
+            plates, codes = self._store.plate_index.codes(conn)
+            matched = match_pattern(plates, compiled, _state(state), codes)
             frame, truncated = self._reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
             plates = _with_counts(matched, frame)
             return frame, truncated, {"plates": plates, "pattern": compiled.regex}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from ..matching import PlatePattern, explain
@@ -9,15 +10,38 @@ from ..matching import PlatePattern, explain
 __all__ = ["fuzzy_rank", "match_pattern"]
 
 
-def match_pattern(plates: pl.DataFrame, pattern: PlatePattern, state: str | None = None) -> pl.DataFrame:
-    """The rows of ``plates`` whose plate matches ``pattern`` (in ``state`` when given)."""
+def anchor_rows(codes: np.ndarray, anchor: str) -> np.ndarray:
+    """Row numbers of the plates (a zero-padded byte matrix) that contain ``anchor`` anywhere."""
+    width = codes.shape[1]
+    wanted = anchor.encode("ascii")
+    found = np.zeros(codes.shape[0], dtype=bool)
+    for start in range(width - len(wanted) + 1):
+        here = codes[:, start] == wanted[0]
+        for j in range(1, len(wanted)):
+            here &= codes[:, start + j] == wanted[j]
+        found |= here
+    return np.flatnonzero(found)
+
+
+def match_pattern(
+    plates: pl.DataFrame, pattern: PlatePattern, state: str | None = None, codes: np.ndarray | None = None
+) -> pl.DataFrame:
+    """The rows of ``plates`` whose plate matches ``pattern`` (in ``state`` when given).
+
+    ``codes`` — the plates as a byte matrix, row for row — lets the pattern's longest known run
+    narrow the plates in numpy before the regular expression runs on the few that remain.
+    """
     found = plates
+    if pattern.anchor and codes is not None and len(pattern.anchor) <= codes.shape[1]:
+        found = found[anchor_rows(codes, pattern.anchor)]
+    elif pattern.anchor:
+        found = found.filter(pl.col("plate").str.contains(pattern.anchor, literal=True))
     if state:
         found = found.filter(pl.col("state") == state)
     if pattern.fixed_length is not None:
         found = found.filter(pl.col("plate").str.len_chars() == pattern.fixed_length)
     if pattern.contains:
-        return found.filter(pl.col("plate").str.contains(pattern.regex, literal=True))
+        return found
     return found.filter(pl.col("plate").str.contains(pattern.regex))
 
 

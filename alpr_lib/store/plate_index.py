@@ -9,15 +9,32 @@ key ``plates_epoch``).
 
 from __future__ import annotations
 
+import gc
 import threading
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import schema as s
 
-__all__ = ["PLATE_SCHEMA", "PlateIndex"]
+__all__ = ["CODE_WIDTH", "PLATE_SCHEMA", "PlateIndex", "plate_codes"]
+
+#: Bytes kept per plate in the code matrix (plates are at most 8 characters; a little room to spare).
+CODE_WIDTH = 10
+
+
+def plate_codes(plates: pl.Series) -> np.ndarray:
+    """Plates as a fixed-width byte matrix (one row per plate, zero-padded): numpy compares a column of it
+    with a character in well under a millisecond for half a million plates."""
+    text = plates.cast(pl.String).fill_null("").to_list()
+    raw = np.frombuffer(
+        "".join(p[:CODE_WIDTH].ljust(CODE_WIDTH, "\0") for p in text).encode("ascii", "replace"),
+        dtype=np.uint8,
+    )
+    return raw.reshape(len(text), CODE_WIDTH).copy()
+
 
 PLATE_SCHEMA: dict[str, pl.DataType] = {
     "plate_id": pl.Int64(),
@@ -47,6 +64,7 @@ class PlateIndex:
         self._epoch: str | None = None
         self._lock = threading.Lock()
         self._by_key: dict[str, list[tuple[int, str, str, str]]] | None = None
+        self._codes = np.zeros((0, CODE_WIDTH), dtype=np.uint8)
         self._keyed_to = 0
 
     def frame(self, conn: Connection) -> pl.DataFrame:
@@ -57,12 +75,20 @@ class PlateIndex:
             if epoch != self._epoch or max_id < self._max_id:
                 self._frame, self._max_id, self._epoch = pl.DataFrame(schema=PLATE_SCHEMA), 0, epoch
                 self._by_key, self._keyed_to = None, 0
+                self._codes = np.zeros((0, CODE_WIDTH), dtype=np.uint8)
             if max_id > self._max_id:
                 rows = conn.execute(_ROWS, {"after": self._max_id}).all()
                 new = pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
                 self._frame = pl.concat([self._frame, new]).rechunk() if self._frame.height else new
+                self._codes = np.concatenate([self._codes, plate_codes(new["plate"])])
                 self._max_id = max_id
             return self._frame
+
+    def codes(self, conn: Connection) -> tuple[pl.DataFrame, np.ndarray]:
+        """The plates frame and, row for row, each plate's characters as bytes (zero-padded)."""
+        frame = self.frame(conn)
+        with self._lock:
+            return frame, self._codes
 
     def by_key(self, conn: Connection) -> dict[str, list[tuple[int, str, str, str]]]:
         """The distinct plates grouped by equivalence key: ``key -> [(plate_id, plate, state, key)]``."""
@@ -75,4 +101,7 @@ class PlateIndex:
                 for row in frame.slice(self._keyed_to).iter_rows():
                     index.setdefault(row[3], []).append(row)
                 self._keyed_to = frame.height
+                # Hundreds of thousands of long-lived containers: keep the cyclic garbage collector from
+                # walking them on every full collection (which would add tens of ms to random searches).
+                gc.freeze()
             return self._by_key

@@ -123,7 +123,12 @@ def _rows(
     sql, order, fixed = entry
     merged = {**fixed, **params}
     args = tuple(merged[name] for name in order) if order is not None else merged
-    return list(conn.exec_driver_sql(sql, args).all())
+    cursor = conn.connection.cursor()  # the driver's cursor, inside this connection's transaction
+    try:
+        cursor.execute(sql, args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _id_list(dialect: str, name: str, column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:

@@ -142,7 +142,18 @@ class Read(Base):
 
     __tablename__ = "reads"
     __table_args__ = (
-        Index("ix_reads_plate_id_ts", "plate_id", "ts"),
+        # Covering: a plate search reads its rows from the index alone (see migration 0005).
+        Index(
+            "ix_reads_plate_id_ts_cover",
+            "plate_id",
+            "ts",
+            "camera_id",
+            "lat",
+            "lon",
+            "confidence",
+            "raw",
+            "crop_path",
+        ),
         Index("ix_reads_camera_id_ts_lat_lon", "camera_id", "ts", "lat", "lon"),
         Index("ix_reads_ts", "ts"),
     )
