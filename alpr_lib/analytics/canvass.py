@@ -7,7 +7,6 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -116,61 +115,16 @@ def canvass(reads_per_scene: Sequence[pl.DataFrame], scenes: Sequence[Scene]) ->
     return out[order]
 
 
-def _per_plate(reads: pl.DataFrame) -> list[tuple[str, str, int, list[int], int, int]]:
-    """(plate, state, reads, scenes, first ms, last ms) per plate, most scenes then most reads first."""
-    seen: dict[tuple[str, str], list[Any]] = {}
-    columns = (
-        reads["plate"].to_list(),
-        reads["state"].to_list(),
-        reads["scene"].to_list(),
-        _ms(reads).tolist(),
-    )
-    for plate, state, scene, ts in zip(*columns, strict=True):
-        entry = seen.get((plate, state))
-        if entry is None:
-            seen[(plate, state)] = [1, {scene}, ts, ts]
-        else:
-            entry[0] += 1
-            entry[1].add(scene)
-            entry[2] = min(entry[2], ts)
-            entry[3] = max(entry[3], ts)
-    rows = [(p, s, n, sorted(sc), lo, hi) for (p, s), (n, sc, lo, hi) in seen.items()]
-    rows.sort(key=lambda r: (-len(r[3]), -r[2], r[0], r[1]))
-    return rows
-
-
-_TS = pl.Datetime("ms", "UTC")
-
-
-def _list_series(name: str, lists: Sequence[list[int]]) -> pl.Series:
-    """A List(Int64) column from Python lists, through one flat column and its row numbers (building it
-    from the lists themselves is several times slower)."""
-    if not lists:
-        return pl.Series(name, [], dtype=pl.List(pl.Int64))
-    flat = pl.Series(name, [v for values in lists for v in values], dtype=pl.Int64)
-    rows = np.repeat(np.arange(len(lists)), [len(values) for values in lists])
-    grouped = pl.DataFrame({"row": rows, name: flat}).group_by("row", maintain_order=True).agg(name)
-    return grouped[name]
-
-
-def _plates_frame(rows: list[tuple[str, str, int, list[int], int, int]]) -> pl.DataFrame:
-    cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], [], []]
-    return pl.DataFrame(
-        [
-            pl.Series("plate", cols[0], dtype=pl.String),
-            pl.Series("state", cols[1], dtype=pl.String),
-            pl.Series("reads", cols[2], dtype=pl.Int64),
-            _list_series("scenes", cols[3]),
-            pl.Series("first_seen", cols[4], dtype=pl.Int64).cast(_TS),
-            pl.Series("last_seen", cols[5], dtype=pl.Int64).cast(_TS),
-            pl.Series("n_scenes", [len(s) for s in cols[3]], dtype=pl.Int64),
-        ]
-    )
-
-
 def plate_counts(reads: pl.DataFrame) -> pl.DataFrame:
     """Per plate: reads, scenes it was seen at, first and last seen; most scenes, then most reads first."""
-    return _plates_frame(_per_plate(reads))
+    counted = reads.group_by("plate", "state").agg(
+        reads=pl.len().cast(pl.Int64),
+        scenes=pl.col("scene").unique().sort(),
+        first_seen=pl.col("ts").min(),
+        last_seen=pl.col("ts").max(),
+    )
+    counted = counted.with_columns(n_scenes=pl.col("scenes").list.len().cast(pl.Int64))
+    return counted.sort(["n_scenes", "reads", "plate", "state"], descending=[True, True, False, False])
 
 
 def scene_summary(reads: pl.DataFrame, scenes: Sequence[Scene]) -> pl.DataFrame:
@@ -219,4 +173,4 @@ def canvass_all(
 
 def common_plates(reads: pl.DataFrame, min_scenes: int) -> pl.DataFrame:
     """Plates seen near at least ``min_scenes`` of the scenes, most scenes first."""
-    return _plates_frame([r for r in _per_plate(reads) if len(r[3]) >= min_scenes])
+    return plate_counts(reads).filter(pl.col("n_scenes") >= min_scenes)
