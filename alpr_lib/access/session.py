@@ -32,7 +32,6 @@ from sqlalchemy.engine import Connection
 from ..analytics import (
     Scene,
     companions,
-    convoy_windows,
     fuzzy_rank,
     haversine_m,
     impossible_travel,
@@ -783,11 +782,9 @@ class AccessSession:
             if min_times < 1:
                 raise InvalidInput("--min-times is at least 1")
             since_ms, until_ms = _window(since, until)
-            target = q.fetch_reads(
-                conn, q.plate_ids(conn, text, _state(state)), since_ms=since_ms, until_ms=until_ms, limit=5000
-            )
-            cams = dict(q.cameras(conn).select("camera", "camera_id").iter_rows())
-            nearby = q.reads_in_windows(conn, convoy_windows(target, cams, window_s))
+            ids = q.plate_ids(conn, text, _state(state))
+            target = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms)
+            nearby = q.reads_beside(conn, ids, int(window_s * 1000), since_ms, until_ms)
             ranked = companions(target, nearby, min_times=min_times)
             together = nearby.join(ranked.select("plate", "state"), on=["plate", "state"], how="semi")
             return (

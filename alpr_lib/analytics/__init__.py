@@ -3,7 +3,7 @@ convoys and cloned plates. SQL does the coarse filtering (plates, time, cameras)
 Nothing here touches a database."""
 
 from .canvass import Scene, canvass, common_plates, plate_counts, scene_summary
-from .convoy import companions, convoy_windows, impossible_travel
+from .convoy import companions, impossible_travel
 from .geo import haversine_m
 from .search import fuzzy_rank, match_pattern
 from .timeline import timeline
@@ -13,7 +13,6 @@ __all__ = [
     "canvass",
     "common_plates",
     "companions",
-    "convoy_windows",
     "fuzzy_rank",
     "haversine_m",
     "impossible_travel",

@@ -6,19 +6,7 @@ import polars as pl
 
 from .geo import haversine_m
 
-__all__ = ["companions", "convoy_windows", "impossible_travel"]
-
-
-def convoy_windows(
-    target: pl.DataFrame, camera_ids: dict[str, int], window_s: float
-) -> list[tuple[int, int, int, int]]:
-    """A ``(tag, camera_id, lo_ms, hi_ms)`` window around each of the target's reads (tag: its read id)."""
-    half = int(window_s * 1000)
-    return [
-        (int(rid), camera_ids[cam], int(ts.timestamp() * 1000) - half, int(ts.timestamp() * 1000) + half)
-        for rid, cam, ts in target.select("read_id", "camera", "ts").iter_rows()
-        if cam in camera_ids
-    ]
+__all__ = ["companions", "impossible_travel"]
 
 
 def companions(target: pl.DataFrame, nearby: pl.DataFrame, *, min_times: int) -> pl.DataFrame:

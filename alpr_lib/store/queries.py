@@ -28,8 +28,8 @@ __all__ = [
     "plates_by_key",
     "read_positions",
     "reads_at_cameras",
+    "reads_beside",
     "reads_by_id",
-    "reads_in_windows",
     "to_ms",
 ]
 
@@ -258,26 +258,49 @@ def reads_at_cameras(
     return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params))
 
 
-def _window_statement(dialect: str) -> sa.Select[Any]:
-    r = s.Read.__table__.c
+def _beside_statement(dialect: str) -> sa.Select[Any]:
+    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
+    target = reads.alias("target")
+    r, p, c, tc = reads.c, plates.c, cameras.c, target.c
     return (
-        _reads_select()
-        .where(
-            r.camera_id == sa.bindparam("camera_id", type_=sa.BigInteger),
-            r.ts.between(sa.bindparam("lo", type_=sa.BigInteger), sa.bindparam("hi", type_=sa.BigInteger)),
+        sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path, tc.id)
+        .select_from(target)
+        .join(
+            reads,
+            sa.and_(
+                r.camera_id == tc.camera_id,
+                r.ts.between(tc.ts - sa.bindparam("half", type_=sa.BigInteger), tc.ts + sa.bindparam("half")),
+            ),
         )
-        .order_by(r.ts)
+        .join(plates, p.id == r.plate_id)
+        .join(cameras, c.id == r.camera_id)
+        .where(
+            _id_list(dialect, "ids", tc.plate_id),
+            tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            tc.ts < sa.bindparam("until", type_=sa.BigInteger),
+        )
+        .order_by(tc.id, r.ts)
     )
 
 
-def reads_in_windows(conn: Connection, windows: Sequence[tuple[int, int, int, int]]) -> pl.DataFrame:
-    """Reads at a camera within a time window, for each window ``(tag, camera_id, lo_ms, hi_ms)``;
-    the result carries the window's ``tag``. Each window is one range scan of the (camera_id, ts) index."""
-    rows: list[Any] = []
-    for tag, camera_id, lo, hi in windows:
-        window = {"camera_id": camera_id, "lo": lo, "hi": hi}
-        rows.extend((*row, tag) for row in _rows(conn, "reads_in_window", _window_statement, window))
-    return _frame(rows, {"tag": pl.Int64()})
+def reads_beside(
+    conn: Connection,
+    plate_ids: Sequence[int],
+    half_window_ms: int,
+    since_ms: int | None,
+    until_ms: int | None,
+) -> pl.DataFrame:
+    """Every read at the same camera within ``half_window_ms`` of a read of these plates, tagged (``tag``)
+    with the id of that read — one join, each side by the (camera_id, ts) index."""
+    if not plate_ids:
+        return pl.DataFrame(schema={**READ_SCHEMA, "tag": pl.Int64()})
+    params = {
+        "ids": _pack(conn, plate_ids),
+        "half": int(half_window_ms),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+    }
+    return _frame(_rows(conn, "reads_beside", _beside_statement, params), {"tag": pl.Int64()})
 
 
 def read_positions(
