@@ -143,7 +143,7 @@ def test_timeline_of_a_plate(town: AccessSession) -> None:
 
 def test_convoy_finds_the_companion(town: AccessSession) -> None:
     result = town.convoy("7ABC123", window_s=60, min_times=3)
-    assert result.frame.select("plate", "times", "median_lag_s").rows() == [("FOLLOW1", 3, 30.0)]
+    assert result.frame.select("plate", "times", "mean_lag_s").rows() == [("FOLLOW1", 3, 30.0)]
     assert town.convoy("7ABC123", window_s=10, min_times=1).count == 0
 
 

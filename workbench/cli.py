@@ -989,7 +989,7 @@ def convoy_cmd(plate: str, **kw: Any) -> None:
     _data_result(
         result,
         as_json,
-        ("plate", "state", "times", "cameras", "median_lag_s", "first_together", "last_together"),
+        ("plate", "state", "times", "cameras", "mean_lag_s", "first_together", "last_together"),
         ("together",),
     )
 

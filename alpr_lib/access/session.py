@@ -31,11 +31,11 @@ from sqlalchemy.engine import Connection
 
 from ..analytics import (
     Scene,
-    companions,
     fuzzy_rank,
     haversine_m,
     impossible_travel,
     match_pattern,
+    rank_companions,
     scene_summary,
 )
 from ..analytics import canvass as canvass_reads
@@ -783,15 +783,12 @@ class AccessSession:
                 raise InvalidInput("--min-times is at least 1")
             since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, _state(state))
-            target = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms)
-            nearby = q.reads_beside(conn, ids, int(window_s * 1000), since_ms, until_ms)
-            ranked = companions(target, nearby, min_times=min_times)
-            together = nearby.join(ranked.select("plate", "state"), on=["plate", "state"], how="semi")
-            return (
-                ranked.head(cap),
-                ranked.height > cap,
-                {"together": together, "target_reads": target.height},
-            )
+            counted = q.companion_counts(conn, ids, int(window_s * 1000), since_ms, until_ms, min_times)
+            ranked = rank_companions(counted)
+            top = ranked.head(min(cap, 50))
+            with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))
+            together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
+            return ranked.head(cap), ranked.height > cap, {"together": together}
 
         return self._query("convoy", params, work, self._why_of(purpose, case, reason), limit)
 

@@ -3,7 +3,7 @@ convoys and cloned plates. SQL does the coarse filtering (plates, time, cameras)
 Nothing here touches a database."""
 
 from .canvass import Scene, canvass, common_plates, plate_counts, scene_summary
-from .convoy import companions, impossible_travel
+from .convoy import impossible_travel, rank_companions
 from .geo import haversine_m
 from .search import fuzzy_rank, match_pattern
 from .timeline import timeline
@@ -12,12 +12,12 @@ __all__ = [
     "Scene",
     "canvass",
     "common_plates",
-    "companions",
     "fuzzy_rank",
     "haversine_m",
     "impossible_travel",
     "match_pattern",
     "plate_counts",
+    "rank_companions",
     "scene_summary",
     "timeline",
 ]

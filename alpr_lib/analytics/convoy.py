@@ -6,37 +6,15 @@ import polars as pl
 
 from .geo import haversine_m
 
-__all__ = ["companions", "impossible_travel"]
+__all__ = ["impossible_travel", "rank_companions"]
 
 
-def companions(target: pl.DataFrame, nearby: pl.DataFrame, *, min_times: int) -> pl.DataFrame:
-    """Plates in ``nearby`` (reads tagged with the target read they fall beside) seen with the target at
-    least ``min_times`` separate times, ranked by times together, then cameras shared, then closeness."""
-    plates = set(zip(target["plate"].to_list(), target["state"].to_list(), strict=True))
-    anchor = target.select(tag="read_id", target_ts="ts")
-    pairs = (
-        nearby.filter(
-            ~pl.struct("plate", "state").map_elements(
-                lambda r: (r["plate"], r["state"]) in plates, return_dtype=pl.Boolean
-            )
-        )
-        .join(anchor, on="tag")
-        .with_columns(lag_s=((pl.col("ts") - pl.col("target_ts")).dt.total_milliseconds() / 1000).round(1))
-    )
-    ranked = (
-        pairs.group_by("plate", "state")
-        .agg(
-            times=pl.col("tag").n_unique(),
-            cameras=pl.col("camera").n_unique(),
-            median_lag_s=pl.col("lag_s").median(),
-            median_abs_lag_s=pl.col("lag_s").abs().median(),
-            first_together=pl.col("ts").min(),
-            last_together=pl.col("ts").max(),
-        )
-        .filter(pl.col("times") >= min_times)
-        .sort(["times", "cameras", "median_abs_lag_s", "plate"], descending=[True, True, False, False])
-    )
-    return ranked.drop("median_abs_lag_s")
+def rank_companions(counted: pl.DataFrame) -> pl.DataFrame:
+    """Companions (``plate``, ``state``, ``times``, ``cameras``, ``mean_lag_s``, ``mean_abs_lag_s`` ...)
+    ranked: most separate times together, then most cameras shared, then closest in time."""
+    return counted.sort(
+        ["times", "cameras", "mean_abs_lag_s", "plate", "state"], descending=[True, True, False, False, False]
+    ).drop("mean_abs_lag_s")
 
 
 def impossible_travel(positions: pl.DataFrame, *, min_kmh: float, min_distance_m: float) -> pl.DataFrame:

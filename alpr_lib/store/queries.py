@@ -22,8 +22,10 @@ from .plate_index import PLATE_SCHEMA, PlateIndex
 __all__ = [
     "READ_SCHEMA",
     "cameras",
+    "companion_counts",
     "describe_read_pairs",
     "fetch_reads",
+    "plate_id_pairs",
     "plate_ids",
     "plates_by_key",
     "read_positions",
@@ -63,6 +65,19 @@ def plate_ids(conn: Connection, plate: str, state: str | None = None) -> list[in
     if state:
         query = query.where(s.Plate.state == state)
     return [int(i) for i in conn.execute(query).scalars()]
+
+
+def plate_id_pairs(conn: Connection, plates: pl.DataFrame) -> list[int]:
+    """Ids of the distinct plates given as (``plate``, ``state``) rows."""
+    pairs = list(plates.select("plate", "state").iter_rows())
+    if not pairs:
+        return []
+    p = s.Plate.__table__.c
+    found = conn.execute(
+        sa.select(p.id, p.plate, p.state).where(p.plate.in_({pl_ for pl_, _ in pairs}))
+    ).all()
+    wanted = set(pairs)
+    return [int(i) for i, plate, state in found if (plate, state) in wanted]
 
 
 def _in(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
@@ -258,27 +273,101 @@ def reads_at_cameras(
     return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params))
 
 
+def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
+    reads, target = s.Read.__table__, s.Read.__table__.alias("target")
+    r, tc = reads.c, target.c
+    joined = target.join(
+        reads,
+        sa.and_(
+            r.camera_id == tc.camera_id,
+            r.ts.between(tc.ts - sa.bindparam("half", type_=sa.BigInteger), tc.ts + sa.bindparam("half")),
+            r.plate_id != tc.plate_id,
+        ),
+    )
+    where = sa.and_(
+        _id_list(dialect, "ids", tc.plate_id),
+        tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
+        tc.ts < sa.bindparam("until", type_=sa.BigInteger),
+    )
+    return joined, where, tc
+
+
+def _companions_statement(dialect: str) -> sa.Select[Any]:
+    joined, where, tc = _beside_join(dialect)
+    r, p = s.Read.__table__.c, s.Plate.__table__
+    counted = (
+        sa.select(
+            r.plate_id,
+            sa.func.count(sa.distinct(tc.id)).label("times"),
+            sa.func.count(sa.distinct(r.camera_id)).label("cameras"),
+            sa.func.avg(r.ts - tc.ts).label("lag"),
+            sa.func.avg(sa.func.abs(r.ts - tc.ts)).label("abs_lag"),
+            sa.func.min(r.ts).label("first"),
+            sa.func.max(r.ts).label("last"),
+        )
+        .select_from(joined)
+        .where(where)
+        .group_by(r.plate_id)
+        .having(sa.func.count(sa.distinct(tc.id)) >= sa.bindparam("min_times", type_=sa.BigInteger))
+        .subquery()
+    )
+    return sa.select(
+        p.c.plate,
+        p.c.state,
+        counted.c.times,
+        counted.c.cameras,
+        counted.c.lag,
+        counted.c.abs_lag,
+        counted.c.first,
+        counted.c.last,
+    ).join(p, p.c.id == counted.c.plate_id)
+
+
+def companion_counts(
+    conn: Connection,
+    plate_ids: Sequence[int],
+    half_window_ms: int,
+    since_ms: int | None,
+    until_ms: int | None,
+    min_times: int,
+) -> pl.DataFrame:
+    """Plates read at the same camera within ``half_window_ms`` of a read of these plates, at least
+    ``min_times`` separate times: counted in the database (one indexed self-join, grouped there)."""
+    schema = {
+        "plate": pl.String(),
+        "state": pl.String(),
+        "times": pl.Int64(),
+        "cameras": pl.Int64(),
+        "mean_lag_s": pl.Float64(),
+        "mean_abs_lag_s": pl.Float64(),
+        "first_together": pl.Int64(),
+        "last_together": pl.Int64(),
+    }
+    if not plate_ids:
+        return pl.DataFrame(schema=schema)
+    params = {
+        "ids": _pack(conn, plate_ids),
+        "half": int(half_window_ms),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+        "min_times": int(min_times),
+    }
+    rows = _rows(conn, "companion_counts", _companions_statement, params)
+    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return frame.with_columns(
+        (pl.col("mean_lag_s", "mean_abs_lag_s") / 1000).round(1),
+        pl.col("first_together", "last_together").cast(READ_SCHEMA["ts"]),
+    )
+
+
 def _beside_statement(dialect: str) -> sa.Select[Any]:
-    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
-    target = reads.alias("target")
-    r, p, c, tc = reads.c, plates.c, cameras.c, target.c
+    joined, where, tc = _beside_join(dialect)
+    plates, cameras = s.Plate.__table__, s.Camera.__table__
+    r, p, c = s.Read.__table__.c, plates.c, cameras.c
     return (
         sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path, tc.id)
-        .select_from(target)
-        .join(
-            reads,
-            sa.and_(
-                r.camera_id == tc.camera_id,
-                r.ts.between(tc.ts - sa.bindparam("half", type_=sa.BigInteger), tc.ts + sa.bindparam("half")),
-            ),
-        )
-        .join(plates, p.id == r.plate_id)
-        .join(cameras, c.id == r.camera_id)
-        .where(
-            _id_list(dialect, "ids", tc.plate_id),
-            tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
-            tc.ts < sa.bindparam("until", type_=sa.BigInteger),
-        )
+        .select_from(joined.join(plates, p.id == r.plate_id).join(cameras, c.id == r.camera_id))
+        .where(where, _id_list(dialect, "others", r.plate_id))
         .order_by(tc.id, r.ts)
     )
 
@@ -286,16 +375,18 @@ def _beside_statement(dialect: str) -> sa.Select[Any]:
 def reads_beside(
     conn: Connection,
     plate_ids: Sequence[int],
+    others: Sequence[int],
     half_window_ms: int,
     since_ms: int | None,
     until_ms: int | None,
 ) -> pl.DataFrame:
-    """Every read at the same camera within ``half_window_ms`` of a read of these plates, tagged (``tag``)
-    with the id of that read — one join, each side by the (camera_id, ts) index."""
-    if not plate_ids:
+    """Reads of the ``others`` plates at the same camera within ``half_window_ms`` of a read of these
+    plates, tagged (``tag``) with the id of that read."""
+    if not plate_ids or not others:
         return pl.DataFrame(schema={**READ_SCHEMA, "tag": pl.Int64()})
     params = {
         "ids": _pack(conn, plate_ids),
+        "others": _pack(conn, others),
         "half": int(half_window_ms),
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
