@@ -129,24 +129,18 @@ def plate_counts(reads: pl.DataFrame) -> pl.DataFrame:
 
 def scene_summary(reads: pl.DataFrame, scenes: Sequence[Scene]) -> pl.DataFrame:
     """Per scene: its place and window, and how many reads, plates and cameras fell in it."""
-    stats: dict[int, tuple[int, set[tuple[str, str]], set[str]]] = {
-        i: (0, set(), set()) for i in range(1, len(scenes) + 1)
-    }
-    columns = (
-        reads["scene"].to_list(),
-        reads["plate"].to_list(),
-        reads["state"].to_list(),
-        reads["camera"].to_list(),
+    counts = dict(
+        (row[0], row[1:])
+        for row in reads.group_by("scene")
+        .agg(
+            reads=pl.len(), plates=pl.struct("plate", "state").n_unique(), cameras=pl.col("camera").n_unique()
+        )
+        .iter_rows()
     )
-    for scene, plate, state, camera in zip(*columns, strict=True):
-        n, plates, cameras = stats[scene]
-        plates.add((plate, state))
-        cameras.add(camera)
-        stats[scene] = (n + 1, plates, cameras)
-    rows = [{"scene": i, **s.as_dict()} for i, s in enumerate(scenes, start=1)]
-    for row in rows:
-        n, plates, cameras = stats[row["scene"]]
-        row.update(reads=n, plates=len(plates), cameras=len(cameras))
+    rows = []
+    for i, scene in enumerate(scenes, start=1):
+        n, plates, cameras = counts.get(i, (0, 0, 0))
+        rows.append({"scene": i, **scene.as_dict(), "reads": n, "plates": plates, "cameras": cameras})
     return pl.DataFrame(
         rows,
         schema={

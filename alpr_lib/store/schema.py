@@ -154,7 +154,18 @@ class Read(Base):
             "raw",
             "crop_path",
         ),
-        Index("ix_reads_camera_id_ts_lat_lon", "camera_id", "ts", "lat", "lon"),
+        # Covering: a canvass reads its rows from the index alone (see migration 0004).
+        Index(
+            "ix_reads_camera_id_ts_cover",
+            "camera_id",
+            "ts",
+            "lat",
+            "lon",
+            "plate_id",
+            "confidence",
+            "raw",
+            "crop_path",
+        ),
         Index("ix_reads_ts", "ts"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
