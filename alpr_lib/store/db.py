@@ -53,6 +53,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # Destroyed reads must not stay readable in free pages of the file (retention policy).
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB
+    # Read pages straight from the operating system's cache, without a copy per page: searches that
+    # touch new parts of the file (a new scene, a new plate) pay far less for it.
+    cur.execute("PRAGMA mmap_size=8589934592")  # 8 GiB of address space, not of memory
     cur.close()
 
 
