@@ -1,0 +1,579 @@
+"""The door's data operations: plate searches, canvass, common plates, timelines, convoys, clones,
+hotlists and alerts. :class:`Searches` is mixed into :class:`~alpr_lib.access.session.AccessSession`:
+every method runs through its gate (session, role, purpose and case, training) and its audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from ..analytics import (
+    Scene,
+    fuzzy_rank,
+    haversine_m,
+    impossible_travel,
+    match_pattern,
+    rank_companions,
+)
+from ..analytics import canvass as canvass_reads
+from ..analytics import common_plates as find_common_plates
+from ..analytics import timeline as movement_timeline
+from ..analytics.canvass import cameras_near, canvass_all, scene_summary
+from ..errors import InvalidInput, NotAvailable
+from ..hotlists import add_entries, alerts_frame, hotlists_frame, read_hotlist_csv, verify_alert
+from ..matching import compile_pattern
+from ..plates import equivalence_key, is_valid_plate, normalize
+from ..store import Store
+from ..store import queries as q
+from ..store.queries import READ_SCHEMA
+from .purpose import Why
+from .results import Result, _iso, _now, _window
+
+if TYPE_CHECKING:
+    from .auth import UserRecord
+
+__all__ = ["Searches"]
+
+
+class Searches:
+    """Data operations of the door (mixed into ``AccessSession``, which provides the gate)."""
+
+    if TYPE_CHECKING:
+        _store: Store
+        user: UserRecord
+
+        def _query(
+            self,
+            operation: str,
+            params: dict[str, Any],
+            work: Callable[[Connection, int], tuple[pl.DataFrame, bool, dict[str, Any]]],
+            why: Why | None,
+            limit: int | None,
+        ) -> Result: ...
+
+        def _why_of(
+            self, purpose: str | None = None, case: str | None = None, reason: str | None = None
+        ) -> Why | None: ...
+
+        def _admin(
+            self, operation: str, params: dict[str, Any], work: Callable[[Connection], Any]
+        ) -> Any: ...
+
+    def search_plate(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``."""
+        params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not text:
+                raise InvalidInput("give a plate: letters and digits")
+            since_ms, until_ms = _window(since, until)
+            ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
+            frame = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            return frame.head(cap), frame.height > cap, {}
+
+        return self._query("search.plate", params, work, self._why_of(purpose, case, reason), limit)
+
+    def _not_yet(self, operation: str, params: dict[str, Any], why: Why | None) -> Result:
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            raise NotAvailable(f"{operation} is not available yet in this version of the workbench")
+
+        return self._query(operation, params, work, why, None)
+
+    def search_partial(
+        self,
+        pattern: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cameras: list[str] | None = None,
+        near: tuple[float, float, float] | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`).
+
+        Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
+        ``min_confidence``. ``extra["plates"]`` lists the matching plates with their reads.
+        """
+        params = _filters(state, since, until, cameras, near, min_confidence) | {"pattern": pattern}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            compiled = compile_pattern(pattern)
+            plates, codes = self._store.plate_index.codes(conn)
+            matched = match_pattern(plates, compiled, _state(state), codes)
+            frame, truncated = self._reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
+            plates = _with_counts(matched, frame)
+            return frame, truncated, {"plates": plates, "pattern": compiled.regex}
+
+        return self._query("search.partial", params, work, self._why_of(purpose, case, reason), limit)
+
+    def search_fuzzy(
+        self,
+        plate: str,
+        *,
+        max_edits: int = 1,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cameras: list[str] | None = None,
+        near: tuple[float, float, float] | None = None,
+        min_confidence: float | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing.
+
+        Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
+        ``extra["plates"]`` ranks the plates.
+        """
+        params = _filters(state, since, until, cameras, near, min_confidence) | {
+            "plate": plate,
+            "max_edits": max_edits,
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            if not isinstance(max_edits, int) or not 0 <= max_edits <= 3:
+                raise InvalidInput("--max-edits is a whole number from 0 to 3")
+            candidates = q.plates_by_key(conn, self._store.plate_index, equivalence_key(text), max_edits)
+            if state:
+                candidates = candidates.filter(pl.col("state") == _state(state))
+            ranked = fuzzy_rank(text, candidates, max_edits)
+            frame, truncated = self._reads_of(
+                conn, ranked, cap, since, until, cameras, near, min_confidence, rank=True
+            )
+            return frame, truncated, {"plates": _with_counts(ranked, frame)}
+
+        return self._query("search.fuzzy", params, work, self._why_of(purpose, case, reason), limit)
+
+    def _reads_of(
+        self,
+        conn: Connection,
+        plates: pl.DataFrame,
+        cap: int,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        cameras: list[str] | None,
+        near: tuple[float, float, float] | None,
+        min_confidence: float | None,
+        *,
+        rank: bool = False,
+    ) -> tuple[pl.DataFrame, bool]:
+        """The reads of the given plates under the search filters, at most ``cap`` (and whether capped)."""
+        since_ms, until_ms = _window(since, until)
+        if min_confidence is not None and not 0 <= min_confidence <= 1:
+            raise InvalidInput("the minimum confidence is between 0 and 1")
+        camera_ids = None
+        scene = None
+        all_cams = q.cameras(conn) if cameras or near is not None else None
+        if cameras:
+            wanted = {c.strip() for c in cameras if c.strip()}
+            found = all_cams.filter(pl.col("camera").is_in(list(wanted)))
+            if found.height < len(wanted):
+                raise InvalidInput(
+                    f"{len(wanted) - found.height} of the cameras named are not known; see the camera list"
+                )
+            camera_ids = found["camera_id"].to_list()
+        if near is not None:
+            lat, lon, radius = near
+            scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
+            fixed, mobile = cameras_near(all_cams, scene)
+            ids = set(fixed + mobile)
+            camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
+        frame = q.fetch_reads(
+            conn,
+            plates["plate_id"].to_list(),
+            since_ms=since_ms,
+            until_ms=until_ms,
+            limit=None if scene is not None else cap + 1,
+            camera_ids=camera_ids,
+            min_confidence=min_confidence,
+        )
+        if scene is not None:
+            frame = frame.filter(
+                haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+            )
+        if rank:
+            frame = _ranked(frame, plates)
+        return frame.head(cap), frame.height > cap
+
+    def _fetch_scenes(self, conn: Connection, scenes: list[Scene]) -> list[pl.DataFrame]:
+        """Each scene's candidate reads: the fixed cameras near it, and mobile units' reads in its box."""
+        if not scenes:
+            raise InvalidInput("give at least one scene: a place (LAT,LON), a radius and a time window")
+        if len(scenes) > 20:
+            raise InvalidInput("at most 20 scenes at once")
+        all_cams = q.cameras(conn)
+        per_scene = []
+        for scene in scenes:
+            fixed, mobile = cameras_near(all_cams, scene)
+            per_scene.append(
+                pl.concat(
+                    [
+                        q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
+                        q.reads_at_cameras(conn, mobile, scene.since_ms, scene.until_ms, box=scene.box),
+                    ]
+                )
+            )
+        return per_scene
+
+    def _scene_reads(self, conn: Connection, scenes: list[Scene]) -> pl.DataFrame:
+        return canvass_reads(self._fetch_scenes(conn, scenes), scenes)
+
+    def canvass(
+        self,
+        scenes: Sequence[Scene | Mapping[str, Any]],
+        *,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
+
+        A scene is a :class:`~alpr_lib.analytics.Scene` or a mapping with ``lat``, ``lon``,
+        ``radius_m``, ``since`` and ``until`` (aware datetimes); a bad one is refused and audited.
+        The frame holds the reads with ``scene`` and ``distance_m``; ``extra["plates"]`` per-plate
+        counts, ``extra["scenes"]`` per-scene summaries.
+        """
+        params = {"scenes": [_scene_params(sc) for sc in scenes]}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            parsed = [_as_scene(sc) for sc in scenes]
+            reads, counts, summary = canvass_all(self._fetch_scenes(conn, parsed), parsed)
+            return reads.head(cap), reads.height > cap, {"plates": counts, "scenes": summary}
+
+        return self._query("canvass", params, work, self._why_of(purpose, case, reason), limit)
+
+    def common_plates(
+        self,
+        scenes: Sequence[Scene | Mapping[str, Any]],
+        *,
+        min_scenes: int = 2,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first.
+
+        ``extra["reads"]`` holds those plates' reads at the scenes; ``extra["scenes"]`` the summaries.
+        """
+        params = {"scenes": [_scene_params(sc) for sc in scenes], "min": min_scenes}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            parsed = [_as_scene(sc) for sc in scenes]
+            if not 1 <= min_scenes <= max(len(parsed), 1):
+                raise InvalidInput("--min is at least 1 and at most the number of scenes")
+            reads = self._scene_reads(conn, parsed)
+            found = find_common_plates(reads, min_scenes)
+            support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
+            return (
+                found.head(cap),
+                found.height > cap,
+                {"reads": support, "scenes": scene_summary(reads, parsed)},
+            )
+
+        return self._query("common", params, work, self._why_of(purpose, case, reason), limit)
+
+    def timeline(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        timezone: str = "America/Los_Angeles",
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """One plate's movements: sightings in time order (the frame), and in ``extra`` the ``places`` it
+        dwells, the local ``hours`` it is seen, the ``path`` between sightings and a ``summary``."""
+        params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            since_ms, until_ms = _window(since, until)
+            ids = q.plate_ids(conn, text, _state(state))
+            reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            result = movement_timeline(reads.head(cap), timezone=timezone)
+            sightings = result.pop("sightings")
+            return sightings, reads.height > cap, result
+
+        return self._query("timeline", params, work, self._why_of(purpose, case, reason), limit)
+
+    def convoy(
+        self,
+        plate: str,
+        *,
+        state: str | None = None,
+        window_s: float = 90,
+        min_times: int = 3,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Plates seen at the same cameras as ``plate`` within ``window_s`` seconds of it, at least
+        ``min_times`` separate times — ranked. ``extra["together"]`` holds the shared sightings."""
+        params = {
+            "plate": plate,
+            "state": state,
+            "window_s": window_s,
+            "min_times": min_times,
+            "since": _iso(since),
+            "until": _iso(until),
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            text = normalize(plate)
+            if not is_valid_plate(text):
+                raise InvalidInput("give a plate of 2-8 letters and digits")
+            if not 0 < window_s <= 3600:
+                raise InvalidInput("the convoy window is more than 0 and at most 3600 seconds")
+            if min_times < 1:
+                raise InvalidInput("--min-times is at least 1")
+            since_ms, until_ms = _window(since, until)
+            ids = q.plate_ids(conn, text, _state(state))
+            counted = q.companion_counts(conn, ids, int(window_s * 1000), since_ms, until_ms, min_times)
+            ranked = rank_companions(counted)
+            top = ranked.head(min(cap, 50))
+            with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))
+            together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
+            return ranked.head(cap), ranked.height > cap, {"together": together}
+
+        return self._query("convoy", params, work, self._why_of(purpose, case, reason), limit)
+
+    def clones(
+        self,
+        *,
+        plate: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        min_kmh: float = 200,
+        min_distance_m: float = 5000,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Pairs of consecutive reads of one plate that imply impossible travel (faster than ``min_kmh``
+        over at least ``min_distance_m``): one plate on two vehicles. Fastest first."""
+        params = {
+            "plate": plate,
+            "since": _iso(since),
+            "until": _iso(until),
+            "min_kmh": min_kmh,
+            "min_distance_m": min_distance_m,
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            if not (min_kmh > 0 and min_distance_m >= 0):
+                raise InvalidInput("the speed must be above 0 km/h and the distance at least 0 m")
+            since_ms, until_ms = _window(since, until)
+            ids = None
+            if plate is not None:
+                text = normalize(plate)
+                if not is_valid_plate(text):
+                    raise InvalidInput("give a plate of 2-8 letters and digits")
+                ids = q.plate_ids(conn, text)
+            pairs = impossible_travel(
+                q.read_positions(conn, since_ms, until_ms, ids),
+                min_kmh=min_kmh,
+                min_distance_m=min_distance_m,
+            )
+            frame = q.describe_read_pairs(conn, pairs.head(cap))
+            return frame, pairs.height > cap, {}
+
+        return self._query("clones", params, work, self._why_of(purpose, case, reason), limit)
+
+    def export(self, read_ids: list[int], *, agency: str, **why: Any) -> Result:
+        """Reads packaged for another law-enforcement or prosecutorial agency."""
+        return self._not_yet("export", {"reads": len(read_ids), "agency": agency}, self._why_of(**why))
+
+    def alerts(
+        self,
+        *,
+        status: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Hotlist alerts, newest first: the read, the entry, how it matched (``exact`` or ``ocr``, with the
+        look-alike positions), whether the states agree, and its verification (``unverified`` until a
+        member records what the state system returned)."""
+        params = {"status": status, "since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            if status not in (None, "unverified", "confirmed", "cleared"):
+                raise InvalidInput("an alert's status is unverified, confirmed or cleared")
+            since_ms, until_ms = _window(since, until)
+            frame = alerts_frame(conn, status=status, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+            return frame.head(cap), frame.height > cap, {}
+
+        return self._query("alerts.list", params, work, self._why_of(purpose, case, reason), limit)
+
+    def verify_alert(
+        self,
+        alert_id: int,
+        *,
+        result: str,
+        note: str,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Record the verification of an alert against the state system (LEDS): ``confirmed`` makes it
+        actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed."""
+        params = {"alert": alert_id, "result": result, "note": note}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            verify_alert(conn, int(alert_id), result=result, note=note, user_id=self.user.id, now=_now())
+            return alerts_frame(conn, alert_id=int(alert_id)), False, {}
+
+        return self._query("alerts.verify", params, work, self._why_of(purpose, case, reason), None)
+
+    def import_hotlist(
+        self, path: Path, *, name: str, timezone: str = "America/Los_Angeles"
+    ) -> dict[str, Any]:
+        """Import a hotlist CSV into hotlist ``name`` (administrators). Bad lines are reported, not imported.
+
+        Entries match the reads ingested from then on."""
+        params: dict[str, Any] = {"file": Path(path).name, "hotlist": name}
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            if not name.strip():
+                raise InvalidInput("name the hotlist, e.g. --name 'Stolen vehicles (LEDS)'")
+            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=timezone)
+            added = add_entries(conn, parsed.entries)
+            return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
+
+        return self._admin("hotlist.import", params, work)
+
+    def hotlists(self) -> pl.DataFrame:
+        """Each hotlist with its active entries by kind (no plate data)."""
+        return self._admin("hotlist.list", {}, lambda conn: (lambda f: (f, f.height))(hotlists_frame(conn)))
+
+
+def _state(state: str | None) -> str | None:
+    value = (state or "").strip().upper()
+    if value and not (len(value) == 2 and value.isalpha()):
+        raise InvalidInput("a state is two letters, e.g. OR")
+    return value or None
+
+
+def _filters(
+    state: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    cameras: list[str] | None,
+    near: tuple[float, float, float] | None,
+    min_confidence: float | None,
+) -> dict[str, Any]:
+    return {
+        "state": state,
+        "since": _iso(since),
+        "until": _iso(until),
+        "cameras": cameras,
+        "near": list(near) if near else None,
+        "min_confidence": min_confidence,
+    }
+
+
+def _ranked(reads: pl.DataFrame, plates: pl.DataFrame) -> pl.DataFrame:
+    """Reads with their plate's ``distance``, ``confusions`` and ``why``: closest first, then by time."""
+    info = {
+        (p, s): (d, c, w)
+        for p, s, d, c, w in plates.select("plate", "state", "distance", "confusions", "why").iter_rows()
+    }
+    keys = [info[k] for k in zip(reads["plate"].to_list(), reads["state"].to_list(), strict=True)]
+    ts, ids = reads["ts"].to_physical().to_list(), reads["read_id"].to_list()
+    order = pl.Series(
+        sorted(range(reads.height), key=lambda i: (keys[i][0], keys[i][1], ts[i], ids[i])), dtype=pl.UInt32
+    )
+    extra = [
+        pl.Series("distance", [k[0] for k in keys], dtype=pl.Int64),
+        pl.Series("confusions", [k[1] for k in keys], dtype=pl.Int64),
+        pl.Series("why", [k[2] for k in keys], dtype=pl.String),
+    ]
+    return reads.hstack(extra)[order]
+
+
+def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
+    """The matched plates with how many of the returned reads are theirs and when last seen.
+
+    Counted in Python: on a search's few hundred rows a polars group-by costs more than the data.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
+    columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].to_physical().to_list())
+    for plate, state, ts in zip(*columns, strict=True):
+        key = (plate, state)
+        counts[key] = counts.get(key, 0) + 1
+        if ts > last.get(key, -(2**62)):
+            last[key] = ts
+    keys = list(zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True))
+    kept = plates.drop("plate_id", "equiv_key", strict=False)
+    return kept.hstack(
+        [
+            pl.Series("reads", [counts.get(k, 0) for k in keys], dtype=pl.Int64),
+            pl.Series("last_seen", [last.get(k) for k in keys], dtype=pl.Int64).cast(READ_TS),
+        ]
+    )
+
+
+def _as_scene(scene: Scene | Mapping[str, Any]) -> Scene:
+    if isinstance(scene, Scene):
+        return scene
+    try:
+        since, until = scene["since"], scene["until"]
+        lat, lon, radius = float(scene["lat"]), float(scene["lon"]), float(scene["radius_m"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("a scene needs lat, lon, radius_m, since and until") from None
+    since_ms, until_ms = _window(since, until)
+    if since_ms is None or until_ms is None:
+        raise InvalidInput("give each scene a time window (from and to)")
+    return Scene(lat, lon, radius, since_ms, until_ms)
+
+
+def _scene_params(scene: Scene | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(scene, Scene):
+        return scene.as_dict()
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in scene.items()}
+
+
+READ_TS = READ_SCHEMA["ts"]
