@@ -98,6 +98,13 @@ SETTINGS: tuple[Setting, ...] = (
         "session_max_hours", 12, "A session ends this many hours after its login at most.", _positive_int
     ),
     Setting(
+        "basemap_url",
+        "",
+        "Tile URL for dashboard maps, e.g. https://tiles.example.gov/{z}/{x}/{y}.png (an internal tile "
+        "server); "
+        "empty: no tiles, the maps draw the roads and cameras from the database (works offline).",
+    ),
+    Setting(
         "result_limit",
         10_000,
         "Most rows a data operation returns unless --limit says otherwise.",

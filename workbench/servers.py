@@ -24,6 +24,9 @@ def prepare_environment(db_url: str, client: str) -> None:
         os.environ.pop(key, None)
     os.environ["WORKBENCH_DB_URL"] = db_url
     os.environ["WORKBENCH_CLIENT"] = client
+    # Our Voila template (no CDN links) is found on the Jupyter data path.
+    data = str(Path(__file__).resolve().parent / "jupyter_data")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (data, os.environ.get("JUPYTER_PATH", "")) if p)
 
 
 def _root() -> list[str]:
@@ -62,6 +65,7 @@ def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.template=workbench",
         *_CULL,
     ]
 

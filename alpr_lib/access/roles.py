@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.report": frozenset({"supervisor", "admin"}),
     **DATA_OPERATIONS,
     "info": _ALL,
+    "map.layers": _ALL,
 }
 
 

@@ -5,6 +5,7 @@ every method runs through its gate (session, role, purpose and case, training) a
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,18 @@ __all__ = ["Searches"]
 
 class Searches:
     """Data operations of the door (mixed into ``AccessSession``, which provides the gate)."""
+
+    def map_layers(self) -> dict[str, Any]:
+        """What a map needs besides results: the cameras (name, kind, place) and the roads as GeoJSON
+        (the synthetic city's, or none). No plate data; audited like any other call."""
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            cams = q.cameras(conn)
+            roads = self._store.get_meta("roads")
+            return {"cameras": cams, "roads": json.loads(roads) if roads else None}, cams.height
+
+        result: dict[str, Any] = self._admin("map.layers", {}, work)
+        return result
 
     if TYPE_CHECKING:
         _store: Store

@@ -1,0 +1,296 @@
+"""ipywidgets components every dashboard reuses: the door, the purpose bar, result tables, maps, charts.
+
+Everything here reaches data only through the member's ``AccessSession`` (``workbench.connect()``);
+no component imports a database module. Errors become plain sentences, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import zoneinfo
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipyleaflet as L
+import ipywidgets as W
+import polars as pl
+
+from alpr_lib.access import PURPOSES, AccessSession, Result
+from alpr_lib.errors import AlprError
+
+from ..config import load_settings
+
+__all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "bar_chart", "message"]
+
+log = logging.getLogger("workbench.ui")
+
+_STYLE = """<style>
+.wb-msg { padding: 6px 10px; border-radius: 4px; margin: 4px 0; }
+.wb-error { background: #fee2e2; color: #991b1b; }
+.wb-info { background: #e0f2fe; color: #075985; }
+.wb-ok { background: #dcfce7; color: #166534; }
+.wb-table { border-collapse: collapse; font-size: 13px; }
+.wb-table th { background: #f3f4f6; text-align: left; padding: 3px 8px; border-bottom: 1px solid #ccc; }
+.wb-table td { padding: 2px 8px; border-bottom: 1px solid #eee; }
+.wb-bar { background: #3b82f6; height: 12px; display: inline-block; }
+</style>"""
+
+
+def message(text: str, kind: str = "info") -> W.HTML:
+    """A plain-sentence message box (``info``, ``ok`` or ``error``)."""
+    return W.HTML(f'{_STYLE}<div class="wb-msg wb-{kind}">{html.escape(text)}</div>')
+
+
+class Door:
+    """The member's session for a dashboard, and the one way its widgets run an operation."""
+
+    def __init__(self) -> None:
+        self._session: AccessSession | None = None
+        self.status = W.HTML()
+        settings = load_settings()
+        self.timezone = zoneinfo.ZoneInfo(settings.timezone)
+        self.basemap_url: str = settings.basemap_url
+
+    @property
+    def session(self) -> AccessSession:
+        if self._session is None:
+            import workbench
+
+            self._session = workbench.connect()
+        return self._session
+
+    def say(self, text: str, kind: str = "info") -> None:
+        self.status.value = message(text, kind).value
+
+    def run(self, what: str, operation: Callable[[AccessSession], Any]) -> Any:
+        """Run ``operation`` with the session, showing progress and a plain sentence on failure."""
+        self.say(f"{what}…")
+        try:
+            result = operation(self.session)
+        except AlprError as exc:
+            self.say(f"{what}: {exc}", "error")
+            return None
+        except Exception as exc:  # never a traceback on a dashboard; the kind of failure goes to the log
+            log.error("dashboard operation failed: %s", type(exc).__name__)
+            self.say(
+                f"{what} failed unexpectedly ({type(exc).__name__}). Try again, or tell an administrator.",
+                "error",
+            )
+            return None
+        if isinstance(result, Result):
+            capped = " — capped: narrow the search" if result.truncated else ""
+            self.say(f"{what}: {result.count:,} rows{capped} (audit entry {result.audit_id}).", "ok")
+        else:
+            self.say(f"{what}: done.", "ok")
+        return result
+
+    def local(self, when: Any) -> str:
+        if isinstance(when, dt.datetime):
+            return f"{when.astimezone(self.timezone):%Y-%m-%d %H:%M:%S}"
+        return "" if when is None else str(when)
+
+    def parse_time(self, text: str) -> dt.datetime | None:
+        """An ISO time typed in a dashboard (the department's zone unless it has an offset), or None."""
+        text = (text or "").strip()
+        if not text:
+            return None
+        when = dt.datetime.fromisoformat(text)
+        return when if when.tzinfo else when.replace(tzinfo=self.timezone)
+
+
+class PurposeBar(W.VBox):
+    """Purpose, case number and reason; nothing runs until they are given and accepted by the door."""
+
+    def __init__(self, door: Door, on_ready: Callable[[], None] | None = None) -> None:
+        self.door = door
+        self._on_ready = on_ready
+        self.purpose = W.Dropdown(
+            options=[("— choose a purpose —", "")] + [(k.label, name) for name, k in PURPOSES.items()],
+            description="Purpose",
+        )
+        self.case = W.Text(placeholder="26-01234", description="Case")
+        self.reason = W.Text(
+            placeholder="why, in a few words", description="Reason", layout=W.Layout(width="420px")
+        )
+        self.apply = W.Button(description="Set purpose", button_style="primary")
+        self.state = W.HTML(message("State why you are searching: purpose, case number and reason.").value)
+        self.ready = False
+        self.apply.on_click(lambda _b: self._set())
+        super().__init__([W.HBox([self.purpose, self.case]), W.HBox([self.reason, self.apply]), self.state])
+
+    def _set(self) -> None:
+        try:
+            why = self.door.session.set_purpose(
+                self.purpose.value or "", case=self.case.value or None, reason=self.reason.value
+            )
+        except AlprError as exc:
+            self.ready = False
+            self.state.value = message(str(exc), "error").value
+            return
+        self.ready = True
+        case = f", case {why.case}" if why.case else ""
+        self.state.value = message(
+            f"Searching for {PURPOSES[why.purpose or ''].label}{case}: {why.reason}", "ok"
+        ).value
+        if self._on_ready:
+            self._on_ready()
+
+
+class ResultTable(W.VBox):
+    """A sortable, paged table of a polars frame (times shown in the department's zone)."""
+
+    def __init__(self, door: Door, columns: Sequence[str] | None = None, page_size: int = 25) -> None:
+        self.door = door
+        self.columns = list(columns) if columns else None
+        self.page_size = page_size
+        self.frame = pl.DataFrame()
+        self.page = 0
+        self.sort_by = W.Dropdown(description="Sort by", options=[], layout=W.Layout(width="260px"))
+        self.descending = W.Checkbox(description="descending", value=False, indent=False)
+        self.prev = W.Button(description="◀ previous", layout=W.Layout(width="110px"))
+        self.next = W.Button(description="next ▶", layout=W.Layout(width="110px"))
+        self.where = W.Label()
+        self.body = W.HTML()
+        self.prev.on_click(lambda _b: self._turn(-1))
+        self.next.on_click(lambda _b: self._turn(1))
+        self.sort_by.observe(lambda _c: self._render(), "value")
+        self.descending.observe(lambda _c: self._render(), "value")
+        super().__init__(
+            [W.HBox([self.sort_by, self.descending, self.prev, self.next, self.where]), self.body]
+        )
+        self.show(pl.DataFrame(), empty="No results yet.")
+
+    def show(self, frame: pl.DataFrame, empty: str = "Nothing matched.") -> None:
+        cols = [c for c in (self.columns or frame.columns) if c in frame.columns]
+        self.frame = frame.select(cols) if cols else frame
+        self.empty = empty
+        self.page = 0
+        self.sort_by.options = [("(as found)", "")] + [(c, c) for c in self.frame.columns]
+        self.sort_by.value = ""
+        self._render()
+
+    def _turn(self, step: int) -> None:
+        pages = max(1, -(-self.frame.height // self.page_size))
+        self.page = min(max(self.page + step, 0), pages - 1)
+        self._render()
+
+    def _render(self) -> None:
+        frame = self.frame
+        if frame.height == 0:
+            self.body.value = message(self.empty).value
+            self.where.value = ""
+            return
+        if self.sort_by.value:
+            frame = frame.sort(self.sort_by.value, descending=self.descending.value, nulls_last=True)
+        start = self.page * self.page_size
+        rows = frame.slice(start, self.page_size).iter_rows()
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(self._cell(v))}</td>" for v in row) + "</tr>" for row in rows
+        )
+        self.body.value = f'{_STYLE}<table class="wb-table"><tr>{head}</tr>{body}</table>'
+        self.where.value = f"rows {start + 1}-{min(start + self.page_size, frame.height)} of {frame.height:,}"
+
+    def _cell(self, value: Any) -> str:
+        if isinstance(value, dt.datetime):
+            return self.door.local(value)
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return "" if value is None else str(value)
+
+
+class MapView(W.VBox):
+    """An offline map: the roads and cameras from the database (tiles only when a basemap URL is set),
+    results drawn as vector layers — nothing is fetched from the internet."""
+
+    def __init__(self, door: Door, height: str = "460px") -> None:
+        self.door = door
+        self.map = L.Map(
+            center=(43.99, -124.1), zoom=12, layers=(), scroll_wheel_zoom=True, layout=W.Layout(height=height)
+        )
+        if door.basemap_url:
+            self.map.add(L.TileLayer(url=door.basemap_url, name="basemap"))
+        self.results = L.LayerGroup(name="results")
+        self.marks = L.LayerGroup(name="scenes")
+        self._base_drawn = False
+        super().__init__([self.map])
+
+    def draw_base(self) -> None:
+        """Roads and cameras (once, on first use, so dashboards open fast)."""
+        if self._base_drawn:
+            return
+        layers = self.door.run("Loading the map", lambda s: s.map_layers())
+        if not layers:
+            return
+        self._base_drawn = True
+        if layers["roads"]:
+            self.map.add(
+                L.GeoJSON(data=layers["roads"], name="roads", style={"color": "#9ca3af", "weight": 2})
+            )
+        cams = layers["cameras"].drop_nulls(["lat", "lon"])
+        dots = [
+            L.CircleMarker(
+                location=(lat, lon), radius=4, color="#374151", fill_opacity=0.8, weight=1, title=name
+            )
+            for name, lat, lon in cams.select("camera", "lat", "lon").iter_rows()
+        ]
+        self.map.add(L.LayerGroup(layers=dots, name="cameras"))
+        if cams.height:
+            self.map.fit_bounds(
+                [[cams["lat"].min(), cams["lon"].min()], [cams["lat"].max(), cams["lon"].max()]]  # type: ignore[list-item]
+            )
+        self.map.add(self.results)
+        self.map.add(self.marks)
+
+    def show_reads(self, frame: pl.DataFrame, color: str = "#dc2626", numbered: bool = False) -> None:
+        """Reads as dots (numbered in time order for a timeline), with a line between them if numbered."""
+        self.draw_base()
+        self.results.clear_layers()
+        if frame.is_empty():
+            return
+        points = list(frame.select("lat", "lon").iter_rows())
+        layers: list[Any] = []
+        if numbered and len(points) > 1:
+            layers.append(L.Polyline(locations=points, color="#2563eb", weight=2, fill=False))
+        for i, (lat, lon) in enumerate(points[:2000], start=1):
+            marker = L.CircleMarker(location=(lat, lon), radius=6, color=color, fill_opacity=0.7, weight=1)
+            if numbered:
+                marker.popup = W.HTML(str(i))
+            layers.append(marker)
+        for layer in layers:
+            self.results.add(layer)
+
+    def show_scenes(self, scenes: Sequence[tuple[float, float, float]]) -> None:
+        self.draw_base()
+        self.marks.clear_layers()
+        for i, (lat, lon, radius) in enumerate(scenes, start=1):
+            self.marks.add(
+                L.Circle(
+                    location=(lat, lon), radius=int(radius), color="#f59e0b", fill_opacity=0.15, weight=2
+                )
+            )
+            self.marks.add(L.CircleMarker(location=(lat, lon), radius=3, color="#f59e0b", title=f"scene {i}"))
+
+    def on_click(self, callback: Callable[[float, float], None]) -> None:
+        def handle(**event: Any) -> None:
+            if event.get("type") == "click":
+                lat, lon = event["coordinates"]
+                callback(float(lat), float(lon))
+
+        self.map.on_interaction(handle)
+
+
+def bar_chart(labels: Sequence[Any], values: Sequence[int], title: str) -> W.HTML:
+    """A small horizontal bar chart in HTML (no chart library, no network)."""
+    top = max(values) if values else 0
+    rows = "".join(
+        f"<tr><td>{html.escape(str(label))}</td><td>"
+        f"<span class='wb-bar' style='width:{(v / top * 300) if top else 0:.0f}px'>"
+        f"</span> {v}</td></tr>"
+        for label, v in zip(labels, values, strict=True)
+    )
+    return W.HTML(f"{_STYLE}<b>{html.escape(title)}</b><table class='wb-table'>{rows}</table>")

@@ -1,0 +1,494 @@
+"""The investigators' dashboards, each a function returning one widget; the notebooks in
+``voila_apps/`` only call them. Start-up work is small: the map and the data load on first use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+import ipywidgets as W
+import polars as pl
+
+from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
+
+__all__ = ["alerts", "audit_review", "canvass", "partial_plate", "timeline"]
+
+_READ_COLUMNS = ("ts", "plate", "state", "camera", "confidence", "lat", "lon")
+PATTERN_HELP = (
+    "<b>Pattern:</b> <code>?</code> one character · <code>*</code> any run · <code>[AB8]</code> one of · "
+    "plain text = contains. Example: <code>7?B*</code>. Tick <i>look-alikes</i> to also find OCR confusions "
+    "(0/O/D/Q, 1/I/L, 2/Z, 5/S, 6/G, 8/B)."
+)
+
+
+def _header(title: str, text: str) -> W.HTML:
+    return W.HTML(f"<h2 style='margin:4px 0'>{html.escape(title)}</h2><p>{text}</p>")
+
+
+def _guard(door: Door, bar: PurposeBar) -> bool:
+    if not bar.ready:
+        door.say("First state the purpose, case number and reason above, then press “Set purpose”.", "error")
+        return False
+    return True
+
+
+def _default_window(door: Door, hours: int = 2) -> tuple[str, str]:
+    end = dt.datetime.now(door.timezone).replace(minute=0, second=0, microsecond=0)
+    return (end - dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")
+
+
+# -- canvass ------------------------------------------------------------------------------------
+
+
+def canvass() -> W.Widget:
+    """Click the map (or type LAT,LON) to place scenes, each with a radius and a window; canvass them,
+    then find the plates common to several scenes."""
+    door = Door()
+    bar = PurposeBar(door)
+    mapview = MapView(door)
+    start, end = _default_window(door)
+    place = W.Text(placeholder="LAT,LON", description="Scene at", layout=W.Layout(width="260px"))
+    radius = W.BoundedIntText(
+        value=500, min=10, max=50_000, description="Radius m", layout=W.Layout(width="200px")
+    )
+    since = W.Text(
+        value=start, placeholder="2026-11-03T01:00", description="From", layout=W.Layout(width="260px")
+    )
+    until = W.Text(
+        value=end, placeholder="2026-11-03T03:00", description="To", layout=W.Layout(width="260px")
+    )
+    add = W.Button(description="Add scene", icon="plus")
+    clear = W.Button(description="Clear scenes")
+    scenes: list[dict[str, Any]] = []
+    listing = W.HTML(message("No scenes yet: click the map or type a place, then “Add scene”.").value)
+    run = W.Button(description="Canvass", button_style="primary")
+    min_scenes = W.BoundedIntText(
+        value=2, min=1, max=20, description="Seen at ≥", layout=W.Layout(width="160px")
+    )
+    common = W.Button(description="Common plates", button_style="info")
+    plates = ResultTable(door, ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"))
+    reads = ResultTable(door, ("scene", "ts", "plate", "state", "camera", "distance_m", "confidence"))
+
+    def refresh() -> None:
+        if not scenes:
+            listing.value = message("No scenes yet: click the map or type a place, then “Add scene”.").value
+        else:
+            items = "".join(
+                f"<li>scene {i}: {s['lat']:.5f}, {s['lon']:.5f} — {s['radius_m']} m, "
+                f"{html.escape(s['label'])}</li>"
+                for i, s in enumerate(scenes, start=1)
+            )
+            listing.value = f"<ol style='margin:2px 0'>{items}</ol>"
+        mapview.show_scenes([(s["lat"], s["lon"], s["radius_m"]) for s in scenes])
+
+    def add_scene(lat: float, lon: float) -> None:
+        try:
+            frm, to = door.parse_time(since.value), door.parse_time(until.value)
+        except ValueError:
+            door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
+            return
+        if frm is None or to is None:
+            door.say("Give each scene a time window (From and To).", "error")
+            return
+        scenes.append(
+            {
+                "lat": lat,
+                "lon": lon,
+                "radius_m": radius.value,
+                "since": frm,
+                "until": to,
+                "label": f"{door.local(frm)} to {door.local(to)}",
+            }
+        )
+        refresh()
+
+    def typed(_b: Any) -> None:
+        try:
+            lat, lon = (float(x) for x in place.value.split(","))
+        except ValueError:
+            door.say("Type the place as LAT,LON, e.g. 43.9717,-124.1009.", "error")
+            return
+        add_scene(lat, lon)
+
+    def do_canvass(_b: Any) -> None:
+        if not _guard(door, bar) or not scenes:
+            if bar.ready:
+                door.say("Add at least one scene first.", "error")
+            return
+        result = door.run("Canvass", lambda s: s.canvass(scenes))
+        if result is not None:
+            reads.show(result.frame)
+            plates.show(result.extra["plates"])
+            mapview.show_reads(result.frame)
+
+    def do_common(_b: Any) -> None:
+        if not _guard(door, bar) or not scenes:
+            if bar.ready:
+                door.say("Add the scenes first.", "error")
+            return
+        result = door.run("Common plates", lambda s: s.common_plates(scenes, min_scenes=min_scenes.value))
+        if result is not None:
+            plates.show(result.frame, empty="No plate was seen at that many scenes.")
+            reads.show(result.extra["reads"])
+            mapview.show_reads(result.extra["reads"])
+
+    add.on_click(typed)
+    clear.on_click(lambda _b: (scenes.clear(), refresh()))
+    run.on_click(do_canvass)
+    common.on_click(do_common)
+    mapview.on_click(add_scene)
+    tabs = W.Tab(children=[plates, reads])
+    tabs.set_title(0, "Plates")
+    tabs.set_title(1, "Reads")
+    return W.VBox(
+        [
+            _header("Canvass", "Reads near crime scenes, and the plates seen at several of them."),
+            bar,
+            W.HBox([place, radius, add, clear]),
+            W.HBox([since, until]),
+            listing,
+            W.HBox([run, min_scenes, common]),
+            door.status,
+            mapview,
+            tabs,
+        ]
+    )
+
+
+# -- partial plate ------------------------------------------------------------------------------
+
+
+def partial_plate() -> W.Widget:
+    """A witness's partial plate: a pattern (or look-alike matching), filters, ranked results, timeline."""
+    door = Door()
+    bar = PurposeBar(door)
+    pattern = W.Text(placeholder="7?B*", description="Plate")
+    fuzzy = W.Checkbox(description="look-alikes (OCR-tolerant)", value=False, indent=False)
+    edits = W.BoundedIntText(value=1, min=0, max=3, description="Max edits", layout=W.Layout(width="170px"))
+    state = W.Text(placeholder="OR", description="State", layout=W.Layout(width="170px"))
+    since = W.Text(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
+    until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
+    search = W.Button(description="Search", button_style="primary")
+    plates = ResultTable(door, ("plate", "state", "distance", "why", "reads", "last_seen"))
+    reads = ResultTable(door, ("ts", "plate", "state", "camera", "confidence", "why"))
+    chosen = W.Dropdown(description="Plate", options=[])
+    open_timeline = W.Button(description="Open timeline")
+    timeline_box = W.VBox()
+
+    def do_search(_b: Any) -> None:
+        if not _guard(door, bar):
+            return
+        try:
+            window = {"since": door.parse_time(since.value), "until": door.parse_time(until.value)}
+        except ValueError:
+            door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
+            return
+        st = state.value.strip() or None
+        if fuzzy.value:
+            result = door.run(
+                "Look-alike search",
+                lambda s: s.search_fuzzy(pattern.value, max_edits=edits.value, state=st, **window),
+            )
+        else:
+            result = door.run(
+                "Partial plate search", lambda s: s.search_partial(pattern.value, state=st, **window)
+            )
+        if result is None:
+            return
+        found = result.extra["plates"]
+        plates.show(found)
+        reads.show(result.frame)
+        chosen.options = [f"{p} {s}".strip() for p, s in found.select("plate", "state").iter_rows()]
+
+    def do_timeline(_b: Any) -> None:
+        if chosen.value:
+            plate, _, st = chosen.value.partition(" ")
+            timeline_box.children = [_timeline_panel(door, plate, st or None)]
+
+    search.on_click(do_search)
+    open_timeline.on_click(do_timeline)
+    tabs = W.Tab(children=[plates, reads])
+    tabs.set_title(0, "Plates, ranked")
+    tabs.set_title(1, "Reads")
+    return W.VBox(
+        [
+            _header(
+                "Partial plate", "Find the vehicle from part of its plate, as a witness or a camera saw it."
+            ),
+            bar,
+            W.HTML(PATTERN_HELP),
+            W.HBox([pattern, fuzzy, edits]),
+            W.HBox([state, since, until, search]),
+            door.status,
+            tabs,
+            W.HBox([chosen, open_timeline]),
+            timeline_box,
+        ]
+    )
+
+
+# -- timeline -----------------------------------------------------------------------------------
+
+
+def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
+    result = door.run("Timeline", lambda s: s.timeline(plate, state=state, timezone=str(door.timezone)))
+    if result is None:
+        return door.status
+    mapview = MapView(door, height="380px")
+    mapview.show_reads(result.frame, color="#2563eb", numbered=True)
+    summary = result.extra["summary"]
+    hours = result.extra["hours"]
+    by_day = (
+        result.frame.with_columns(day=pl.col("ts").dt.convert_time_zone(str(door.timezone)).dt.date())
+        .group_by("day")
+        .agg(n=pl.len())
+        .sort("day")
+        if result.count
+        else pl.DataFrame({"day": [], "n": []})
+    )
+    places = ResultTable(
+        door, ("place", "reads", "days", "night_share", "cameras", "first_seen", "last_seen")
+    )
+    places.show(result.extra["places"], empty="No sightings.")
+    sightings = ResultTable(door, ("ts", "camera", "place", "step_m", "kmh", "confidence"))
+    sightings.show(result.frame, empty="No sightings.")
+    partners = ResultTable(door, ("plate", "state", "times", "cameras", "mean_lag_s", "first_together"))
+    find = W.Button(description="Find convoy partners")
+
+    def do_convoy(_b: Any) -> None:
+        found = door.run("Convoy partners", lambda s: s.convoy(plate, state=state))
+        if found is not None:
+            partners.show(found.frame, empty="No plate travelled with it three times or more.")
+
+    find.on_click(do_convoy)
+    facts = (
+        f"{summary.get('reads', 0)} sightings at {summary.get('places', 0)} places; first "
+        f"{html.escape(str(summary.get('first_seen', '')))}, "
+        f"last {html.escape(str(summary.get('last_seen', '')))}; "
+        f"usually seen at {', '.join(f'{h:02d}h' for h in summary.get('usual_hours', []))}."
+    )
+    return W.VBox(
+        [
+            W.HTML(f"<h3>{html.escape(plate)} {html.escape(state or '')}</h3><p>{facts}</p>"),
+            mapview,
+            W.HBox(
+                [
+                    bar_chart(
+                        [f"{h:02d}h" for h in hours["hour"]], hours["reads"].to_list(), "Hours seen (local)"
+                    ),
+                    bar_chart([str(d) for d in by_day["day"]], by_day["n"].to_list(), "Sightings per day"),
+                ]
+            ),
+            W.HTML("<b>Places it dwells</b> (night share ≥ 0.5: likely home)"),
+            places,
+            W.HTML("<b>Sightings</b>"),
+            sightings,
+            find,
+            partners,
+        ]
+    )
+
+
+def timeline() -> W.Widget:
+    """One plate's movements: map with a numbered path, hours and days charts, places, convoy partners."""
+    door = Door()
+    bar = PurposeBar(door)
+    plate = W.Text(placeholder="7ABC123", description="Plate")
+    state = W.Text(placeholder="OR", description="State", layout=W.Layout(width="170px"))
+    show = W.Button(description="Show timeline", button_style="primary")
+    panel = W.VBox()
+
+    def do_show(_b: Any) -> None:
+        if _guard(door, bar):
+            panel.children = [_timeline_panel(door, plate.value, state.value.strip() or None)]
+
+    show.on_click(do_show)
+    return W.VBox(
+        [
+            _header(
+                "Movement timeline", "Where and when a plate was seen, where it dwells, who travels with it."
+            ),
+            bar,
+            W.HBox([plate, state, show]),
+            door.status,
+            panel,
+        ]
+    )
+
+
+# -- alerts -------------------------------------------------------------------------------------
+
+
+def alerts() -> W.Widget:
+    """The queue of hotlist hits, and recording their verification against LEDS."""
+    door = Door()
+    bar = PurposeBar(door)
+    status = W.Dropdown(
+        options=[
+            ("unverified", "unverified"),
+            ("confirmed", "confirmed"),
+            ("cleared", "cleared"),
+            ("all", ""),
+        ],
+        description="Show",
+    )
+    load = W.Button(description="Load alerts", button_style="primary")
+    table = ResultTable(
+        door,
+        ("alert_id", "status", "match", "state_agrees", "read_plate", "listed_plate", "kind", "ts", "camera"),
+    )
+    chosen = W.Dropdown(description="Alert", options=[])
+    detail = W.HTML()
+    outcome = W.ToggleButtons(options=["confirmed", "cleared"], value=None, description="LEDS says")
+    note = W.Text(placeholder="what LEDS returned", description="Note", layout=W.Layout(width="420px"))
+    record = W.Button(description="Record verification", button_style="warning")
+    rows: dict[int, dict[str, Any]] = {}
+
+    def do_load(_b: Any = None) -> None:
+        if not _guard(door, bar):
+            return
+        result = door.run("Alerts", lambda s: s.alerts(status=status.value or None))
+        if result is None:
+            return
+        table.show(result.frame, empty="No alerts in this state.")
+        rows.clear()
+        rows.update({r["alert_id"]: r for r in result.frame.to_dicts()})
+        chosen.options = [(f"#{a} {r['read_plate']} ({r['status']})", a) for a, r in rows.items()]
+
+    def show_detail(_c: Any = None) -> None:
+        r = rows.get(chosen.value)
+        if not r:
+            detail.value = ""
+            return
+        warn = []
+        if r["match"] == "ocr":
+            warn.append(
+                f"the plate matched only with look-alike characters ({html.escape(r['detail'] or '')})"
+            )
+        if r["state_agrees"] is False:
+            warn.append(f"the read's state {r['read_state']} differs from the entry's {r['listed_state']}")
+        caution = (
+            message("Caution: " + "; ".join(warn) + ". Verify with special care.", "error").value
+            if warn
+            else ""
+        )
+        detail.value = (
+            f"<p><b>Read</b> {html.escape(str(r['read_plate']))} "
+            f"{html.escape(str(r['read_state'] or ''))} at "
+            f"{html.escape(str(r['camera']))}, {door.local(r['ts'])}, confidence {r['confidence']}<br>"
+            f"<b>Hotlist</b> {html.escape(str(r['hotlist']))}: {html.escape(str(r['listed_plate']))} "
+            f"{html.escape(str(r['listed_state'] or 'any state'))} — {html.escape(str(r['kind']))}<br>"
+            f"<b>Status</b> {html.escape(r['status'])}"
+            f"{' — actionable' if r['actionable'] else ' — not actionable'}</p>" + caution
+        )
+
+    def do_record(_b: Any) -> None:
+        if not _guard(door, bar) or chosen.value is None:
+            return
+        if outcome.value is None:
+            door.say("Choose what LEDS says: confirmed or cleared.", "error")
+            return
+        done = door.run(
+            "Verification", lambda s: s.verify_alert(chosen.value, result=outcome.value, note=note.value)
+        )
+        if done is not None:
+            do_load()
+
+    load.on_click(do_load)
+    chosen.observe(show_detail, "value")
+    record.on_click(do_record)
+    return W.VBox(
+        [
+            _header(
+                "Hotlist alerts",
+                "A hit is not a fact: check every alert in LEDS and record the result before anyone acts "
+                "on it.",
+            ),
+            bar,
+            W.HBox([status, load]),
+            door.status,
+            table,
+            chosen,
+            detail,
+            outcome,
+            W.HBox([note, record]),
+        ]
+    )
+
+
+# -- audit review -------------------------------------------------------------------------------
+
+
+def audit_review() -> W.Widget:
+    """For supervisors and auditors: search the audit log, review misuse flags, verify the chain."""
+    door = Door()
+    since = W.Text(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
+    until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
+    member = W.Text(placeholder="user name", description="Member", layout=W.Layout(width="260px"))
+    show = W.Button(description="Review", button_style="primary")
+    verify = W.Button(description="Verify the chain")
+    flags = ResultTable(door, ("flag", "user_name", "detail", "entries", "first"))
+    entries = ResultTable(
+        door,
+        (
+            "id",
+            "ts",
+            "user_name",
+            "role",
+            "client",
+            "operation",
+            "outcome",
+            "purpose",
+            "case_number",
+            "reason",
+            "result_count",
+            "detail",
+        ),
+    )
+    chain = W.HTML()
+
+    def do_show(_b: Any) -> None:
+        try:
+            frm, to = door.parse_time(since.value), door.parse_time(until.value)
+        except ValueError:
+            door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
+            return
+        result = door.run(
+            "Audit review",
+            lambda s: s.audit_report(
+                since=frm, until=to, user=member.value.strip() or None, timezone=str(door.timezone)
+            ),
+        )
+        if result is not None:
+            flags.show(result.extra["flags"], empty="No flags of likely misuse.")
+            entries.show(result.frame)
+
+    def do_verify(_b: Any) -> None:
+        found = door.run("Chain verification", lambda s: s.verify_audit())
+        if found is not None:
+            report, head = found
+            kind = "ok" if report.ok else "error"
+            text = (
+                f"The audit log is whole: {report.rows:,} entries. "
+                f"Chain head {head.hash[:16]}… (keep it with the report)."
+                if report.ok
+                else f"The audit log is broken at entry {report.first_bad}: {report.problem}."
+            )
+            chain.value = message(text, kind).value
+
+    show.on_click(do_show)
+    verify.on_click(do_verify)
+    tabs = W.Tab(children=[flags, entries])
+    tabs.set_title(0, "Misuse flags")
+    tabs.set_title(1, "Entries")
+    return W.VBox(
+        [
+            _header("Audit review", "Who reached what, when and why. For supervisors and auditors."),
+            W.HBox([since, until, member]),
+            W.HBox([show, verify]),
+            door.status,
+            chain,
+            tabs,
+        ]
+    )
