@@ -172,7 +172,7 @@ def partial_plate() -> W.Widget:
     search = W.Button(description="Search", button_style="primary")
     plates = ResultTable(door, ("plate", "state", "distance", "why", "reads", "last_seen"))
     reads = ResultTable(door, ("ts", "plate", "state", "camera", "confidence", "why"))
-    chosen = W.Dropdown(description="Plate", options=[])
+    chosen = W.Dropdown(description="Timeline of", options=[])
     open_timeline = W.Button(description="Open timeline")
     timeline_box = W.VBox()
 
@@ -200,6 +200,7 @@ def partial_plate() -> W.Widget:
         plates.show(found)
         reads.show(result.frame)
         chosen.options = [f"{p} {s}".strip() for p, s in found.select("plate", "state").iter_rows()]
+        chosen.value = chosen.options[0] if chosen.options else None
 
     def do_timeline(_b: Any) -> None:
         if chosen.value:

@@ -1,0 +1,216 @@
+"""The dashboards in a real browser (Debian's Chromium via Playwright) against a real `workbench serve`:
+each main flow on a planted scenario, refusals for the untrained, nothing fetched from outside, every
+action on the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import zoneinfo
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from alpr_lib.store import Store
+from alpr_lib.store import schema as s
+
+from .conftest import DEMO_PASSWORD
+from .servers import Server, run_server
+
+pytestmark = pytest.mark.slow
+
+APPS = Path(__file__).resolve().parent.parent / "voila_apps"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
+
+
+@pytest.fixture(scope="module")
+def served(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Store, dict]]:
+    tmp = tmp_path_factory.mktemp("dashboards")
+    source = Store(demo_db)
+    source.backup(tmp / "city.db")
+    source.dispose()
+    store = Store(f"sqlite:///{tmp / 'city.db'}")
+    manifest = json.loads(store.get_meta("manifest") or "{}")
+    with run_server("serve", str(store.url), APPS, tmp) as server:
+        yield server, store, manifest
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install chromium (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Dashboard:
+    """One logged-in page of a dashboard, recording any request that leaves the server."""
+
+    def __init__(self, browser: Any, server: Server, app: str, user: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1300, "height": 1300})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.outside: list[str] = []
+        self.page.on(
+            "request",
+            lambda r: (
+                None if r.url.startswith((server.url, "data:", "blob:")) else self.outside.append(r.url)
+            ),
+        )
+        self.page.goto(f"{server.url}/voila/render/{app}.ipynb", wait_until="domcontentloaded")
+        self.page.fill("#username", user)
+        self.page.fill("#password", DEMO_PASSWORD)
+        self.page.click("#login_submit")
+
+    def purpose(self, purpose: str, case: str, reason: str) -> None:
+        p = self.page
+        p.get_by_role("button", name="Set purpose").wait_for()
+        p.get_by_label("Purpose", exact=True).select_option(label=purpose)
+        p.fill("input[placeholder='26-01234']", case)
+        p.fill("input[placeholder='why, in a few words']", reason)
+        p.get_by_role("button", name="Set purpose").click()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_dashboard(browser: Any, served: tuple[Server, Store, dict]) -> Iterator[Any]:
+    pages: list[Dashboard] = []
+
+    def opener(app: str, user: str) -> Dashboard:
+        page = Dashboard(browser, served[0], app, user)
+        pages.append(page)
+        return page
+
+    yield opener
+    for page in pages:
+        page.close()
+
+
+def last_entries(store: Store, operation: str) -> list[Any]:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(s.AuditEntry).where(s.AuditEntry.operation == operation).order_by(s.AuditEntry.id)
+        ).all()
+
+
+def local(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, TZ).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    series = manifest["scenarios"]["burglary_series"]
+    d = open_dashboard("canvass", "analyst")
+    d.purpose("criminal investigation", "26-01234", "burglary series on the coast")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    for scene in series["scenes"]:
+        p.fill("input[placeholder='LAT,LON']", f"{scene['lat']},{scene['lon']}")
+        p.fill("input[placeholder='2026-11-03T01:00']", local(scene["from_ms"]))
+        p.fill("input[placeholder='2026-11-03T03:00']", local(scene["to_ms"]))
+        p.get_by_role("button", name="Add scene").click()
+    p.wait_for_selector("text=scene 3:")
+    p.locator(".widget-inline-hbox", has_text="Seen at").locator("input").fill("3")
+    p.get_by_role("button", name="Common plates").click()
+    p.wait_for_selector("text=Common plates:")
+    p.wait_for_selector(f"td:has-text('{series['plate']}')")
+    assert p.locator("path.leaflet-interactive").count() > 3  # roads, cameras, scenes and reads drawn
+    assert d.outside == []
+    entry = last_entries(store, "common")[-1]
+    assert (entry.user_name, entry.client, entry.case_number, entry.outcome) == (
+        "analyst",
+        "dashboard",
+        "26-01234",
+        "ok",
+    )
+
+
+def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    witness = manifest["scenarios"]["partial_plate"]
+    d = open_dashboard("partial_plate", "investigator")
+    d.purpose("criminal investigation", "26-07777", "hit and run, witness saw part of the plate")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    p.fill("input[placeholder='7?B*']", witness["pattern"])
+    p.get_by_role("button", name="Search").click()
+    p.wait_for_selector("text=Partial plate search:")
+    p.wait_for_selector(f"td:has-text('{witness['plate']}')")
+    p.get_by_label("Timeline of", exact=True).select_option(label=f"{witness['plate']} {witness['state']}")
+    p.get_by_role("button", name="Open timeline").click()
+    p.wait_for_selector("text=Hours seen (local)")
+    assert d.outside == []
+    assert last_entries(store, "search.partial")[-1].params.find(witness["pattern"]) > 0
+    assert last_entries(store, "timeline")[-1].user_name == "investigator"
+
+
+def test_an_untrained_member_is_refused(open_dashboard: Any, served: tuple) -> None:
+    _server, store, _manifest = served
+    d = open_dashboard("partial_plate", "trainee")
+    d.purpose("criminal investigation", "26-01234", "trying the dashboard")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    p.fill("input[placeholder='7?B*']", "7*")
+    p.get_by_role("button", name="Search").click()
+    p.wait_for_selector("text=no ALPR training is on record")
+    assert p.locator("td").count() == 0
+    entry = last_entries(store, "search.partial")[-1]
+    assert (entry.user_name, entry.outcome) == ("trainee", "denied")
+
+
+def test_alert_verification(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    stolen = manifest["scenarios"]["stolen_vehicle"]
+    d = open_dashboard("alerts", "investigator")
+    d.purpose("hotlist hit verification", "", "checking this shift's hits")
+    p = d.page
+    p.wait_for_selector("text=Searching for hotlist hit verification")
+    p.get_by_role("button", name="Load alerts").click()
+    p.wait_for_selector("text=Alerts:")
+    p.wait_for_selector(f"td:has-text('{stolen['misread_as']}')")
+    misread = p.get_by_label("Alert", exact=True)
+    label = next(o for o in misread.locator("option").all_inner_texts() if stolen["misread_as"] in o)
+    misread.select_option(label=label)
+    p.wait_for_selector("text=Caution")  # an OCR match is flagged before anyone acts
+    p.get_by_role("button", name="cleared").click()
+    p.fill("input[placeholder='what LEDS returned']", "LEDS: plate not stolen, misread")
+    p.get_by_role("button", name="Record verification").click()
+    p.wait_for_selector("text=Verification:")
+    entry = last_entries(store, "alerts.verify")[-1]
+    assert (entry.user_name, entry.outcome, entry.purpose) == ("investigator", "ok", "hit-verification")
+
+
+def test_audit_review_for_supervisors_only(open_dashboard: Any, served: tuple) -> None:
+    _server, store, _manifest = served
+    d = open_dashboard("audit_review", "supervisor")
+    p = d.page
+    p.get_by_role("button", name="Review").click()
+    p.wait_for_selector("text=Audit review:")
+    p.get_by_role("button", name="Verify the chain").click()
+    p.wait_for_selector("text=The audit log is whole")
+    other = open_dashboard("audit_review", "analyst")
+    other.page.get_by_role("button", name="Review").click()
+    other.page.wait_for_selector("text=may not audit.report")
+    assert last_entries(store, "audit.report")[-1].outcome == "denied"
