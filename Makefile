@@ -21,11 +21,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/workbench demo --reads $(READS) --seed $(SEED)
 	@echo
-	@echo "The synthetic city is ready. Try, with the demo password printed above:"
-	@echo "  export WORKBENCH_PASSWORD=<demo password>"
-	@echo "  $(BIN)/workbench info"
-	@echo "  $(BIN)/workbench users list --user admin"
-	@echo "  $(BIN)/workbench --help"
+	@echo "The synthetic city is ready. With the demo password printed above:"
+	@echo "  export WORKBENCH_PASSWORD=<demo password>; $(BIN)/workbench info; $(BIN)/workbench --help"
+	@echo "Starting the dashboards at http://127.0.0.1:8866 (log in as investigator; Ctrl-C stops them)..."
+	$(BIN)/workbench serve --port 8866
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root, apt-get).
 browser:

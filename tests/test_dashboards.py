@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import zoneinfo
 from collections.abc import Iterator
@@ -90,6 +91,13 @@ class Dashboard:
         p.fill("input[placeholder='why, in a few words']", reason)
         p.get_by_role("button", name="Set purpose").click()
 
+    def snap(self, name: str) -> None:
+        """Keep a screenshot for the investigator's guide when DASHBOARD_SCREENSHOTS names a folder."""
+        folder = os.environ.get("DASHBOARD_SCREENSHOTS")
+        if folder:
+            self.page.wait_for_timeout(800)  # let the map finish drawing
+            self.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
     def close(self) -> None:
         self.context.close()
 
@@ -136,6 +144,7 @@ def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, serv
     p.get_by_role("button", name="Common plates").click()
     p.wait_for_selector("text=Common plates:")
     p.wait_for_selector(f"td:has-text('{series['plate']}')")
+    d.snap("canvass")
     assert p.locator("path.leaflet-interactive").count() > 3  # roads, cameras, scenes and reads drawn
     assert d.outside == []
     entry = last_entries(store, "common")[-1]
@@ -161,6 +170,7 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     p.get_by_label("Timeline of", exact=True).select_option(label=f"{witness['plate']} {witness['state']}")
     p.get_by_role("button", name="Open timeline").click()
     p.wait_for_selector("text=Hours seen (local)")
+    d.snap("partial-plate-and-timeline")
     assert d.outside == []
     assert last_entries(store, "search.partial")[-1].params.find(witness["pattern"]) > 0
     assert last_entries(store, "timeline")[-1].user_name == "investigator"
@@ -194,6 +204,7 @@ def test_alert_verification(open_dashboard: Any, served: tuple) -> None:
     label = next(o for o in misread.locator("option").all_inner_texts() if stolen["misread_as"] in o)
     misread.select_option(label=label)
     p.wait_for_selector("text=Caution")  # an OCR match is flagged before anyone acts
+    d.snap("alerts")
     p.get_by_role("button", name="cleared").click()
     p.fill("input[placeholder='what LEDS returned']", "LEDS: plate not stolen, misread")
     p.get_by_role("button", name="Record verification").click()
@@ -210,6 +221,7 @@ def test_audit_review_for_supervisors_only(open_dashboard: Any, served: tuple) -
     p.wait_for_selector("text=Audit review:")
     p.get_by_role("button", name="Verify the chain").click()
     p.wait_for_selector("text=The audit log is whole")
+    d.snap("audit-review")
     other = open_dashboard("audit_review", "analyst")
     other.page.get_by_role("button", name="Review").click()
     other.page.wait_for_selector("text=may not audit.report")
