@@ -205,10 +205,10 @@ def test_alert_verification(open_dashboard: Any, served: tuple) -> None:
     misread.select_option(label=label)
     p.wait_for_selector("text=Caution")  # an OCR match is flagged before anyone acts
     d.snap("alerts")
-    p.get_by_role("button", name="cleared").click()
+    p.get_by_role("button", name="cleared", exact=True).click()
     p.fill("input[placeholder='what LEDS returned']", "LEDS: plate not stolen, misread")
     p.get_by_role("button", name="Record verification").click()
-    p.wait_for_selector("text=Verification:")
+    p.wait_for_selector("text=Recorded: alert")
     entry = last_entries(store, "alerts.verify")[-1]
     assert (entry.user_name, entry.outcome, entry.purpose) == ("investigator", "ok", "hit-verification")
 

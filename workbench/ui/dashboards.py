@@ -390,11 +390,13 @@ def alerts() -> W.Widget:
         if outcome.value is None:
             door.say("Choose what LEDS says: confirmed or cleared.", "error")
             return
+        alert_id = chosen.value
         done = door.run(
-            "Verification", lambda s: s.verify_alert(chosen.value, result=outcome.value, note=note.value)
+            "Verification", lambda s: s.verify_alert(alert_id, result=outcome.value, note=note.value)
         )
         if done is not None:
             do_load()
+            door.say(f"Recorded: alert #{alert_id} {outcome.value} (audit entry {done.audit_id}).", "ok")
 
     load.on_click(do_load)
     chosen.observe(show_detail, "value")
