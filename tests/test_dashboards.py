@@ -176,6 +176,23 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     assert last_entries(store, "timeline")[-1].user_name == "investigator"
 
 
+def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    convoy = manifest["scenarios"]["convoy"]
+    d = open_dashboard("timeline", "analyst")
+    d.purpose("criminal investigation", "26-04444", "associates of the suspect vehicle")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    p.fill("input[placeholder='7ABC123']", convoy["target"])
+    p.get_by_role("button", name="Show timeline").click()
+    p.wait_for_selector("text=Hours seen (local)")
+    p.get_by_role("button", name="Find convoy partners").click()
+    p.wait_for_selector("text=Convoy partners:")
+    p.wait_for_selector(f"td:has-text('{convoy['companion']}')")
+    assert d.outside == []
+    assert last_entries(store, "convoy")[-1].case_number == "26-04444"
+
+
 def test_an_untrained_member_is_refused(open_dashboard: Any, served: tuple) -> None:
     _server, store, _manifest = served
     d = open_dashboard("partial_plate", "trainee")

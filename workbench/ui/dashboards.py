@@ -169,6 +169,7 @@ def partial_plate() -> W.Widget:
     state = W.Text(placeholder="OR", description="State", layout=W.Layout(width="170px"))
     since = W.Text(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
     until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
+    near = W.Text(placeholder="LAT,LON,METRES", description="Near", layout=W.Layout(width="300px"))
     search = W.Button(description="Search", button_style="primary")
     plates = ResultTable(door, ("plate", "state", "distance", "why", "reads", "last_seen"))
     reads = ResultTable(door, ("ts", "plate", "state", "camera", "confidence", "why"))
@@ -185,14 +186,22 @@ def partial_plate() -> W.Widget:
             door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
             return
         st = state.value.strip() or None
+        area: dict[str, Any] = {}
+        if near.value.strip():
+            try:
+                lat, lon, metres = (float(x) for x in near.value.split(","))
+            except ValueError:
+                door.say("Give the area as LAT,LON,METRES, e.g. 43.97,-124.10,500.", "error")
+                return
+            area["near"] = (lat, lon, metres)
         if fuzzy.value:
             result = door.run(
                 "Look-alike search",
-                lambda s: s.search_fuzzy(pattern.value, max_edits=edits.value, state=st, **window),
+                lambda s: s.search_fuzzy(pattern.value, max_edits=edits.value, state=st, **window, **area),
             )
         else:
             result = door.run(
-                "Partial plate search", lambda s: s.search_partial(pattern.value, state=st, **window)
+                "Partial plate search", lambda s: s.search_partial(pattern.value, state=st, **window, **area)
             )
         if result is None:
             return
@@ -220,7 +229,8 @@ def partial_plate() -> W.Widget:
             bar,
             W.HTML(PATTERN_HELP),
             W.HBox([pattern, fuzzy, edits]),
-            W.HBox([state, since, until, search]),
+            W.HBox([state, since, until]),
+            W.HBox([near, search]),
             door.status,
             tabs,
             W.HBox([chosen, open_timeline]),
