@@ -21,7 +21,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,19 +34,9 @@ from alpr_lib.store import Store
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import run_server  # noqa: E402  (the same server harness as the browser tests)
+from tests.servers import CHROMIUM, CHROMIUM_FLAGS, run_server  # noqa: E402  (the browser tests' harness)
 
 PASSWORD = "synthetic-demo-pass-2026"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def member(browser: object, url: str, pattern: str, user: str) -> tuple[float, float, str | None]:
@@ -85,9 +74,8 @@ async def member(browser: object, url: str, pattern: str, user: str) -> tuple[fl
 async def drive(url: str, pattern: str, users: int) -> None:
     from playwright.async_api import async_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, args=FLAGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         ready, searched, _ = await member(browser, url, pattern, "investigator")
         print(
             f"one member: interactive {ready:.2f} s after login (target 5 s); first search {searched:.2f} s"

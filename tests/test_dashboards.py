@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,17 +24,6 @@ from .servers import Server, run_server
 pytestmark = pytest.mark.slow
 
 APPS = Path(__file__).resolve().parent.parent / "voila_apps"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
 
 
@@ -50,18 +38,6 @@ def served(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     with run_server("serve", str(store.url), APPS, tmp) as server:
         yield server, store, manifest
     store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install chromium (make test installs it when run as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 class Dashboard:
