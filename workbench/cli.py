@@ -1160,6 +1160,51 @@ def alerts_verify(alert_id: int, result: str, note: str, **kw: Any) -> None:
     _data_result(outcome, as_json, ("alert_id", "status", "actionable", "verified_by", "verified_at", "note"))
 
 
+# -- recognition --------------------------------------------------------------------------------
+
+
+@main.command("evaluate")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N labelled images.")
+@click.option(
+    "--crops",
+    "crops_csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE).",
+)
+@json_option
+def evaluate_cmd(folder: Path, limit: int | None, crops_csv: Path | None, as_json: bool) -> None:
+    """Recognition accuracy on FOLDER in the openalpr benchmark format (NAME.jpg + NAME.txt).
+
+    Reports plates detected (IoU > 0.4), exact top-1, top-N, top-1 with look-alike characters
+    counted equal, and milliseconds per image. Reads no database.
+
+    \b
+    Example:
+        workbench evaluate ../shared/datasets/openalpr/endtoend/us --json
+    """
+    from alpr_lib.recognition.evaluate import evaluate_crops, evaluate_folder
+    from alpr_lib.recognition.ocr import default_engine
+
+    if crops_csv is not None:
+        crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
+        _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
+        return
+    with _bar(None, "evaluating", unit="images") as step:
+        result = evaluate_folder(folder, default_engine(), limit=limit, progress=step)
+    data = result.as_dict()
+
+    def text() -> None:
+        click.echo(
+            f"{data['images']} images: detected {data['detected']:.1%}, top-1 {data['top1']:.1%}, "
+            f"top-N {data['topn']:.1%}, top-1 with look-alikes equal {data['top1_loose']:.1%}; "
+            f"{data['ms_median']:.0f} ms median, {data['ms_p95']:.0f} ms p95 per image ({data['engine']})."
+        )
+
+    _emit(as_json, data, text)
+
+
 # -- servers ----------------------------------------------------------------------------------
 
 

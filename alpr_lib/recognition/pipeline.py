@@ -1,0 +1,168 @@
+"""Finding and reading plates in a whole image.
+
+1. The OCR engine finds every text box in the image.
+2. Candidates: single boxes, and neighbouring boxes on one line of similar height joined (plates are
+   often split by a dash, a sticker or a state emblem), kept when they hold 2-8 letters and digits.
+3. Each candidate is scored: the engine's confidence, its height (plate text is large), a mix of
+   letters and digits, and whether a state's plate format fits — after resolving look-alike characters
+   by position (a format that expects a digit turns an ``O`` into ``0``).
+4. The best regions are read again from an enlarged crop, which the recognizer reads better.
+5. The best reading wins; the others are its alternatives, among them the readings that fit a state's
+   format once look-alikes are resolved by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..plates import PLATE_FORMATS, guess_states, is_valid_plate
+from .ocr import Engine, TextBox
+
+__all__ = ["PlateReading", "read_plates", "resolve_by_format"]
+
+_NOT_PLATE = re.compile(r"[^A-Z0-9]")
+_TO_DIGIT = str.maketrans("OQDILZSGB", "001112568")
+_TO_LETTER = str.maketrans("0125683", "OIZSGBB")
+
+
+@dataclass(frozen=True)
+class PlateReading:
+    """One plate found in an image."""
+
+    plate: str
+    confidence: float
+    bbox: tuple[int, int, int, int]  # x, y, w, h in pixels
+    states: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+
+
+def clean(text: str) -> str:
+    return _NOT_PLATE.sub("", text.upper())
+
+
+def resolve_by_format(plate: str) -> list[tuple[str, str]]:
+    """Readings of ``plate`` that fit a state's format once look-alikes are resolved by position:
+    ``[(plate, state), ...]`` (the plate itself first when it already fits)."""
+    out: list[tuple[str, str]] = []
+    for fmt in PLATE_FORMATS:
+        if fmt.matches(plate):
+            out.append((plate, fmt.state))
+            continue
+        if len(fmt.template) != len(plate):
+            continue
+        fixed = "".join(
+            ch.translate(_TO_DIGIT) if kind == "9" else ch.translate(_TO_LETTER)
+            for ch, kind in zip(plate, fmt.template, strict=True)
+        )
+        if fmt.matches(fixed):
+            out.append((fixed, fmt.state))
+    return out
+
+
+def _format_bonus(text: str) -> float:
+    """A plate that fits a state's format as read scores higher than one that fits only once
+    look-alike characters are resolved, which scores higher than one that fits none."""
+    if any(fmt.matches(text) for fmt in PLATE_FORMATS):
+        return 0.15
+    return 0.05 if resolve_by_format(text) else 0.0
+
+
+@dataclass
+class _Candidate:
+    text: str
+    score: float
+    bbox: tuple[float, float, float, float]
+
+
+def _candidates(boxes: list[TextBox], image_height: int) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    tallest = max((b.bbox[3] for b in boxes), default=1.0) or 1.0
+    for b in boxes:
+        found.append(_Candidate(clean(b.text), b.score, b.bbox))
+    ordered = sorted(boxes, key=lambda b: b.bbox[0])
+    for i, a in enumerate(ordered):
+        ax, ay, aw, ah = a.bbox
+        for b in ordered[i + 1 : i + 3]:
+            bx, by, bw, bh = b.bbox
+            same_line = abs((ay + ah / 2) - (by + bh / 2)) < 0.5 * max(ah, bh)
+            similar = 0.6 < (ah / bh if bh else 0) < 1.6
+            close = 0 <= bx - (ax + aw) < 1.5 * max(ah, bh)
+            if same_line and similar and close:
+                x, y = min(ax, bx), min(ay, by)
+                box = (x, y, max(ax + aw, bx + bw) - x, max(ay + ah, by + bh) - y)
+                found.append(_Candidate(clean(a.text) + clean(b.text), min(a.score, b.score), box))
+    kept = []
+    for c in found:
+        digits = sum(ch.isdigit() for ch in c.text)
+        if not is_valid_plate(c.text) or len(c.text) < 4 or (digits == 0 and len(c.text) < 6):
+            continue  # short words ("STOP", "FORD") are not plates; vanity plates are longer
+        mixed = 0 < digits < len(c.text)
+        height = c.bbox[3] / tallest
+        score = c.score * (0.6 + 0.4 * height)
+        score += 0.15 if mixed else -0.2
+        score += 0.1 if len(c.text) >= 5 else 0.0
+        score += _format_bonus(c.text)
+        kept.append(_Candidate(c.text, score, c.bbox))
+    return sorted(kept, key=lambda c: -c.score)
+
+
+def _crop(image: np.ndarray, bbox: tuple[float, float, float, float], pad: float = 0.15) -> np.ndarray:
+    x, y, w, h = bbox
+    px, py = w * pad, h * pad * 2
+    x0, y0 = max(int(x - px), 0), max(int(y - py), 0)
+    x1, y1 = min(int(x + w + px), image.shape[1]), min(int(y + h + py), image.shape[0])
+    crop = image[y0:y1, x0:x1]
+    if crop.size == 0:
+        return crop
+    import cv2
+
+    scale = 64 / max(crop.shape[0], 1)
+    if scale > 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return crop
+
+
+def read_plates(
+    image: np.ndarray, engine: Engine, *, reread: int = 3, alternatives: int = 5
+) -> list[PlateReading]:
+    """The plates in a BGR image, best first (usually one)."""
+    candidates = _candidates(engine.detect_and_read(image), image.shape[0])
+    if not candidates:
+        return []
+    pool: dict[str, tuple[float, tuple[float, float, float, float]]] = {}
+
+    def offer(text: str, score: float, bbox: tuple[float, float, float, float]) -> None:
+        if is_valid_plate(text) and (text not in pool or pool[text][0] < score):
+            pool[text] = (score, bbox)
+
+    for c in candidates[:8]:
+        offer(c.text, c.score, c.bbox)
+    for c in candidates[:reread]:
+        crop = _crop(image, c.bbox)
+        if crop.size:
+            text, score = engine.read_line(crop)
+            text = clean(text)
+            if is_valid_plate(text) and len(text) >= 4:
+                offer(text, score + 0.05 + _format_bonus(text), c.bbox)
+    for text, (score, bbox) in list(pool.items()):
+        for fixed, _state in resolve_by_format(text):
+            if fixed != text:
+                # Offered as an alternative, just below the reading itself: letting the format win
+                # outright lowered exact top-1 on the US photos from 69% to 64% (plates of states
+                # whose formats we do not hold were forced into ones we do).
+                offer(fixed, score - 0.01, bbox)
+    ranked = sorted(pool.items(), key=lambda kv: -kv[1][0])
+    best, (score, bbox) = ranked[0]
+    alts = tuple((t, round(s, 3)) for t, (s, _b) in ranked[1 : 1 + alternatives])
+    x, y, w, h = bbox
+    reading = PlateReading(
+        best,
+        round(max(0.0, min(score, 1.0)), 3),
+        (int(x), int(y), int(w), int(h)),
+        tuple(guess_states(best)),
+        alts,
+    )
+    return [reading]
