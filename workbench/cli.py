@@ -1163,6 +1163,109 @@ def alerts_verify(alert_id: int, result: str, note: str, **kw: Any) -> None:
 # -- recognition --------------------------------------------------------------------------------
 
 
+@main.group(cls=WorkbenchGroup)
+def ingest() -> None:
+    """Recognise plates in camera images or video and store them as reads (administrators).
+
+    \b
+    Example:
+        workbench ingest images /evidence/cam7 --camera US101N-07 --user admin
+    """
+
+
+def _at(value: str | None) -> tuple[float, float] | None:
+    if not value:
+        return None
+    lat, lon = _floats(value, 2, "--at")
+    return lat, lon
+
+
+@ingest.command("images")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--camera", required=True, help="The camera that took them (known, or placed with --at).")
+@click.option("--at", "at", metavar="LAT,LON", default=None, help="The camera's place, if it is new.")
+@click.option(
+    "--start", metavar="TIME", default=None, help="Time of the first image without EXIF or dated name."
+)
+@click.option(
+    "--every", "every_s", type=float, default=1.0, show_default=True, help="Seconds between such images."
+)
+@user_option
+@db_option
+@json_option
+def ingest_images_cmd(
+    folder: Path,
+    camera: str,
+    at: str | None,
+    start: str | None,
+    every_s: float,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Read the plates in every image of FOLDER; corrupt, empty or non-image files are skipped and listed.
+
+    \b
+    Example:
+        workbench ingest images ./stills --camera PORT-02 --start 2026-11-03T14:00 --every 2 --user admin
+    """
+    session = _login(_open(db), user)
+    with _bar(None, "reading images", unit="files") as step:
+        data = session.ingest_media(
+            "images", folder, camera=camera, at=_at(at), start=_when(start), every_s=every_s,
+            crops_dir=Path(_settings().data_dir) / "crops", timezone=_settings().timezone, progress=step,
+        )  # fmt: skip
+    _report_intake(data, as_json)
+
+
+@ingest.command("video")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--camera", required=True, help="The camera that filmed it (known, or placed with --at).")
+@click.option("--at", "at", metavar="LAT,LON", default=None, help="The camera's place, if it is new.")
+@click.option("--start", metavar="TIME", required=True, help="When the video starts (ISO 8601).")
+@user_option
+@db_option
+@json_option
+def ingest_video_cmd(
+    file: Path, camera: str, at: str | None, start: str, user: str | None, db: str | None, as_json: bool
+) -> None:
+    """One read per vehicle pass in a video FILE (plates tracked across frames, texts voted).
+
+    \b
+    Example:
+        workbench ingest video dashcam.mp4 --camera PATROL-3 --at 43.97,-124.10 \\
+            --start 2026-11-03T14:00 --user admin
+    """
+    session = _login(_open(db), user)
+    when = _when(start)
+    assert when is not None
+    with _bar(None, "reading video", unit="frames") as step:
+        data = session.ingest_media(
+            "video", file, camera=camera, at=_at(at), start=when,
+            crops_dir=Path(_settings().data_dir) / "crops", progress=step,
+        )  # fmt: skip
+    _report_intake(data, as_json)
+
+
+def _report_intake(data: dict[str, Any], as_json: bool) -> None:
+    if not as_json:
+        for item in data["skipped"]:
+            click.echo(f"{item['file']}: {item['reason']}", err=True)
+    _emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{data['files']} files: {data['plates']} plates read, {data['imported']} new reads, "
+            f"{len(data['skipped'])} skipped"
+            + (f"; {data['alerts']} hotlist alerts to verify" if data["alerts"] else "")
+            + "."
+        ),
+    )
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
 @main.command("evaluate")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N labelled images.")

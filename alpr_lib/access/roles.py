@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.train": frozenset({"admin", "trainer"}),
     "import-reads": frozenset({"admin"}),
     "import-reads.start": frozenset({"admin"}),
+    "ingest": frozenset({"admin"}),
+    "ingest.start": frozenset({"admin"}),
     "backup": frozenset({"admin"}),
     "hotlist.import": frozenset({"admin"}),
     "hotlist.list": frozenset({"admin", "supervisor", "analyst", "investigator", "trainer"}),

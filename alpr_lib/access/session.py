@@ -593,6 +593,27 @@ class AccessSession(Searches):
             )
         return report
 
+    def ingest_media(self, kind: str, path: Path, **options: Any) -> dict[str, Any]:
+        """Recognise plates in a folder of camera images (``kind="images"``) or a video file (``"video"``)
+        and store them as reads (administrators); see :mod:`alpr_lib.recognition_intake`."""
+        from ..recognition.ocr import default_engine
+        from ..recognition_intake import ingest_images, ingest_video
+
+        params = {"kind": kind, "path": Path(path).name, "camera": options.get("camera")}
+        self._admin("ingest.start", params, lambda conn: (None, None))
+        run = ingest_images if kind == "images" else ingest_video
+        try:
+            report = run(self._store, Path(path), engine=default_engine(), **options)
+        except AlprError as exc:
+            with self._store.atomic() as conn:
+                self._audit(conn, "ingest", "error", params=params, detail=type(exc).__name__)
+            raise
+        data = report.as_dict()
+        with self._store.atomic() as conn:
+            summary = {k: v for k, v in data.items() if k != "skipped"} | {"skipped": len(report.skipped)}
+            self._audit(conn, "ingest", "ok", params={**params, **summary}, result_count=report.imported)
+        return data
+
     def verify_audit(
         self, checkpoint: audit.Checkpoint | None = None
     ) -> tuple[audit.ChainReport, audit.Checkpoint]:
