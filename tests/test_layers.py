@@ -69,7 +69,19 @@ def test_lower_floors_never_call_up(floor: str) -> None:
 
 def test_public_api_is_what_all_lists() -> None:
     public = {name for name in dir(alpr_lib) if not name.startswith("_")}
-    modules = {"access", "analytics", "errors", "matching", "plates", "synth", "store", "ingest", "hotlists"}
+    modules = {
+        "access",
+        "analytics",
+        "errors",
+        "matching",
+        "plates",
+        "synth",
+        "store",
+        "ingest",
+        "hotlists",
+        "recognition",
+        "recognition_intake",
+    }
     assert public - modules == set(alpr_lib.__all__)
     for name in alpr_lib.__all__:
         assert getattr(alpr_lib, name).__doc__, f"{name} has no docstring"

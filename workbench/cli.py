@@ -1276,12 +1276,15 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE).",
 )
+@db_option
 @json_option
-def evaluate_cmd(folder: Path, limit: int | None, crops_csv: Path | None, as_json: bool) -> None:
+def evaluate_cmd(
+    folder: Path, limit: int | None, crops_csv: Path | None, db: str | None, as_json: bool
+) -> None:
     """Recognition accuracy on FOLDER in the openalpr benchmark format (NAME.jpg + NAME.txt).
 
     Reports plates detected (IoU > 0.4), exact top-1, top-N, top-1 with look-alike characters
-    counted equal, and milliseconds per image. Reads no database.
+    counted equal, and milliseconds per image. Reads no database (--db is accepted and unused).
 
     \b
     Example:
