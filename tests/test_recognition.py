@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from alpr_lib.recognition.evaluate import evaluate_folder, iou
 from alpr_lib.recognition.pipeline import resolve_by_format
 from alpr_lib.store import Store
 
-DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "openalpr"
+# The public benchmark data sits beside the checkout (../shared/datasets/openalpr), never inside it.
+DATASET = Path(
+    os.environ.get("OPENALPR_DATA")
+    or Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "openalpr"
+)
 
 
 def box(x: float, y: float, w: float, h: float, text: str, score: float = 0.9) -> TextBox:
