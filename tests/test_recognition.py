@@ -165,3 +165,32 @@ def test_a_video_gives_one_read_per_pass(tmp_path: Path) -> None:
     found = passes(video, default_engine(), every_s=0.2)
     assert [p.plate for p in found] == list(KNOWN.values())
     assert all(p.frames >= 3 for p in found)  # each pass was seen in several frames, and read once
+
+
+def test_the_easyocr_engine_says_how_to_get_its_models(tmp_path: Path) -> None:
+    from alpr_lib.errors import ConfigError
+    from alpr_lib.recognition.ocr import make_engine
+
+    with pytest.raises(ConfigError, match="craft_mlt_25k.pth, english_g2.pth are not in"):
+        make_engine("easyocr", model_dir=tmp_path)
+    with pytest.raises(ConfigError, match="easyocr_model_dir"):
+        make_engine("easyocr")
+    with pytest.raises(ConfigError, match="unknown OCR engine"):
+        make_engine("tesseract")
+
+
+@pytest.mark.slow
+def test_image_time_comes_from_exif(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from PIL import Image
+
+    from alpr_lib.recognition_intake import _exif_time
+
+    path = tmp_path / "shot.jpg"
+    image = Image.new("RGB", (64, 32))
+    exif = image.getexif()
+    exif[306] = "2026:11:03 14:05:09"
+    image.save(path, exif=exif)
+    tz = dt.timezone(dt.timedelta(hours=-8))
+    assert _exif_time(path, tz) == dt.datetime(2026, 11, 3, 14, 5, 9, tzinfo=tz)

@@ -1173,6 +1173,14 @@ def ingest() -> None:
     """
 
 
+def _ocr_settings() -> None:
+    """Hand the OCR settings (file or environment) to the library's engine factory."""
+    settings = _settings()
+    os.environ.setdefault("WORKBENCH_OCR_ENGINE", settings.ocr_engine)
+    if settings.easyocr_model_dir:
+        os.environ.setdefault("WORKBENCH_EASYOCR_MODEL_DIR", settings.easyocr_model_dir)
+
+
 def _at(value: str | None) -> tuple[float, float] | None:
     if not value:
         return None
@@ -1210,6 +1218,7 @@ def ingest_images_cmd(
         workbench ingest images ./stills --camera PORT-02 --start 2026-11-03T14:00 --every 2 --user admin
     """
     session = _login(_open(db), user)
+    _ocr_settings()
     with _bar(None, "reading images", unit="files") as step:
         data = session.ingest_media(
             "images", folder, camera=camera, at=_at(at), start=_when(start), every_s=every_s,
@@ -1237,6 +1246,7 @@ def ingest_video_cmd(
             --start 2026-11-03T14:00 --user admin
     """
     session = _login(_open(db), user)
+    _ocr_settings()
     when = _when(start)
     assert when is not None
     with _bar(None, "reading video", unit="frames") as step:
@@ -1293,6 +1303,7 @@ def evaluate_cmd(
     from alpr_lib.recognition.evaluate import evaluate_crops, evaluate_folder
     from alpr_lib.recognition.ocr import default_engine
 
+    _ocr_settings()
     if crops_csv is not None:
         crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
         _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))

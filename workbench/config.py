@@ -105,6 +105,17 @@ SETTINGS: tuple[Setting, ...] = (
         "empty: no tiles, the maps draw the roads and cameras from the database (works offline).",
     ),
     Setting(
+        "ocr_engine",
+        "rapidocr",
+        "OCR engine for images and video: rapidocr (models inside the package, works offline) or easyocr "
+        "(optional extra; needs easyocr_model_dir).",
+    ),
+    Setting(
+        "easyocr_model_dir",
+        "",
+        "Folder holding EasyOCR's models (craft_mlt_25k.pth, english_g2.pth); they are never downloaded.",
+    ),
+    Setting(
         "result_limit",
         10_000,
         "Most rows a data operation returns unless --limit says otherwise.",

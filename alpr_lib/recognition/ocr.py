@@ -7,14 +7,26 @@ text; the pipeline keeps letters and digits only. ``FakeEngine`` answers from a 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Engine", "FakeEngine", "RapidOCREngine", "TextBox", "default_engine"]
+from ..errors import ConfigError
+
+__all__ = [
+    "EasyOCREngine",
+    "Engine",
+    "FakeEngine",
+    "RapidOCREngine",
+    "TextBox",
+    "default_engine",
+    "make_engine",
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,61 @@ class RapidOCREngine:
         return str(text), float(score)
 
 
+class EasyOCREngine:
+    """EasyOCR (an optional extra: ``pip install 'alpr-workbench[easyocr]'``) with its standard English
+    models read from ``model_dir`` — never downloaded at run time. Without them it says how to get them."""
+
+    name = "easyocr"
+    MODELS = ("craft_mlt_25k.pth", "english_g2.pth")
+
+    def __init__(self, model_dir: str | Path) -> None:
+        model_dir = Path(model_dir).expanduser()
+        missing = [m for m in self.MODELS if not (model_dir / m).exists()]
+        if missing:
+            raise ConfigError(
+                f"EasyOCR's models {', '.join(missing)} are not in {model_dir}: copy them there from a "
+                "machine with internet access (EasyOCR keeps them in ~/.EasyOCR/model), or use the "
+                "default engine"
+            )
+        try:
+            import easyocr
+        except ImportError:
+            raise ConfigError("EasyOCR is not installed: pip install 'alpr-workbench[easyocr]'") from None
+        self._reader = easyocr.Reader(
+            ["en"], gpu=False, model_storage_directory=str(model_dir), download_enabled=False, verbose=False
+        )
+        self._lock = threading.Lock()
+
+    def detect_and_read(self, image: np.ndarray) -> list[TextBox]:
+        with self._lock:
+            found = self._reader.readtext(image)
+        return [
+            TextBox(tuple((float(x), float(y)) for x, y in pts), str(text), float(score))
+            for pts, text, score in found
+        ]
+
+    def read_line(self, image: np.ndarray) -> tuple[str, float]:
+        with self._lock:
+            found = self._reader.readtext(image, detail=1, paragraph=False)
+        if not found:
+            return "", 0.0
+        best = max(found, key=lambda f: f[2])
+        return str(best[1]), float(best[2])
+
+
+def make_engine(name: str = "rapidocr", *, model_dir: str | Path | None = None) -> Engine:
+    """An engine by name (the ``ocr_engine`` setting): ``rapidocr`` (default) or ``easyocr``."""
+    if name == "rapidocr":
+        return RapidOCREngine()
+    if name == "easyocr":
+        if not model_dir:
+            raise ConfigError(
+                "the easyocr engine needs the easyocr_model_dir setting: a folder with its models"
+            )
+        return EasyOCREngine(model_dir)
+    raise ConfigError(f"unknown OCR engine {name!r}: use rapidocr or easyocr")
+
+
 class FakeEngine:
     """An engine that answers from a function of the image (for fast tests of the pipeline)."""
 
@@ -112,9 +179,13 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_engine() -> Engine:
-    """The shared default engine (loading its models takes about a second: done once per process)."""
+    """The shared engine of this process, as ``WORKBENCH_OCR_ENGINE`` (default ``rapidocr``) and
+    ``WORKBENCH_EASYOCR_MODEL_DIR`` say (loading models takes about a second: done once)."""
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            _DEFAULT = RapidOCREngine()
+            _DEFAULT = make_engine(
+                os.environ.get("WORKBENCH_OCR_ENGINE", "rapidocr"),
+                model_dir=os.environ.get("WORKBENCH_EASYOCR_MODEL_DIR"),
+            )
         return _DEFAULT
