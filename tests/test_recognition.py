@@ -142,6 +142,15 @@ def test_ingest_images_reads_plates_skips_bad_files_and_is_idempotent(run, tmp_p
         ).all()
     assert sorted(r[0] for r in rows) == sorted(KNOWN.values())
     assert all(Path(r[2]).exists() for r in rows)
+    # the alert verifier sees the crop, through the door
+    from alpr_lib.access import login
+
+    admin = login(Store(db), "admin", "first-admin-pass-2026")
+    admin.record_training("admin")
+    with Store(db).read() as conn:
+        read_id = conn.execute(sa.text("SELECT MIN(id) FROM reads")).scalar_one()
+    crop = admin.crop(read_id, purpose="hit-verification", reason="verifying a hotlist hit")
+    assert crop is not None and crop[:2] == b"\xff\xd8"  # a JPEG
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ DATA_OPERATIONS: dict[str, frozenset[str]] = {
     "clones": _DATA_ROLES,
     "alerts.list": _DATA_ROLES | {"supervisor"},
     "alerts.verify": frozenset({"admin", "analyst", "investigator"}),
+    "crop": _DATA_ROLES | {"supervisor"},
     "export": frozenset({"admin", "investigator"}),
 }
 

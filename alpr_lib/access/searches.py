@@ -431,6 +431,22 @@ class Searches:
 
         return self._query("clones", params, work, self._why_of(purpose, case, reason), limit)
 
+    def crop(
+        self, read_id: int, *, purpose: str | None = None, case: str | None = None, reason: str | None = None
+    ) -> bytes | None:
+        """The saved plate crop of one read (JPEG bytes), for the alert verifier; None when it has none."""
+        params = {"read": read_id}
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            found = q.reads_by_id(conn, [int(read_id)])
+            if found.height == 0:
+                raise InvalidInput(f"there is no read {read_id}")
+            path = found["crop_path"][0]
+            data = Path(path).read_bytes() if path and Path(path).is_file() else None
+            return found, False, {"crop": data}
+
+        return self._query("crop", params, work, self._why_of(purpose, case, reason), None).extra["crop"]  # type: ignore[no-any-return]
+
     def export(self, read_ids: list[int], *, agency: str, **why: Any) -> Result:
         """Reads packaged for another law-enforcement or prosecutorial agency."""
         return self._not_yet("export", {"reads": len(read_ids), "agency": agency}, self._why_of(**why))

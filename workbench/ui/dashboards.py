@@ -351,6 +351,7 @@ def alerts() -> W.Widget:
     )
     chosen = W.Dropdown(description="Alert", options=[])
     detail = W.HTML()
+    crop = W.Image(format="jpeg", layout=W.Layout(max_width="360px", display="none"))
     outcome = W.ToggleButtons(options=["confirmed", "cleared"], value=None, description="LEDS says")
     note = W.Text(placeholder="what LEDS returned", description="Note", layout=W.Layout(width="420px"))
     record = W.Button(description="Record verification", button_style="warning")
@@ -384,6 +385,12 @@ def alerts() -> W.Widget:
             if warn
             else ""
         )
+        crop.layout.display = "none"
+        if r.get("crop_path"):
+            image = door.run("Plate image", lambda s: s.crop(r["read_id"]))
+            if image:
+                crop.value = image
+                crop.layout.display = "block"
         detail.value = (
             f"<p><b>Read</b> {html.escape(str(r['read_plate']))} "
             f"{html.escape(str(r['read_state'] or ''))} at "
@@ -423,6 +430,7 @@ def alerts() -> W.Widget:
             door.status,
             table,
             chosen,
+            crop,
             detail,
             outcome,
             W.HBox([note, record]),
