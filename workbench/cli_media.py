@@ -1,0 +1,264 @@
+"""Recognition and server commands: ingest images and video, evaluate, JupyterLab and the dashboards."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import (
+    WorkbenchGroup,
+    _bar,
+    _emit,
+    _floats,
+    _login,
+    _open,
+    _settings,
+    _when,
+    db_option,
+    json_option,
+    main,
+    user_option,
+)
+
+# -- recognition --------------------------------------------------------------------------------
+
+
+@main.group(cls=WorkbenchGroup)
+def ingest() -> None:
+    """Recognise plates in camera images or video and store them as reads (administrators).
+
+    \b
+    Example:
+        workbench ingest images /evidence/cam7 --camera US101N-07 --user admin
+    """
+
+
+def _ocr_settings() -> None:
+    """Hand the OCR settings (file or environment) to the library's engine factory."""
+    settings = _settings()
+    os.environ.setdefault("WORKBENCH_OCR_ENGINE", settings.ocr_engine)
+    if settings.easyocr_model_dir:
+        os.environ.setdefault("WORKBENCH_EASYOCR_MODEL_DIR", settings.easyocr_model_dir)
+
+
+def _at(value: str | None) -> tuple[float, float] | None:
+    if not value:
+        return None
+    lat, lon = _floats(value, 2, "--at")
+    return lat, lon
+
+
+@ingest.command("images")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--camera", required=True, help="The camera that took them (known, or placed with --at).")
+@click.option("--at", "at", metavar="LAT,LON", default=None, help="The camera's place, if it is new.")
+@click.option(
+    "--start", metavar="TIME", default=None, help="Time of the first image without EXIF or dated name."
+)
+@click.option(
+    "--every", "every_s", type=float, default=1.0, show_default=True, help="Seconds between such images."
+)
+@user_option
+@db_option
+@json_option
+def ingest_images_cmd(
+    folder: Path,
+    camera: str,
+    at: str | None,
+    start: str | None,
+    every_s: float,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Read the plates in every image of FOLDER; corrupt, empty or non-image files are skipped and listed.
+
+    \b
+    Example:
+        workbench ingest images ./stills --camera PORT-02 --start 2026-11-03T14:00 --every 2 --user admin
+    """
+    session = _login(_open(db), user)
+    _ocr_settings()
+    with _bar(None, "reading images", unit="files") as step:
+        data = session.ingest_media(
+            "images", folder, camera=camera, at=_at(at), start=_when(start), every_s=every_s,
+            crops_dir=Path(_settings().data_dir) / "crops", timezone=_settings().timezone, progress=step,
+        )  # fmt: skip
+    _report_intake(data, as_json)
+
+
+@ingest.command("video")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--camera", required=True, help="The camera that filmed it (known, or placed with --at).")
+@click.option("--at", "at", metavar="LAT,LON", default=None, help="The camera's place, if it is new.")
+@click.option("--start", metavar="TIME", required=True, help="When the video starts (ISO 8601).")
+@user_option
+@db_option
+@json_option
+def ingest_video_cmd(
+    file: Path, camera: str, at: str | None, start: str, user: str | None, db: str | None, as_json: bool
+) -> None:
+    """One read per vehicle pass in a video FILE (plates tracked across frames, texts voted).
+
+    \b
+    Example:
+        workbench ingest video dashcam.mp4 --camera PATROL-3 --at 43.97,-124.10 \\
+            --start 2026-11-03T14:00 --user admin
+    """
+    session = _login(_open(db), user)
+    _ocr_settings()
+    when = _when(start)
+    assert when is not None
+    with _bar(None, "reading video", unit="frames") as step:
+        data = session.ingest_media(
+            "video", file, camera=camera, at=_at(at), start=when,
+            crops_dir=Path(_settings().data_dir) / "crops", progress=step,
+        )  # fmt: skip
+    _report_intake(data, as_json)
+
+
+def _report_intake(data: dict[str, Any], as_json: bool) -> None:
+    if not as_json:
+        for item in data["skipped"]:
+            click.echo(f"{item['file']}: {item['reason']}", err=True)
+    _emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{data['files']} files: {data['plates']} plates read, {data['imported']} new reads, "
+            f"{len(data['skipped'])} skipped"
+            + (f"; {data['alerts']} hotlist alerts to verify" if data["alerts"] else "")
+            + "."
+        ),
+    )
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+
+@main.command("evaluate")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N labelled images.")
+@click.option(
+    "--crops",
+    "crops_csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE).",
+)
+@db_option
+@json_option
+def evaluate_cmd(
+    folder: Path, limit: int | None, crops_csv: Path | None, db: str | None, as_json: bool
+) -> None:
+    """Recognition accuracy on FOLDER in the openalpr benchmark format (NAME.jpg + NAME.txt).
+
+    Reports plates detected (IoU > 0.4), exact top-1, top-N, top-1 with look-alike characters
+    counted equal, and milliseconds per image. Reads no database (--db is accepted and unused).
+
+    \b
+    Example:
+        workbench evaluate ../shared/datasets/openalpr/endtoend/us --json
+    """
+    from alpr_lib.recognition.evaluate import evaluate_crops, evaluate_folder
+    from alpr_lib.recognition.ocr import default_engine
+
+    _ocr_settings()
+    if crops_csv is not None:
+        crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
+        _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
+        return
+    with _bar(None, "evaluating", unit="images") as step:
+        result = evaluate_folder(folder, default_engine(), limit=limit, progress=step)
+    data = result.as_dict()
+
+    def text() -> None:
+        click.echo(
+            f"{data['images']} images: detected {data['detected']:.1%}, top-1 {data['top1']:.1%}, "
+            f"top-N {data['topn']:.1%}, top-1 with look-alikes equal {data['top1_loose']:.1%}; "
+            f"{data['ms_median']:.0f} ms median, {data['ms_p95']:.0f} ms p95 per image ({data['engine']})."
+        )
+
+    _emit(as_json, data, text)
+
+
+# -- servers ----------------------------------------------------------------------------------
+
+
+def _server_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--no-browser", is_flag=True, help="Do not open a browser.")(fn)
+        fn = click.option(
+            "--ip",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on (this machine only by default; anything else belongs behind HTTPS).",
+        )(fn)
+        return click.option("--port", type=click.IntRange(1, 65535), default=default_port, show_default=True)(
+            fn
+        )
+
+    return wrap
+
+
+def _project_dir(name: str) -> Path:
+    here = Path.cwd() / name
+    if here.is_dir():
+        return here
+    bundled = Path(__file__).resolve().parent.parent / name
+    return bundled if bundled.is_dir() else Path.cwd()
+
+
+@main.command("lab")
+@_server_options(8888)
+@click.option(
+    "--notebooks",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of notebooks (default: ./notebooks).",
+)
+@db_option
+def lab(port: int, ip: str, no_browser: bool, notebooks: Path | None, db: str | None) -> None:
+    """Start JupyterLab behind the workbench login; every cell run is audited.
+
+    Members log in with their workbench name and password. Each kernel carries its
+    member's session (workbench.connect() in a notebook resumes it); members reach only
+    their own kernels; terminals are off.
+
+    \b
+    Example:
+        workbench lab --port 8888 --no-browser
+    """
+    from .servers import launch
+
+    launch("lab", _open(db), notebooks or _project_dir("notebooks"), ip=ip, port=port, browser=not no_browser)
+
+
+@main.command("serve")
+@_server_options(8866)
+@click.option(
+    "--apps",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of dashboards (default: ./voila_apps).",
+)
+@db_option
+def serve(port: int, ip: str, no_browser: bool, apps: Path | None, db: str | None) -> None:
+    """Start the Voila dashboards behind the workbench login.
+
+    Sources are hidden, errors show no tracebacks, and idle dashboard kernels are culled.
+
+    \b
+    Example:
+        workbench serve --port 8866 --no-browser
+    """
+    from .servers import launch
+
+    launch(
+        "dashboard", _open(db), apps or _project_dir("voila_apps"), ip=ip, port=port, browser=not no_browser
+    )

@@ -1,0 +1,426 @@
+"""Data commands: plate searches, canvass, common plates, timelines, convoys, clones, hotlists, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from alpr_lib.errors import InvalidInput
+
+from .cli import (
+    READ_COLUMNS,
+    WorkbenchGroup,
+    _data_result,
+    _door,
+    _emit,
+    _floats,
+    _login,
+    _open,
+    _rows,
+    _settings,
+    _when,
+    data_options,
+    db_option,
+    json_option,
+    main,
+    user_option,
+)
+
+
+@main.group(cls=WorkbenchGroup)
+def search() -> None:
+    """Plate searches, each audited with its purpose, case and reason.
+
+    \b
+    Patterns: ? one character, * any run, [AB8] one of a class; a plain string means "contains".
+    Example:
+        workbench search partial "7?B*" --purpose investigation --case 26-01234 --reason "witness partial"
+    """
+
+
+@search.command("plate")
+@click.argument("plate")
+@data_options()
+def search_plate(plate: str, **kw: Any) -> None:
+    """Every read of exactly PLATE, oldest first.
+
+    \b
+    Example:
+        workbench search plate 7ABC123 --from 2026-11-01 --purpose investigation \\
+            --case 26-01234 --reason "vehicle seen leaving the scene" --user investigator
+    """
+    session, why, as_json = _door(kw)
+    _data_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--min-confidence", type=float, default=None, help="Only reads at least this confident (0-1)."
+    )(fn)
+    fn = click.option(
+        "--near", metavar="LAT,LON,M", default=None, help="Only reads within M metres of LAT,LON."
+    )(fn)
+    return click.option(
+        "--camera", "cameras", multiple=True, metavar="NAME", help="Only these cameras (repeatable)."
+    )(fn)
+
+
+def _filters(kw: dict[str, Any]) -> None:
+    kw["cameras"] = list(kw.pop("cameras")) or None
+    near = kw.pop("near")
+    kw["near"] = tuple(_floats(near, 3, "--near")) if near else None
+
+
+@search.command("partial")
+@click.argument("pattern")
+@filter_options
+@data_options()
+def search_partial(pattern: str, **kw: Any) -> None:
+    """Reads of every plate matching PATTERN: ? one character, * any run, [AB8] a class, or plain "contains".
+
+    \b
+    Example:
+        workbench search partial "4?HB*" --state CA --purpose investigation --case 26-01234 \\
+            --reason "witness saw part of the plate" --user investigator
+    """
+    session, why, as_json = _door(kw)
+    _filters(kw)
+    _data_result(session.search_partial(pattern, **kw, **why), as_json, READ_COLUMNS, ("plates",))
+
+
+@search.command("fuzzy")
+@click.argument("plate")
+@click.option(
+    "--max-edits",
+    type=click.IntRange(0, 3),
+    default=1,
+    show_default=True,
+    help="Edits allowed beyond look-alikes.",
+)
+@filter_options
+@data_options()
+def search_fuzzy(plate: str, **kw: Any) -> None:
+    """Reads of plates within --max-edits of PLATE, where look-alike characters (0/O/D/Q, 1/I/L, 2/Z,
+    5/S, 6/G, 8/B) cost nothing; closest first, each saying why it matched.
+
+    \b
+    Example:
+        workbench search fuzzy 7ABC123 --max-edits 1 --purpose hit-verification --reason "check a camera hit"
+    """
+    session, why, as_json = _door(kw)
+    _filters(kw)
+    _data_result(
+        session.search_fuzzy(plate, **kw, **why),
+        as_json,
+        ("ts", "plate", "state", "distance", "why", "camera", "confidence"),
+        ("plates",),
+    )
+
+
+def _scene(
+    lat: float, lon: float, radius: float, since: dt.datetime | None, until: dt.datetime | None
+) -> dict[str, Any]:
+    """A scene for the door, which checks it (and audits a bad one)."""
+    return {"lat": lat, "lon": lon, "radius_m": radius, "since": since, "until": until}
+
+
+@main.command("canvass")
+@click.option("--at", "places", multiple=True, required=True, metavar="LAT,LON", help="A scene (repeatable).")
+@click.option("--radius", type=float, default=500, show_default=True, help="Metres around each scene.")
+@data_options(state=False)
+def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
+    """Reads near one or several scenes in a time window: the reads, per-plate counts and per-scene summaries.
+
+    \b
+    Example:
+        workbench canvass --at 43.9717,-124.1009 --radius 500 --from 2026-11-03T01:00 --to 2026-11-03T03:00 \\
+            --purpose investigation --case 26-01234 --reason "burglary, 1400 Rhododendron Dr" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    since, until = kw.pop("since"), kw.pop("until")
+    scenes = [_scene(*_floats(p, 2, "--at"), radius, since, until) for p in places]
+    result = session.canvass(scenes, **kw, **why)
+    _data_result(
+        result, as_json, ("scene", "ts", "plate", "state", "camera", "distance_m"), ("plates", "scenes")
+    )
+
+
+@main.command("common")
+@click.option(
+    "--scene",
+    "scenes",
+    multiple=True,
+    required=True,
+    metavar="LAT,LON,M,FROM,TO",
+    help="A scene (repeatable).",
+)
+@click.option(
+    "--min",
+    "min_scenes",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Seen near at least K scenes.",
+)
+@data_options(window=False, state=False)
+def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
+    """Plates seen near at least --min of the scenes, each scene with its own place, radius and window.
+
+    \b
+    Example:
+        workbench common --scene 43.97,-124.10,400,2026-11-03T01:00,2026-11-03T03:00 \\
+            --scene 43.99,-124.09,400,2026-11-07T00:30,2026-11-07T02:30 --min 2 \\
+            --purpose investigation --case 26-01234 --reason "burglary series" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    parsed = []
+    for text in scenes:
+        parts = text.split(",")
+        if len(parts) != 5:
+            raise InvalidInput(
+                "--scene takes LAT,LON,METRES,FROM,TO, "
+                "e.g. 43.97,-124.10,400,2026-11-03T01:00,2026-11-03T03:00"
+            )
+        lat, lon, radius = _floats(",".join(parts[:3]), 3, "--scene")
+        parsed.append(_scene(lat, lon, radius, _when(parts[3]), _when(parts[4])))
+    result = session.common_plates(parsed, min_scenes=min_scenes, **kw, **why)
+    _data_result(
+        result,
+        as_json,
+        ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"),
+        ("reads", "scenes"),
+    )
+
+
+@main.command("timeline")
+@click.argument("plate")
+@data_options()
+def timeline_cmd(plate: str, **kw: Any) -> None:
+    """PLATE's movements: sightings in order, the places it dwells, the hours it is seen, the path.
+
+    \b
+    Example:
+        workbench timeline 7ABC123 --purpose investigation --case 26-01234 \\
+            --reason "suspect vehicle" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    result = session.timeline(plate, timezone=_settings().timezone, **kw, **why)
+    _data_result(
+        result,
+        as_json,
+        ("ts", "camera", "place", "lat", "lon", "step_m", "kmh"),
+        ("summary", "places", "hours", "path"),
+    )
+    if not as_json:
+        summary = result.extra["summary"]
+        click.echo(
+            f"{summary.get('reads', 0)} sightings at {summary.get('places', 0)} places; usually seen at "
+            f"{', '.join(f'{h:02d}h' for h in summary.get('usual_hours', []))}.",
+            err=True,
+        )
+
+
+@main.command("convoy")
+@click.argument("plate")
+@click.option(
+    "--window",
+    "window_s",
+    type=float,
+    default=90,
+    show_default=True,
+    help="Seconds either side of each sighting.",
+)
+@click.option(
+    "--min-times",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Seen together at least M times.",
+)
+@data_options()
+def convoy_cmd(plate: str, **kw: Any) -> None:
+    """Plates travelling with PLATE: at the same cameras within --window seconds, at least --min-times.
+
+    \b
+    Example:
+        workbench convoy 7ABC123 --window 60 --min-times 3 --purpose investigation --case 26-01234 \\
+            --reason "associates of the suspect vehicle" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    result = session.convoy(plate, **kw, **why)
+    _data_result(
+        result,
+        as_json,
+        ("plate", "state", "times", "cameras", "mean_lag_s", "first_together", "last_together"),
+        ("together",),
+    )
+
+
+@main.command("clones")
+@click.option("--plate", default=None, help="Only this plate.")
+@click.option(
+    "--min-kmh", type=float, default=200, show_default=True, help="Implied speed that no car reaches."
+)
+@click.option(
+    "--min-distance",
+    "min_distance_m",
+    type=float,
+    default=5000,
+    show_default=True,
+    help="Metres apart at least.",
+)
+@data_options(state=False)
+def clones_cmd(**kw: Any) -> None:
+    """Plates read at places too far apart for the time between: one plate on two vehicles.
+
+    \b
+    Example:
+        workbench clones --from 2026-11-01 --purpose investigation --case 26-01234 \\
+            --reason "cloned plate report" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    result = session.clones(**kw, **why)
+    _data_result(
+        result,
+        as_json,
+        (
+            "plate",
+            "state",
+            "kmh",
+            "distance_m",
+            "seconds",
+            "first_ts",
+            "first_camera",
+            "second_ts",
+            "second_camera",
+        ),
+    )
+
+
+# -- hotlists and alerts --------------------------------------------------------------------------
+
+
+@main.group(cls=WorkbenchGroup)
+def hotlist() -> None:
+    """Hotlists: plates of interest that every new read is matched against.
+
+    \b
+    Example:
+        workbench hotlist import stolen.csv --name "Stolen vehicles (LEDS)" --user admin
+    """
+
+
+@hotlist.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="The hotlist the entries go to (default: the file's name).")
+@user_option
+@db_option
+@json_option
+def hotlist_import(file: Path, name: str | None, user: str | None, db: str | None, as_json: bool) -> None:
+    """Import a hotlist CSV (administrators): plate and reason required; state, source, expiry, note optional.
+
+    Reasons: stolen vehicle, stolen plate, wanted person, missing person, warrant.
+
+    \b
+    Example:
+        workbench hotlist import stolen.csv --name "Stolen vehicles (LEDS)" --user admin
+    """
+    name = name or file.stem
+    report = _login(_open(db), user).import_hotlist(file, name=name, timezone=_settings().timezone)
+    data = {**report, "rejected": [{"line": n, "reason": r} for n, r in report["rejected"]]}
+    if not as_json:
+        for line, why in report["rejected"]:
+            click.echo(f"line {line}: {why}", err=True)
+    _emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{report['added']:,} entries added to {name}; {len(report['rejected'])} rejected."
+        ),
+    )
+
+
+@hotlist.command("list")
+@user_option
+@db_option
+@json_option
+def hotlist_list(user: str | None, db: str | None, as_json: bool) -> None:
+    """The hotlists and their active entries by kind.
+
+    \b
+    Example:
+        workbench hotlist list --user admin
+    """
+    frame = _login(_open(db), user).hotlists()
+    _emit(
+        as_json,
+        {"count": frame.height, "rows": _rows(frame)},
+        lambda: [
+            click.echo(f"{r['hotlist']:<36}{r['kind'] or '-':<16}{r['entries']:>7}") for r in frame.to_dicts()
+        ],
+    )
+
+
+@main.group(cls=WorkbenchGroup)
+def alerts() -> None:
+    """Hotlist alerts: unverified until checked against the state system (LEDS), then confirmed or cleared.
+
+    \b
+    Example:
+        workbench alerts list --status unverified --purpose hit-verification \\
+            --reason "shift check" --user analyst
+    """
+
+
+@alerts.command("list")
+@click.option("--status", type=click.Choice(["unverified", "confirmed", "cleared"]), default=None)
+@data_options(state=False)
+def alerts_list(status: str | None, **kw: Any) -> None:
+    """Alerts, newest first: how each matched (exact, or ocr with the look-alike positions) and whether
+    the states agree. Verify every hit in LEDS before acting on it.
+
+    \b
+    Example:
+        workbench alerts list --status unverified --purpose hit-verification \\
+            --reason "shift check" --user analyst
+    """
+    session, why, as_json = _door(kw)
+    result = session.alerts(status=status, **kw, **why)
+    _data_result(
+        result,
+        as_json,
+        (
+            "alert_id",
+            "status",
+            "match",
+            "state_agrees",
+            "read_plate",
+            "listed_plate",
+            "kind",
+            "ts",
+            "camera",
+            "detail",
+        ),
+    )
+
+
+@alerts.command("verify")
+@click.argument("alert_id", type=int)
+@click.option("--result", type=click.Choice(["confirmed", "cleared"]), required=True, help="What LEDS said.")
+@click.option("--note", required=True, help="What the state system returned, in a few words.")
+@data_options(window=False, state=False, limit=False)
+def alerts_verify(alert_id: int, result: str, note: str, **kw: Any) -> None:
+    """Record the verification of alert ALERT_ID against LEDS: confirmed (actionable) or cleared.
+
+    \b
+    Example:
+        workbench alerts verify 12 --result confirmed --note "LEDS: stolen, entered by Lane SO" \\
+            --purpose hit-verification --reason "hit on US-101" --user investigator
+    """
+    session, why, as_json = _door(kw)
+    outcome = session.verify_alert(alert_id, result=result, note=note, **why)
+    _data_result(outcome, as_json, ("alert_id", "status", "actionable", "verified_by", "verified_at", "note"))
