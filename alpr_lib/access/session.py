@@ -20,7 +20,7 @@ and records an audit entry — allowed, denied or failed — before any result i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,7 +30,9 @@ from sqlalchemy.engine import Connection
 
 from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotFound
 from ..ingest import ImportReport, import_csv
+from ..plates import normalize
 from ..store import Store
+from ..store import queries as q
 from ..store import schema as s
 from . import audit
 from .auth import (
@@ -613,6 +615,137 @@ class AccessSession(Searches):
             summary = {k: v for k, v in data.items() if k != "skipped"} | {"skipped": len(report.skipped)}
             self._audit(conn, "ingest", "ok", params={**params, **summary}, result_count=report.imported)
         return data
+
+    # -- retention ----------------------------------------------------------------------------------
+
+    def purge(
+        self, *, now: dt.datetime | None = None, retention_days: int = 30, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Destroy reads past the retention period that no hold keeps (see :mod:`alpr_lib.retention`)."""
+        from ..retention import purge
+
+        when = now or _now()
+        params = {"now": when.isoformat(), "retention_days": retention_days, "dry_run": dry_run}
+        self._admin("purge.start", params, lambda conn: (None, None))
+        report = purge(
+            self._store, now=when, retention_days=retention_days, ran_by=self.user.name, dry_run=dry_run
+        )
+        data = report.as_dict()
+        with self._store.atomic() as conn:
+            self._audit(conn, "purge", "ok", params={**params, **data}, result_count=report.reads)
+        return data
+
+    def add_hold(
+        self,
+        *,
+        case: str,
+        reason: str,
+        plate: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        read_ids: Sequence[int] = (),
+        review_on: dt.date | None = None,
+    ) -> int:
+        """Keep reads past retention for a case: a plate in a time window, or given reads. A hold made by a
+        supervisor or administrator is active at once; one requested by an investigator waits for approval."""
+        params = {
+            "case": case, "plate": plate, "since": _iso(since), "until": _iso(until),
+            "reads": len(read_ids), "review_on": review_on.isoformat() if review_on else None,
+        }  # fmt: skip
+
+        def work(conn: Connection) -> tuple[int, int]:
+            check_why(Why("investigation", case, reason), self.policy, synthetic=True)
+            if not plate and not read_ids:
+                raise InvalidInput("a hold needs a plate (with a time window) or read ids")
+            since_ms, until_ms = _window(since, until)
+            plate_id = None
+            if plate:
+                ids = q.plate_ids(conn, normalize(plate))
+                if not ids:
+                    raise NotFound("no reads of that plate are held by the workbench")
+                plate_id = ids[0]
+            case_id = conn.execute(sa.select(s.Case.id).where(s.Case.number == case)).scalar()
+            if case_id is None:
+                case_id = conn.execute(
+                    sa.insert(s.Case).values(number=case, opened_at=_now()).returning(s.Case.id)
+                ).scalar_one()
+            active = self.user.role in ("supervisor", "admin")
+            hold_id = conn.execute(
+                sa.insert(s.Hold)
+                .values(
+                    case_id=case_id, plate_id=plate_id, ts_from=since_ms, ts_to=until_ms, reason=reason,
+                    status="active" if active else "requested", requested_by=self.user.id,
+                    approved_by=self.user.id if active else None, review_on=review_on, created_at=_now(),
+                )
+                .returning(s.Hold.id)
+            ).scalar_one()  # fmt: skip
+            if read_ids:
+                conn.execute(
+                    sa.insert(s.HoldRead), [{"hold_id": hold_id, "read_id": int(r)} for r in set(read_ids)]
+                )
+            return int(hold_id), 1
+
+        return int(self._admin("hold.add", params, work))
+
+    def approve_hold(self, hold_id: int) -> None:
+        """Make a requested hold active (supervisors, administrators)."""
+        self._set_hold(hold_id, "hold.approve", "requested", status="active", approved_by=self.user.id)
+
+    def release_hold(self, hold_id: int) -> None:
+        """Release a hold: its reads fall back under the retention period (the next purge may take them)."""
+        self._set_hold(hold_id, "hold.release", None, status="released", released_at=_now())
+
+    def _set_hold(self, hold_id: int, operation: str, must_be: str | None, **values: Any) -> None:
+        def work(conn: Connection) -> tuple[None, int]:
+            status = conn.execute(sa.select(s.Hold.status).where(s.Hold.id == hold_id)).scalar()
+            if status is None:
+                raise NotFound(f"there is no hold {hold_id}")
+            if status == "released" or (must_be and status != must_be):
+                raise InvalidInput(f"hold {hold_id} is {status}")
+            conn.execute(sa.update(s.Hold).where(s.Hold.id == hold_id).values(**values))
+            return None, 1
+
+        self._admin(operation, {"hold": hold_id}, work)
+
+    def holds(self) -> pl.DataFrame:
+        """Every hold: case, plate, window, reason, status, who asked, review date."""
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            h, c, u, p = s.Hold.__table__, s.Case.__table__, s.User.__table__, s.Plate.__table__
+            rows = conn.execute(
+                sa.select(
+                    h.c.id,
+                    c.c.number,
+                    p.c.plate,
+                    h.c.ts_from,
+                    h.c.ts_to,
+                    h.c.reason,
+                    h.c.status,
+                    u.c.name,
+                    h.c.review_on,
+                )
+                .select_from(
+                    h.join(c, c.c.id == h.c.case_id)
+                    .join(u, u.c.id == h.c.requested_by)
+                    .outerjoin(p, p.c.id == h.c.plate_id)
+                )
+                .order_by(h.c.id)
+            ).all()
+            schema = {
+                "hold_id": pl.Int64,
+                "case": pl.String,
+                "plate": pl.String,
+                "from_ms": pl.Int64,
+                "to_ms": pl.Int64,
+                "reason": pl.String,
+                "status": pl.String,
+                "requested_by": pl.String,
+                "review_on": pl.Date,
+            }
+            frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+            return frame, frame.height
+
+        return self._admin("hold.list", {}, work)  # type: ignore[no-any-return]
 
     def verify_audit(
         self, checkpoint: audit.Checkpoint | None = None

@@ -363,6 +363,13 @@ class Release(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
 
 
+class PurgeFile(Base):
+    """An image or crop file whose read was destroyed, waiting for its file to be deleted."""
+
+    __tablename__ = "purge_files"
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
 class DestructionRecord(Base):
     """What a purge destroyed: counts and date range only, never plate text."""
 

@@ -1,0 +1,187 @@
+"""Retention: reads destroyed when the retention period is over, unless a hold keeps them for a case.
+
+:func:`purge` deletes, in bounded batches (the database stays usable), every read older than exactly
+``now`` minus the retention period that no active hold keeps, their image and crop files, and the plates
+no read refers to any more. Each batch deletes its reads and journals their files in one transaction;
+the files are deleted after it commits and struck from the journal, and a purge first finishes any
+journal an interrupted run left — so a purge can be killed and run again, and never leaves a read whose
+image is gone or an image whose read is gone. A destruction record (counts and the date range only,
+never plate text) is written at the end. On SQLite, deleted content is overwritten (``secure_delete``),
+the write-ahead log truncated and the file vacuumed, so destroyed plates cannot be read back from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .store import Store
+from .store import schema as s
+
+__all__ = ["PurgeReport", "held_clause", "purge"]
+
+_R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
+
+
+def held_clause() -> sa.ColumnElement[bool]:
+    """True for a read that an active hold keeps: by its id, or by its plate and time window."""
+    by_read = sa.exists().where(_HR.c.read_id == _R.c.id, _HR.c.hold_id == _H.c.id, _H.c.status == "active")
+    by_plate = sa.exists().where(
+        _H.c.status == "active",
+        _H.c.plate_id == _R.c.plate_id,
+        sa.or_(_H.c.ts_from.is_(None), _R.c.ts >= _H.c.ts_from),
+        sa.or_(_H.c.ts_to.is_(None), _R.c.ts < _H.c.ts_to),
+    )
+    return sa.or_(by_read, by_plate)
+
+
+@dataclass
+class PurgeReport:
+    """What a purge destroyed (or, dry, would destroy): counts only."""
+
+    cutoff: dt.datetime
+    reads: int = 0
+    images: int = 0
+    plates: int = 0
+    held: int = 0
+    oldest_ms: int | None = None
+    newest_ms: int | None = None
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "reads_destroyed": self.reads,
+            "images_destroyed": self.images,
+            "plates_destroyed": self.plates,
+            "held_reads_kept": self.held,
+            "dry_run": self.dry_run,
+        }
+
+
+def _finish_journal(store: Store) -> int:
+    """Delete the files a committed batch journalled, then strike them from the journal."""
+    with store.read() as conn:
+        paths = list(conn.execute(sa.select(s.PurgeFile.path)).scalars())
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+    if paths:
+        with store.atomic() as conn:
+            conn.execute(sa.delete(s.PurgeFile).where(s.PurgeFile.path.in_(paths)))
+    return len(paths)
+
+
+def _expired(cutoff_ms: int) -> sa.ColumnElement[bool]:
+    return sa.and_(_R.c.ts < cutoff_ms, sa.not_(held_clause()))
+
+
+def purge(
+    store: Store,
+    *,
+    now: dt.datetime,
+    retention_days: int,
+    ran_by: str,
+    dry_run: bool = False,
+    batch: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+) -> PurgeReport:
+    """Destroy the reads older than ``now`` minus ``retention_days`` (exactly) that no active hold keeps."""
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    cutoff = now - dt.timedelta(days=retention_days)
+    cutoff_ms = int(cutoff.timestamp() * 1000)
+    report = PurgeReport(cutoff=cutoff, dry_run=dry_run)
+    with store.read() as conn:
+        report.held = int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(_R).where(_R.c.ts < cutoff_ms, held_clause())
+            ).scalar_one()
+        )
+        if dry_run:
+            row = conn.execute(
+                sa.select(sa.func.count(), sa.func.count(_R.c.image_path), sa.func.count(_R.c.crop_path))
+                .select_from(_R)
+                .where(_expired(cutoff_ms))
+            ).one()
+            report.reads, report.images = int(row[0]), int(row[1]) + int(row[2])
+            return report
+    _finish_journal(store)
+    while True:
+        with store.atomic() as conn:
+            rows = conn.execute(
+                sa.select(_R.c.id, _R.c.ts, _R.c.image_path, _R.c.crop_path)
+                .where(_expired(cutoff_ms))
+                .order_by(_R.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            files = {p for r in rows for p in (r.image_path, r.crop_path) if p}
+            if files:
+                known = set(
+                    conn.execute(sa.select(s.PurgeFile.path).where(s.PurgeFile.path.in_(files))).scalars()
+                )
+                conn.execute(sa.insert(s.PurgeFile), [{"path": p} for p in files - known])
+            conn.execute(sa.delete(s.Read).where(s.Read.id.in_([r.id for r in rows])))
+        report.reads += len(rows)
+        report.images += len(files)
+        stamps = [r.ts for r in rows]
+        report.oldest_ms = min([*stamps, report.oldest_ms] if report.oldest_ms is not None else stamps)
+        report.newest_ms = max([*stamps, report.newest_ms] if report.newest_ms is not None else stamps)
+        _finish_journal(store)
+        if progress:
+            progress(len(rows))
+    report.plates = _drop_orphan_plates(store)
+    _record(store, report, ran_by, cutoff_ms)
+    if report.reads and store.sqlite_path() is not None:
+        _scrub_sqlite(store)
+    return report
+
+
+def _drop_orphan_plates(store: Store) -> int:
+    """Delete the plates no read and no hold refers to; searches reload their plate index."""
+    with store.atomic() as conn:
+        orphans = (
+            sa.select(_P.c.id)
+            .where(~sa.exists().where(_R.c.plate_id == _P.c.id))
+            .where(~sa.exists().where(_H.c.plate_id == _P.c.id))
+        )
+        deleted = conn.execute(sa.delete(s.Plate).where(s.Plate.id.in_(orphans))).rowcount or 0
+        if deleted:
+            epoch = dt.datetime.now(dt.UTC).isoformat()
+            store.set_meta(conn, "plates_epoch", epoch)
+    return int(deleted)
+
+
+def _record(store: Store, report: PurgeReport, ran_by: str, cutoff_ms: int) -> None:
+    with store.atomic() as conn:
+        conn.execute(
+            sa.insert(s.DestructionRecord).values(
+                ran_at=dt.datetime.now(dt.UTC),
+                ran_by=ran_by[:64],
+                cutoff_ts=cutoff_ms,
+                oldest_ts=report.oldest_ms,
+                newest_ts=report.newest_ms,
+                reads_destroyed=report.reads,
+                images_destroyed=report.images,
+                plates_destroyed=report.plates,
+            )
+        )
+
+
+def _scrub_sqlite(store: Store) -> None:
+    """Leave no destroyed content readable in the file: fold the write-ahead log back in and truncate it,
+    then rebuild the file without free pages (``secure_delete`` already zeroed the deleted cells)."""
+    with store.engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.execute("VACUUM")
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
