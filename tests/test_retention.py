@@ -150,3 +150,42 @@ def test_purge_and_holds_from_the_command_line(run, city: Store) -> None:
     done = json.loads(run("purge", "--now", when, "--user", "admin", "--db", db, "--json", env=env).stdout)
     assert dry["reads_destroyed"] > 1000
     assert done["reads_destroyed"] == dry["reads_destroyed"] - 1  # read 1 is old and now held
+
+
+def test_the_transparency_page_names_no_plate_user_or_case(
+    run, city: Store, browser: object, tmp_path: Path
+) -> None:
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    detective = login(city, "investigator", DEMO_PASSWORD)
+    with city.read() as conn:
+        plate = conn.execute(sa.select(s.Plate.plate).limit(1)).scalar_one()
+    detective.search_plate(plate, purpose="investigation", case="26-09999", reason="a search to count")
+    run(
+        "transparency",
+        "--out",
+        str(tmp_path / "site"),
+        "--since",
+        "2026-09-01",
+        "--user",
+        "supervisor",
+        "--db",
+        db,
+        env=env,
+    )
+    text = (tmp_path / "site" / "index.html").read_text()
+    with city.read() as conn:
+        plates = set(conn.execute(sa.select(s.Plate.plate)).scalars())
+        users = set(conn.execute(sa.select(s.User.name)).scalars())
+        cases = set(
+            conn.execute(
+                sa.select(s.AuditEntry.case_number).where(s.AuditEntry.case_number.is_not(None))
+            ).scalars()
+        )
+    assert "26-09999" in cases
+    found = [x for x in plates | users | cases if x and x in text]
+    assert found == []
+    assert "criminal investigation" in text and "<script" not in text
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto((tmp_path / "site" / "index.html").as_uri())
+    assert page.locator("h1").inner_text().startswith("Automated license plate readers")
+    page.close()

@@ -799,6 +799,42 @@ def purge_cmd(dry_run: bool, now: str | None, user: str | None, db: str | None, 
     )
 
 
+@main.command("transparency")
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
+)
+@click.option("--since", metavar="TIME", default=None, help="Start of the period (default: 90 days ago).")
+@click.option("--until", metavar="TIME", default=None, help="End of the period (default: now).")
+@user_option
+@db_option
+@json_option
+def transparency_cmd(
+    out: Path, since: str | None, until: str | None, user: str | None, db: str | None, as_json: bool
+) -> None:
+    """Write the public transparency report (a static page, aggregate numbers only) into OUT.
+
+    \b
+    Example:
+        workbench transparency --out /srv/www/alpr --since 2026-10-01 --until 2027-01-01 --user supervisor
+    """
+    from alpr_lib.access.transparency import transparency_html
+
+    settings = _settings()
+    end = _when(until) or dt.datetime.now(dt.UTC)
+    start = _when(since) or end - dt.timedelta(days=90)
+    figures = _login(_open(db), user).transparency(since=start, until=end)
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    page.write_text(
+        transparency_html(
+            figures, retention_days=settings.retention_days, program_title=settings.program_title
+        )
+    )
+    _emit(
+        as_json, {**figures, "page": str(page)}, lambda: click.echo(f"Transparency report written to {page}.")
+    )
+
+
 @main.group(cls=WorkbenchGroup)
 def hold() -> None:
     """Holds keep reads past the retention period for a case.

@@ -98,6 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         "session_max_hours", 12, "A session ends this many hours after its login at most.", _positive_int
     ),
     Setting(
+        "program_title",
+        "ALPR program lieutenant",
+        "Title (not the name) of the person overseeing the ALPR program, shown on the public transparency "
+        "report.",
+    ),
+    Setting(
         "basemap_url",
         "",
         "Tile URL for dashboard maps, e.g. https://tiles.example.gov/{z}/{x}/{y}.png (an internal tile "

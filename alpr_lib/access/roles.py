@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import-reads.start": frozenset({"admin"}),
     "ingest": frozenset({"admin"}),
     "purge": frozenset({"admin"}),
+    "transparency": frozenset({"admin", "supervisor"}),
     "purge.start": frozenset({"admin"}),
     "hold.add": frozenset({"admin", "supervisor", "investigator", "analyst"}),
     "hold.approve": frozenset({"admin", "supervisor"}),

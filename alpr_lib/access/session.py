@@ -747,6 +747,19 @@ class AccessSession(Searches):
 
         return self._admin("hold.list", {}, work)  # type: ignore[no-any-return]
 
+    def transparency(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+        """The public report's aggregate figures for a period (see :mod:`.transparency`)."""
+        from .transparency import transparency_figures
+
+        params = {"since": _iso(since), "until": _iso(until)}
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            _window(since, until)
+            return transparency_figures(conn, since, until), 1
+
+        result: dict[str, Any] = self._admin("transparency", params, work)
+        return result
+
     def verify_audit(
         self, checkpoint: audit.Checkpoint | None = None
     ) -> tuple[audit.ChainReport, audit.Checkpoint]:
