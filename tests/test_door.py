@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alpr_lib.access import AccessSession, login, resume
 from alpr_lib.access.purpose import Policy
 from alpr_lib.access.review import MisuseRules, misuse_flags
-from alpr_lib.errors import AccessDenied, InvalidCaseNumber, InvalidInput, NotAuthenticated, NotAvailable
+from alpr_lib.errors import AccessDenied, InvalidCaseNumber, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
@@ -234,14 +234,15 @@ def test_a_shorter_policy_is_honoured(city: Store) -> None:
         session.search_plate("ABC123", purpose="investigation", case="FL123456", reason="department format")
 
 
-def test_operations_not_built_yet_are_still_gated_and_audited(city: Store) -> None:
-    session = login(city, "investigator", DEMO_PASSWORD)
-    with pytest.raises(InvalidInput):
-        session.export([1, 2], agency="Lane County DA")
-    assert last_entry(city).outcome == "denied"
-    with pytest.raises(NotAvailable):
-        session.export([1, 2], agency="Lane County DA", **INVESTIGATION)
-    assert (last_entry(city).operation, last_entry(city).outcome) == ("export", "error")
+def test_a_release_refused_by_policy_is_denied_and_audited(city: Store, tmp_path) -> None:
+    admin = login(city, "admin", DEMO_PASSWORD)
+    admin.add_agency("Coastal Tow Co.", kind="other", state="OR")
+    investigator = login(city, "investigator", DEMO_PASSWORD)
+    with pytest.raises(AccessDenied, match="law-enforcement or prosecutorial"):
+        investigator.release(agency="Coastal Tow Co.", dest=tmp_path / "pkg", read_ids=[1], **INVESTIGATION)
+    entry = last_entry(city)
+    assert (entry.operation, entry.outcome, entry.case_number) == ("export", "denied", "26-01234")
+    assert not (tmp_path / "pkg").exists()
 
 
 # -- the audit report ---------------------------------------------------------------------------

@@ -836,6 +836,103 @@ def transparency_cmd(
 
 
 @main.group(cls=WorkbenchGroup)
+def release() -> None:
+    """Share reads for a case with another law-enforcement or prosecutorial agency, as a checked package.
+
+    \b
+    Example:
+        workbench release create --agency "Lane County DA" --read 812 --out ./pkg --purpose investigation \\
+            --case 26-01234 --reason "evidence for prosecution" --user investigator
+    """
+
+
+@release.command("agency")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["law-enforcement", "prosecutorial", "other"]), required=True)
+@click.option("--state", required=True, metavar="ST", help="The agency's state, e.g. OR.")
+@click.option("--contact", default="", help="Who to contact there.")
+@user_option
+@db_option
+def release_agency(name: str, kind: str, state: str, contact: str, user: str | None, db: str | None) -> None:
+    """Register agency NAME that data may be released to (administrators).
+
+    \b
+    Example:
+        workbench release agency "Lane County DA" --kind prosecutorial --state OR --user admin
+    """
+    _login(_open(db), user).add_agency(name, kind=kind, state=state, contact=contact)
+    click.echo(f"Registered {name} ({kind}, {state.upper()}).")
+
+
+@release.command("create")
+@click.option("--agency", required=True, help="A registered agency.")
+@click.option("--plate", default=None, help="Release this plate's reads (with --from/--to).")
+@click.option("--from", "since", metavar="TIME", default=None)
+@click.option("--to", "until", metavar="TIME", default=None)
+@click.option("--read", "read_ids", multiple=True, type=int, help="Release this read (repeatable).")
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="New folder."
+)
+@why_options
+@user_option
+@db_option
+@json_option
+def release_create(
+    agency: str,
+    plate: str | None,
+    since: str | None,
+    until: str | None,
+    read_ids: tuple[int, ...],
+    out: Path,
+    purpose: str | None,
+    case: str | None,
+    reason: str | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Write a release package (CSV, Parquet, images, map, checksummed manifest) for a case.
+
+    \b
+    Example:
+        workbench release create --agency "Lane County DA" --plate 7ABC123 --from 2026-11-01 --out ./pkg \\
+            --purpose investigation --case 26-01234 --reason "evidence for prosecution" --user investigator
+    """
+    settings = _settings()
+    result = _login(_open(db), user).release(
+        agency=agency, dest=out, plate=plate, since=_when(since), until=_when(until), read_ids=read_ids,
+        department_state=settings.department_state, allow_out_of_state=settings.release_out_of_state,
+        purpose=purpose, case=case, reason=reason,
+    )  # fmt: skip
+    data = {"audit_id": result.audit_id, "count": result.count, **result.extra}
+    _emit(as_json, data, lambda: click.echo(f"Released {result.count} reads to {agency}: {out}."))
+
+
+@release.command("verify")
+@click.argument("package", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@db_option
+@json_option
+def release_verify(package: Path, db: str | None, as_json: bool) -> None:
+    """Check a release package: every file's SHA-256 against its manifest. Exits 1 when it does not verify.
+
+    \b
+    Example:
+        workbench release verify ./pkg
+    """
+    from alpr_lib.access.release import verify_package
+
+    problems = verify_package(package)
+    _emit(
+        as_json,
+        {"ok": not problems, "problems": problems},
+        lambda: click.echo("The package is whole." if not problems else "\n".join(problems)),
+    )
+    if problems:
+        click.echo(f"Error: the package does not verify ({len(problems)} problem(s))", err=True)
+        sys.exit(1)
+
+
+@main.group(cls=WorkbenchGroup)
 def hold() -> None:
     """Holds keep reads past the retention period for a case.
 

@@ -37,6 +37,15 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _boolean(value: str) -> bool:
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _regex(value: str) -> str:
     re.compile(value)
     return value
@@ -96,6 +105,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_idle_minutes", 30, "A session ends after this many minutes without use.", _positive_int),
     Setting(
         "session_max_hours", 12, "A session ends this many hours after its login at most.", _positive_int
+    ),
+    Setting(
+        "department_state",
+        "OR",
+        "The department's state (two letters): releases to agencies elsewhere need release_out_of_state.",
+    ),
+    Setting(
+        "release_out_of_state",
+        False,
+        "Allow releases to agencies of other states (Oregon's 2026 ALPR law limits them): true or false.",
+        _boolean,
     ),
     Setting(
         "program_title",

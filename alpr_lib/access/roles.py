@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest": frozenset({"admin"}),
     "purge": frozenset({"admin"}),
     "transparency": frozenset({"admin", "supervisor"}),
+    "agency.add": frozenset({"admin"}),
     "purge.start": frozenset({"admin"}),
     "hold.add": frozenset({"admin", "supervisor", "investigator", "analyst"}),
     "hold.approve": frozenset({"admin", "supervisor"}),

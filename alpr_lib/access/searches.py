@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..analytics import (
@@ -25,12 +26,13 @@ from ..analytics import canvass as canvass_reads
 from ..analytics import common_plates as find_common_plates
 from ..analytics import timeline as movement_timeline
 from ..analytics.canvass import cameras_near, canvass_all, scene_summary
-from ..errors import InvalidInput, NotAvailable
+from ..errors import InvalidInput
 from ..hotlists import add_entries, alerts_frame, hotlists_frame, read_hotlist_csv, verify_alert
 from ..matching import compile_pattern
 from ..plates import equivalence_key, is_valid_plate, normalize
 from ..store import Store
 from ..store import queries as q
+from ..store import schema as s
 from ..store.queries import READ_SCHEMA
 from .purpose import Why
 from .results import Result, _iso, _now, _window
@@ -102,12 +104,6 @@ class Searches:
             return frame.head(cap), frame.height > cap, {}
 
         return self._query("search.plate", params, work, self._why_of(purpose, case, reason), limit)
-
-    def _not_yet(self, operation: str, params: dict[str, Any], why: Why | None) -> Result:
-        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
-            raise NotAvailable(f"{operation} is not available yet in this version of the workbench")
-
-        return self._query(operation, params, work, why, None)
 
     def search_partial(
         self,
@@ -447,9 +443,109 @@ class Searches:
 
         return self._query("crop", params, work, self._why_of(purpose, case, reason), None).extra["crop"]  # type: ignore[no-any-return]
 
-    def export(self, read_ids: list[int], *, agency: str, **why: Any) -> Result:
-        """Reads packaged for another law-enforcement or prosecutorial agency."""
-        return self._not_yet("export", {"reads": len(read_ids), "agency": agency}, self._why_of(**why))
+    def release(
+        self,
+        *,
+        agency: str,
+        dest: Path,
+        plate: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        read_ids: Sequence[int] = (),
+        department_state: str = "OR",
+        allow_out_of_state: bool = False,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+    ) -> Result:
+        """Export reads (a plate in a window, or given reads) for a case to a registered law-enforcement or
+        prosecutorial agency, as a checksummed package in ``dest``; recorded and audited."""
+        from .release import check_agency, write_package
+
+        why = self._why_of(purpose, case, reason)
+        params = {
+            "agency": agency,
+            "plate": plate,
+            "since": _iso(since),
+            "until": _iso(until),
+            "reads": len(read_ids),
+        }
+
+        def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
+            found = conn.execute(
+                sa.select(s.Agency.id, s.Agency.kind, s.Agency.state).where(s.Agency.name == agency)
+            ).first()
+            if found is None:
+                raise InvalidInput(f"there is no agency named {agency!r} in the registry")
+            check_agency(
+                found.kind,
+                found.state,
+                department_state=department_state,
+                allow_out_of_state=allow_out_of_state,
+            )
+            if plate:
+                since_ms, until_ms = _window(since, until)
+                frame = q.fetch_reads(
+                    conn, q.plate_ids(conn, normalize(plate)), since_ms=since_ms, until_ms=until_ms
+                )
+            elif read_ids:
+                frame = q.reads_by_id(conn, [int(r) for r in read_ids]).sort("ts")
+            else:
+                raise InvalidInput("say what to release: a plate (with --from/--to) or read ids")
+            images = conn.execute(
+                sa.select(s.Read.id, s.Read.image_path).where(s.Read.id.in_(frame["read_id"].to_list()))
+            ).all()
+            paths = dict(images)
+            frame = frame.with_columns(
+                image_path=pl.Series([paths.get(i) for i in frame["read_id"].to_list()], dtype=pl.String)
+            )
+            case_id = conn.execute(
+                sa.select(s.Case.id).where(s.Case.number == (why.case if why else None))
+            ).scalar()
+            if case_id is None:
+                case_id = conn.execute(
+                    sa.insert(s.Case)
+                    .values(number=why.case if why and why.case else "(no case)", opened_at=_now())
+                    .returning(s.Case.id)
+                ).scalar_one()
+            meta = {
+                "case": why.case if why else None,
+                "purpose": why.purpose if why else None,
+                "agency": agency,
+                "released_by": self.user.name,
+            }
+            digest = write_package(Path(dest), frame, meta)
+            conn.execute(
+                sa.insert(s.Release).values(
+                    agency_id=found.id,
+                    case_id=case_id,
+                    purpose=why.purpose if why else "",
+                    released_by=self.user.id,
+                    released_at=_now(),
+                    read_count=frame.height,
+                    package_path=str(Path(dest).resolve()),
+                    manifest_sha256=digest,
+                )
+            )
+            return frame, False, {"package": str(dest), "manifest_sha256": digest}
+
+        return self._query("export", params, work, why, None)
+
+    def add_agency(self, name: str, *, kind: str, state: str, contact: str = "") -> None:
+        """Register an agency data may be released to (administrators)."""
+        from .release import AGENCY_KINDS
+
+        def work(conn: Connection) -> tuple[None, int]:
+            if kind not in AGENCY_KINDS:
+                raise InvalidInput(f"an agency's kind is one of {', '.join(AGENCY_KINDS)}")
+            if not (len(state) == 2 and state.isalpha()):
+                raise InvalidInput("an agency's state is two letters, e.g. OR")
+            conn.execute(
+                sa.insert(s.Agency).values(name=name, kind=kind, state=state.upper(), contact=contact)
+            )
+            return None, 1
+
+        self._admin("agency.add", {"name": name, "kind": kind, "state": state}, work)
 
     def alerts(
         self,

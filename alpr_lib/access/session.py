@@ -385,9 +385,8 @@ class AccessSession(Searches):
                     )
         except AlprError as exc:
             # Malformed input is a refusal (its message names no data); anything else a failure.
-            outcome, detail = (
-                ("denied", str(exc)) if isinstance(exc, InvalidInput) else ("error", type(exc).__name__)
-            )
+            refused = isinstance(exc, (InvalidInput, AccessDenied, NotFound))
+            outcome, detail = ("denied", str(exc)) if refused else ("error", type(exc).__name__)
             with self._store.atomic() as conn:
                 self._audit(conn, operation, outcome, params=params, detail=detail, **_why_fields(why))
             raise

@@ -1,0 +1,117 @@
+"""Releases: reads exported for a case to another law-enforcement or prosecutorial agency.
+
+A release goes only to an agency in the registry whose kind is law enforcement or prosecutorial (never
+"other"), and to an agency of another state only when the department allows it (Oregon's 2026 law limits
+sharing out of state). The package is a folder: the reads as CSV and Parquet, their images, a map (HTML
+with an inline drawing: it opens offline), and ``manifest.json`` with the SHA-256 of every file, the case,
+the purpose, who released it and when. :func:`verify_package` recomputes every checksum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import AccessDenied, InvalidInput
+
+__all__ = ["AGENCY_KINDS", "check_agency", "verify_package", "write_package"]
+
+AGENCY_KINDS = ("law-enforcement", "prosecutorial", "other")
+MANIFEST = "manifest.json"
+
+
+def check_agency(kind: str, state: str, *, department_state: str, allow_out_of_state: bool) -> None:
+    """Refuse, with the reason, a release the policy does not allow."""
+    if kind not in ("law-enforcement", "prosecutorial"):
+        raise AccessDenied("data is shared only with law-enforcement or prosecutorial agencies")
+    if state.upper() != department_state.upper() and not allow_out_of_state:
+        raise AccessDenied(
+            f"releases to agencies outside {department_state.upper()} are not allowed by the department's "
+            "settings"
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _map_html(reads: pl.DataFrame, title: str) -> str:
+    """The reads' places drawn as an inline SVG: opens anywhere, fetches nothing."""
+    if reads.is_empty():
+        return f"<!doctype html><title>{html.escape(title)}</title><p>No reads.</p>"
+    lat, lon = reads["lat"], reads["lon"]
+    lo_lat, hi_lat, lo_lon, hi_lon = lat.min(), lat.max(), lon.min(), lon.max()
+    span_lat, span_lon = (hi_lat - lo_lat) or 0.01, (hi_lon - lo_lon) or 0.01  # type: ignore[operator]
+    dots = "".join(
+        f'<circle cx="{20 + 560 * (x - lo_lon) / span_lon:.1f}" '
+        f'cy="{20 + 560 * (hi_lat - y) / span_lat:.1f}" r="4">'
+        f"<title>{html.escape(str(p))} {html.escape(str(t))}</title></circle>"
+        for p, t, y, x in reads.select("plate", "ts", "lat", "lon").iter_rows()
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><svg width='600' height='600' style='border:1px solid #ccc' "
+        f"fill='#dc2626'>{dots}</svg><p>Latitude {lo_lat:.5f} to {hi_lat:.5f}, longitude {lo_lon:.5f} to "
+        f"{hi_lon:.5f}.</p></body></html>"
+    )
+
+
+def write_package(dest: Path, reads: pl.DataFrame, meta: dict[str, Any]) -> str:
+    """Write a release package into the new folder ``dest``; returns the manifest's SHA-256."""
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise InvalidInput(f"{dest} is not empty: give a new folder for the package")
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    reads.write_csv(dest / "reads.csv")
+    reads.write_parquet(dest / "reads.parquet")
+    (dest / "map.html").write_text(_map_html(reads, f"Reads released for case {meta['case']}"))
+    for column in ("image_path", "crop_path"):
+        if column in reads.columns:
+            for value in reads[column].drop_nulls().to_list():
+                source = Path(value)
+                if source.is_file():
+                    shutil.copy2(source, dest / "images" / source.name)
+    files = {
+        str(p.relative_to(dest)): _sha256(p)
+        for p in sorted(dest.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+    manifest = {
+        **meta,
+        "released_at": dt.datetime.now(dt.UTC).isoformat(),
+        "reads": reads.height,
+        "files": files,
+    }
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    return _sha256(dest / MANIFEST)
+
+
+def verify_package(path: Path) -> list[str]:
+    """Problems found in a package (empty when it is whole): changed, missing or added files."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+        listed: dict[str, str] = manifest["files"]
+    except (OSError, ValueError, KeyError):
+        return [f"{MANIFEST} is missing or unreadable"]
+    problems = []
+    for name, digest in sorted(listed.items()):
+        file = path / name
+        if not file.is_file():
+            problems.append(f"{name} is missing")
+        elif _sha256(file) != digest:
+            problems.append(f"{name} was changed")
+    present = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and p.name != MANIFEST}
+    problems += [f"{name} was added" for name in sorted(present - set(listed))]
+    return problems

@@ -1,0 +1,132 @@
+"""Releases: only to law-enforcement or prosecutorial agencies, a package that verifies, tampering caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alpr_lib.store import Store
+
+from .conftest import DEMO_PASSWORD
+
+WHY = ["--purpose", "investigation", "--case", "26-01234", "--reason", "evidence for prosecution"]
+
+
+def test_release_package_verifies_and_a_flipped_byte_fails(
+    run, city: Store, manifest: dict, tmp_path: Path
+) -> None:
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    run(
+        "release",
+        "agency",
+        "Lane County DA",
+        "--kind",
+        "prosecutorial",
+        "--state",
+        "OR",
+        "--user",
+        "admin",
+        "--db",
+        db,
+        env=env,
+    )
+    run(
+        "release",
+        "agency",
+        "Coastal Tow Co.",
+        "--kind",
+        "other",
+        "--state",
+        "OR",
+        "--user",
+        "admin",
+        "--db",
+        db,
+        env=env,
+    )
+    run(
+        "release",
+        "agency",
+        "King County SO",
+        "--kind",
+        "law-enforcement",
+        "--state",
+        "WA",
+        "--user",
+        "admin",
+        "--db",
+        db,
+        env=env,
+    )
+    plate = manifest["scenarios"]["clone"]["plate"]
+    package = tmp_path / "pkg"
+    out = json.loads(
+        run(
+            "release",
+            "create",
+            "--agency",
+            "Lane County DA",
+            "--plate",
+            plate,
+            "--out",
+            str(package),
+            *WHY,
+            "--user",
+            "investigator",
+            "--db",
+            db,
+            "--json",
+            env=env,
+        ).stdout
+    )
+    assert out["count"] >= 2 and (package / "reads.parquet").exists() and (package / "map.html").exists()
+    listed = json.loads((package / "manifest.json").read_text())
+    assert (
+        listed["case"] == "26-01234"
+        and listed["released_by"] == "investigator"
+        and "reads.csv" in listed["files"]
+    )
+    assert json.loads(run("release", "verify", str(package), "--json").stdout)["ok"] is True
+
+    data = bytearray((package / "reads.csv").read_bytes())
+    data[-2] ^= 0x01
+    (package / "reads.csv").write_bytes(bytes(data))
+    broken = run("release", "verify", str(package), ok=False)
+    assert broken.exit_code == 1 and "reads.csv was changed" in broken.stdout
+
+    refused = run(
+        "release",
+        "create",
+        "--agency",
+        "Coastal Tow Co.",
+        "--read",
+        "1",
+        "--out",
+        str(tmp_path / "x"),
+        *WHY,
+        "--user",
+        "investigator",
+        "--db",
+        db,
+        env=env,
+        ok=False,
+    )
+    assert refused.exit_code != 0 and "law-enforcement or prosecutorial" in refused.stderr
+    away = run(
+        "release",
+        "create",
+        "--agency",
+        "King County SO",
+        "--read",
+        "1",
+        "--out",
+        str(tmp_path / "y"),
+        *WHY,
+        "--user",
+        "investigator",
+        "--db",
+        db,
+        env=env,
+        ok=False,
+    )
+    assert away.exit_code != 0 and "outside OR" in away.stderr
