@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -270,3 +271,20 @@ def test_every_data_command_answers_json(run, city: Store, manifest: dict) -> No
     assert answers["convoy"]["rows"][0]["plate"] == scen["convoy"]["companion"]
     assert scen["clone"]["plate"] in {r["plate"] for r in answers["clones"]["rows"]}
     assert {"plate", "state", "ts", "camera", "lat", "lon"} <= set(answers["fuzzy"]["rows"][0])
+
+
+def test_audit_quarterly(run, city: Store) -> None:
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    run("search", "plate", "ABC123", *WHY, "--user", "analyst", "--db", db, env=env)
+    year = dt.date.today().year
+    quarter = f"{year}Q{(dt.date.today().month - 1) // 3 + 1}"
+    out = json.loads(
+        run(
+            "audit", "quarterly", "--quarter", quarter, "--user", "supervisor", "--db", db, "--json", env=env
+        ).stdout
+    )
+    assert out["searches"] >= 1 and any(m["user_name"] == "analyst" for m in out["by_member"])
+    bad = run(
+        "audit", "quarterly", "--quarter", "2026-4", "--user", "supervisor", "--db", db, env=env, ok=False
+    )
+    assert "YYYYQN" in bad.stderr

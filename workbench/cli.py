@@ -649,6 +649,72 @@ def audit_report(
     _emit(as_json, data, text)
 
 
+@audit.command("quarterly")
+@click.option("--quarter", required=True, metavar="YYYYQN", help="The quarter, e.g. 2026Q4.")
+@user_option
+@db_option
+@json_option
+def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: bool) -> None:
+    """The periodic audit of searches for supervisors: by member, by purpose, with and without a case
+    number, and the flags of likely misuse, for one quarter.
+
+    \b
+    Example:
+        workbench audit quarterly --quarter 2026Q4 --user supervisor
+    """
+    import polars as pl
+
+    text = quarter.strip().upper()
+    if len(text) != 6 or text[4] != "Q" or not text[:4].isdigit() or text[5] not in "1234":
+        raise InvalidInput("give the quarter as YYYYQN, e.g. 2026Q4")
+    year, q = int(text[:4]), int(text[5])
+    tz = zoneinfo.ZoneInfo(_settings().timezone)
+    start = dt.datetime(year, 3 * q - 2, 1, tzinfo=tz)
+    end = dt.datetime(year + (q == 4), (3 * q) % 12 + 1, 1, tzinfo=tz)
+    result = _login(_open(db), user).audit_report(since=start, until=end, timezone=_settings().timezone)
+    from alpr_lib.access.roles import DATA_OPERATIONS
+
+    searches = result.frame.filter(pl.col("operation").is_in(list(DATA_OPERATIONS)))
+    by_member = (
+        searches.group_by("user_name")
+        .agg(
+            searches=pl.len(),
+            refused=(pl.col("outcome") == "denied").sum(),
+            without_case=pl.col("case_number").is_null().sum(),
+        )
+        .sort("searches", descending=True)
+    )
+    by_purpose = searches.group_by("purpose").agg(searches=pl.len()).sort("searches", descending=True)
+    flags = result.extra["flags"]
+    data = {
+        "quarter": text,
+        "since": start.isoformat(),
+        "until": end.isoformat(),
+        "searches": searches.height,
+        "by_member": by_member.to_dicts(),
+        "by_purpose": by_purpose.to_dicts(),
+        "flags": _rows(flags),
+        "checkpoint": result.extra["checkpoint"].as_dict(),
+    }
+
+    def text_out() -> None:
+        click.echo(
+            f"Audit of searches, {text} ({start:%Y-%m-%d} to {end:%Y-%m-%d}): {searches.height:,} searches"
+        )
+        for r in by_member.to_dicts():
+            click.echo(
+                f"  {r['user_name'] or '-':<16}{r['searches']:>7} searches, {r['refused']} refused, "
+                f"{r['without_case']} without a case number"
+            )
+        for r in by_purpose.to_dicts():
+            click.echo(f"  purpose {r['purpose'] or '(none)':<22}{r['searches']:>7}")
+        click.echo(f"{flags.height} flag(s) of likely misuse" + (":" if flags.height else "."))
+        for f in flags.to_dicts():
+            click.echo(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']}")
+
+    _emit(as_json, data, text_out)
+
+
 # -- data -------------------------------------------------------------------------------------
 
 
@@ -900,10 +966,18 @@ def release_create(
     """
     settings = _settings()
     result = _login(_open(db), user).release(
-        agency=agency, dest=out, plate=plate, since=_when(since), until=_when(until), read_ids=read_ids,
-        department_state=settings.department_state, allow_out_of_state=settings.release_out_of_state,
-        purpose=purpose, case=case, reason=reason,
-    )  # fmt: skip
+        agency=agency,
+        dest=out,
+        plate=plate,
+        since=_when(since),
+        until=_when(until),
+        read_ids=read_ids,
+        department_state=settings.department_state,
+        allow_out_of_state=settings.release_out_of_state,
+        purpose=purpose,
+        case=case,
+        reason=reason,
+    )
     data = {"audit_id": result.audit_id, "count": result.count, **result.extra}
     _emit(as_json, data, lambda: click.echo(f"Released {result.count} reads to {agency}: {out}."))
 
@@ -976,9 +1050,14 @@ def hold_add(
     """
     session = _login(_open(db), user)
     hold_id = session.add_hold(
-        case=case, reason=reason, plate=plate, since=_when(since), until=_when(until), read_ids=read_ids,
+        case=case,
+        reason=reason,
+        plate=plate,
+        since=_when(since),
+        until=_when(until),
+        read_ids=read_ids,
         review_on=review.date() if review else None,
-    )  # fmt: skip
+    )
     _emit(as_json, {"hold_id": hold_id}, lambda: click.echo(f"Hold {hold_id} recorded."))
 
 

@@ -791,8 +791,8 @@ class AccessSession(Searches):
         against the ``history_days`` before ``since`` as well; ``extra["checkpoint"]`` the audit
         chain's head before this report's own entry. Supervisors and administrators.
         """
-        until = until or _now()
-        since = since or until - dt.timedelta(days=7)
+        until = (until or _now()).astimezone(dt.UTC)
+        since = (since or until - dt.timedelta(days=7)).astimezone(dt.UTC)
         params = {"since": _iso(since), "until": _iso(until), "user": user}
 
         def work(conn: Connection) -> tuple[tuple[pl.DataFrame, pl.DataFrame], int]:
