@@ -34,6 +34,7 @@ from ..store import Store
 from ..store import queries as q
 from ..store import schema as s
 from ..store.queries import READ_SCHEMA
+from ..store.writes import ensure_case
 from .purpose import Why
 from .results import Result, _iso, _now, _window
 
@@ -499,15 +500,7 @@ class Searches:
             frame = frame.with_columns(
                 image_path=pl.Series([paths.get(i) for i in frame["read_id"].to_list()], dtype=pl.String)
             )
-            case_id = conn.execute(
-                sa.select(s.Case.id).where(s.Case.number == (why.case if why else None))
-            ).scalar()
-            if case_id is None:
-                case_id = conn.execute(
-                    sa.insert(s.Case)
-                    .values(number=why.case if why and why.case else "(no case)", opened_at=_now())
-                    .returning(s.Case.id)
-                ).scalar_one()
+            case_id = ensure_case(conn, why.case if why and why.case else "(no case)")
             meta = {
                 "case": why.case if why else None,
                 "purpose": why.purpose if why else None,

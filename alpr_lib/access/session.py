@@ -34,6 +34,7 @@ from ..plates import normalize
 from ..store import Store
 from ..store import queries as q
 from ..store import schema as s
+from ..store.writes import ensure_case
 from . import audit
 from .auth import (
     UserRecord,
@@ -663,11 +664,7 @@ class AccessSession(Searches):
                 if not ids:
                     raise NotFound("no reads of that plate are held by the workbench")
                 plate_id = ids[0]
-            case_id = conn.execute(sa.select(s.Case.id).where(s.Case.number == case)).scalar()
-            if case_id is None:
-                case_id = conn.execute(
-                    sa.insert(s.Case).values(number=case, opened_at=_now()).returning(s.Case.id)
-                ).scalar_one()
+            case_id = ensure_case(conn, case)
             active = self.user.role in ("supervisor", "admin")
             hold_id = conn.execute(
                 sa.insert(s.Hold)

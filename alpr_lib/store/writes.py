@@ -21,6 +21,7 @@ from . import schema as s
 __all__ = [
     "READ_COLUMNS",
     "ensure_cameras",
+    "ensure_case",
     "ensure_plates",
     "equivalence_key_expr",
     "insert_ignoring_duplicates",
@@ -66,6 +67,14 @@ def insert_ignoring_duplicates(
         return 0
     result = conn.execute(_insert_ignoring_duplicates(conn, table, conflict), list(rows))
     return max(result.rowcount, 0)
+
+
+def ensure_case(conn: Connection, number: str) -> int:
+    """The id of the case with this number, created (open) when new."""
+    found = conn.execute(sa.select(s.Case.id).where(s.Case.number == number)).scalar()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(sa.insert(s.Case).values(number=number).returning(s.Case.id)).scalar_one())
 
 
 def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[str, int]:
