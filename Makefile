@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 READS  ?= 200000
 SEED   ?= 7
 
-.PHONY: install browser demo test test-fast lint docs bench clean
+.PHONY: install browser demo test test-fast notebooks lint docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ALPR Workbench needs Python 3.11 or newer: run make PYTHON=/path/to/python3.11 ...")'
@@ -34,8 +34,23 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; fi; }
 
+NB_DB   := $(CURDIR)/.venv/notebook-demo.db
+NB_ENV  := WORKBENCH_DB_URL=sqlite:///$(NB_DB) WORKBENCH_USER=analyst WORKBENCH_PASSWORD=synthetic-demo-pass-2026 \
+           WORKBENCH_DATA_DIR=$(CURDIR)/.venv/notebook-data
+NBVAL   := -p no:cacheprovider -o filterwarnings= -q
+
 test: install browser
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory notebooks
+
+# The notebooks against a fresh demo city (the same one their saved outputs come from): analyst and
+# training notebooks compared output for output, dashboards executed.
+notebooks: install
+	rm -f $(NB_DB) $(NB_DB)-wal $(NB_DB)-shm
+	WORKBENCH_DEMO_PASSWORD=synthetic-demo-pass-2026 $(BIN)/workbench demo --reads 30000 --seed 7 \
+	  --start 2026-10-01 --db sqlite:///$(NB_DB) > /dev/null
+	$(NB_ENV) $(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg $(NBVAL)
+	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax voila_apps $(NBVAL)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" -x -q
