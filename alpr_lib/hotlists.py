@@ -214,6 +214,7 @@ def match_new_reads(conn: Connection, after_read_id: int, *, now: dt.datetime | 
         sa.select(r.c.id, r.c.ts, p.c.plate, p.c.state, e.c.id, e.c.plate, e.c.state)
         .select_from(r.join(p, p.c.id == r.c.plate_id).join(e, e.c.equiv_key == p.c.equiv_key))
         .where(r.c.id > after_read_id, sa.or_(e.c.expires_at.is_(None), e.c.expires_at > now))
+        .order_by(r.c.id, e.c.id)  # alerts numbered in the order of the reads, the same on every run
     ).all()
     rows = []
     for read_id, ts, plate, state, entry_id, listed, listed_state in candidates:
