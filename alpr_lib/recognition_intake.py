@@ -193,7 +193,11 @@ def ingest_video(
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is not a video file (missing or empty)")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    hasher = hashlib.sha256()
+    with path.open("rb") as fh:  # a video can be large: hashed in blocks, never read whole
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            hasher.update(block)
+    digest = hasher.hexdigest()[:32]
     report = IntakeReport(files=1)
     rows = []
     for n, found in enumerate(passes(path, engine, every_s=every_s, progress=progress)):

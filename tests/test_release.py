@@ -16,48 +16,25 @@ def test_release_package_verifies_and_a_flipped_byte_fails(
     run, city: Store, manifest: dict, tmp_path: Path
 ) -> None:
     db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
-    run(
-        "release",
-        "agency",
-        "Lane County DA",
-        "--kind",
-        "prosecutorial",
-        "--state",
-        "OR",
-        "--user",
-        "admin",
-        "--db",
-        db,
-        env=env,
-    )
-    run(
-        "release",
-        "agency",
-        "Coastal Tow Co.",
-        "--kind",
-        "other",
-        "--state",
-        "OR",
-        "--user",
-        "admin",
-        "--db",
-        db,
-        env=env,
-    )
-    run(
-        "release",
-        "agency",
-        "King County SO",
-        "--kind",
-        "law-enforcement",
-        "--state",
-        "WA",
-        "--user",
-        "admin",
-        "--db",
-        db,
-        env=env,
-    )
+    for name, kind, state in (
+        ("Lane County DA", "prosecutorial", "OR"),
+        ("Coastal Tow Co.", "other", "OR"),
+        ("King County SO", "law-enforcement", "WA"),
+    ):
+        run(
+            "release",
+            "agency",
+            name,
+            "--kind",
+            kind,
+            "--state",
+            state,
+            "--user",
+            "admin",
+            "--db",
+            db,
+            env=env,
+        )
     plate = manifest["scenarios"]["clone"]["plate"]
     package = tmp_path / "pkg"
     out = json.loads(

@@ -26,6 +26,7 @@ __all__ = [
     "end_session",
     "hash_password",
     "open_session",
+    "session_outcome",
     "session_state",
     "token_hash",
     "verify_password",
@@ -189,6 +190,28 @@ def open_session(conn: Connection, user_id: int, client: str, now: dt.datetime) 
     return int(sid), token
 
 
+_TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def session_outcome(
+    created_at: dt.datetime,
+    last_seen_at: dt.datetime,
+    ended_at: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    idle: dt.timedelta,
+    absolute: dt.timedelta,
+) -> str:
+    """A session's state now: ``ok``, ``ended`` (logged out), ``expired`` (too old) or ``idle``."""
+    if ended_at is not None:
+        return "ended"
+    if now - created_at > absolute:
+        return "expired"
+    if now - last_seen_at > idle:
+        return "idle"
+    return "ok"
+
+
 def session_state(
     conn: Connection,
     now: dt.datetime,
@@ -199,7 +222,7 @@ def session_state(
     token: str | None = None,
 ) -> tuple[sa.Row[tuple[int, int, str]] | None, str]:
     """Look a session up by id or token: its row (id, user_id, client) and ``ok``, ``unknown``,
-    ``ended``, ``idle`` or ``expired``. A live session's last-seen time is moved to ``now``."""
+    ``ended``, ``idle`` or ``expired``. A live session's last-seen time follows ``now`` (within a minute)."""
     c = s.Session.__table__.c
     where = c.id == session_id if session_id is not None else c.token_hash == token_hash(token or "")
     row = conn.execute(
@@ -207,16 +230,14 @@ def session_state(
     ).first()
     if row is None:
         return None, "unknown"
-    if row.ended_at is not None:
-        outcome = "ended"
-    elif now - row.created_at > absolute:
-        outcome = "expired"
-    elif now - row.last_seen_at > idle:
-        outcome = "idle"
-    else:
-        conn.execute(sa.update(s.Session).where(c.id == row.id).values(last_seen_at=now))
-        return row, "ok"
-    if row.ended_at is None:
+    outcome = session_outcome(
+        row.created_at, row.last_seen_at, row.ended_at, now, idle=idle, absolute=absolute
+    )
+    if outcome == "ok":
+        # Touched at most once a minute: a browser asks many times a minute, the idle limit is in minutes.
+        if now - row.last_seen_at > _TOUCH_EVERY:
+            conn.execute(sa.update(s.Session).where(c.id == row.id).values(last_seen_at=now))
+    elif row.ended_at is None:
         conn.execute(sa.update(s.Session).where(c.id == row.id).values(ended_at=now))
     return row, outcome
 

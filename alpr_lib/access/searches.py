@@ -53,7 +53,7 @@ class Searches:
 
         def work(conn: Connection) -> tuple[dict[str, Any], int]:
             cams = q.cameras(conn)
-            roads = self._store.get_meta("roads")
+            roads = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "roads")).scalar()
             return {"cameras": cams, "roads": json.loads(roads) if roads else None}, cams.height
 
         result: dict[str, Any] = self._admin("map.layers", {}, work)

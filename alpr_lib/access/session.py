@@ -44,6 +44,7 @@ from .auth import (
     hash_password,
     open_session,
     refusal,
+    session_outcome,
     session_state,
 )
 from .purpose import Policy, Why, check_why
@@ -324,14 +325,17 @@ class AccessSession(Searches):
         """Why this member may not perform ``operation`` now (an error to raise), and the checked purpose."""
         now = _now()
         row = conn.execute(_GATE, {"sid": self._session_id}).one()
-        if row.ended_at is not None:
-            return _session_refusal("ended", self.policy), None
-        if now - row.created_at > dt.timedelta(hours=self.policy.max_hours):
+        state = session_outcome(
+            row.created_at,
+            row.last_seen_at,
+            row.ended_at,
+            now,
+            idle=dt.timedelta(minutes=self.policy.idle_minutes),
+            absolute=dt.timedelta(hours=self.policy.max_hours),
+        )
+        if state != "ok":
             end_session(conn, self._session_id, now)
-            return _session_refusal("expired", self.policy), None
-        if now - row.last_seen_at > dt.timedelta(minutes=self.policy.idle_minutes):
-            end_session(conn, self._session_id, now)
-            return _session_refusal("idle", self.policy), None
+            return _session_refusal(state, self.policy), None
         if row.disabled:
             end_session(conn, self._session_id, now)
             return _session_refusal("disabled", self.policy), None

@@ -103,6 +103,7 @@ def timeline(
     ).slice(1)
     first, last = ordered["ts"][0], ordered["ts"][-1]
     busiest = hours.sort("reads", descending=True)["hour"].head(3).to_list()
+    homes = places.filter(pl.col("night_share") >= 0.5)
     summary = {
         "reads": ordered.height,
         "first_seen": first.astimezone(tz).isoformat(),
@@ -110,9 +111,7 @@ def timeline(
         "cameras": ordered["camera"].n_unique(),
         "places": places.height,
         "usual_hours": sorted(busiest),
-        "likely_home_place": int(places.filter(pl.col("night_share") >= 0.5)["place"][0])
-        if places.filter(pl.col("night_share") >= 0.5).height
-        else None,
+        "likely_home_place": int(homes["place"][0]) if homes.height else None,
     }
     return {
         "sightings": sightings.drop("local"),
