@@ -129,3 +129,16 @@ def test_only_supervisors_and_administrators_verify(db: Path, tmp_path: Path) ->
     assert code == 1 and "may not audit.verify" in err
     with pytest.raises(AccessDenied):
         login(Store(f"sqlite:///{db}"), "investigator", PW).verify_audit()
+
+
+def test_the_demo_history_gives_supervisors_something_to_review(city: Store) -> None:
+    from .conftest import DEMO_PASSWORD, DEMO_START
+
+    supervisor = login(city, "supervisor", DEMO_PASSWORD)
+    since = dt.datetime.combine(DEMO_START, dt.time(), tzinfo=dt.UTC)
+    report = supervisor.audit_report(since=since, until=since + dt.timedelta(days=31))
+    history = report.frame.filter(report.frame["user_name"].is_in(["analyst", "investigator"]))
+    assert history.height > 200 and set(history["detail"]) == {"synthetic demo history"}
+    raised = {(r["user_name"], r["flag"]) for r in report.extra["flags"].to_dicts()}
+    assert {("investigator", "repeat-plate"), ("investigator", "off-hours"), ("analyst", "volume")} <= raised
+    assert supervisor.verify_audit()[0].ok

@@ -107,3 +107,17 @@ def test_release_package_verifies_and_a_flipped_byte_fails(
         ok=False,
     )
     assert away.exit_code != 0 and "outside OR" in away.stderr
+
+
+def test_the_demo_registers_agencies_and_investigators_can_list_them(run, city: Store) -> None:
+    env, demo_db = {"WORKBENCH_PASSWORD": DEMO_PASSWORD}, str(city.url)
+    listed = json.loads(
+        run("release", "agencies", "--user", "investigator", "--db", demo_db, "--json", env=env).stdout
+    )
+    assert {(r["name"], r["kind"]) for r in listed["rows"]} == {
+        ("Lane County District Attorney", "prosecutorial"),
+        ("Douglas County Sheriff's Office", "law-enforcement"),
+        ("Florence Neighbourhood Watch", "other"),
+    }
+    refused = run("release", "agencies", "--user", "analyst", "--db", demo_db, ok=False, env=env)
+    assert refused.exit_code != 0 and "may not agency.list" in refused.stderr

@@ -1,13 +1,16 @@
 """ALPR Workbench, the application: command line, settings, Jupyter login, dashboards' components.
 
-In a notebook, ``workbench.connect()`` gives the logged-in member's audited session.
+In a notebook, ``workbench.connect()`` gives the logged-in member's audited session; what it refuses raises
+``workbench.AlprError`` with a one-line reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["connect"]
+from alpr_lib.errors import AlprError
+
+__all__ = ["AlprError", "connect"]
 
 
 def connect(db: str | None = None) -> Any:

@@ -930,6 +930,25 @@ def release_agency(name: str, kind: str, state: str, contact: str, user: str | N
     click.echo(f"Registered {name} ({kind}, {state.upper()}).")
 
 
+@release.command("agencies")
+@user_option
+@db_option
+@json_option
+def release_agencies(user: str | None, db: str | None, as_json: bool) -> None:
+    """The agencies data may be released to.
+
+    \b
+    Example:
+        workbench release agencies --user investigator
+    """
+    frame = _login(_open(db), user).agencies()
+    _emit(
+        as_json,
+        {"count": frame.height, "rows": _rows(frame)},
+        lambda: [click.echo(f"{r['name']:<40}{r['kind']:<17}{r['state']}") for r in frame.to_dicts()],
+    )
+
+
 @release.command("create")
 @click.option("--agency", required=True, help="A registered agency.")
 @click.option("--plate", default=None, help="Release this plate's reads (with --from/--to).")

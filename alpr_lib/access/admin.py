@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from ..errors import InvalidInput, NotASyntheticStore
 from ..ingest import load_city
@@ -139,6 +141,8 @@ def build_demo(
         for name, (role, trained) in DEMO_USERS.items():
             uid = _add_user(conn, name, role, pw_hash, trained_by=admin_id, trained=trained)
             admin_id = admin_id or uid
+        _demo_agencies(conn)
+        history = _demo_history(conn, start, seed, tz)
         audit.append(
             conn,
             operation="demo",
@@ -151,8 +155,102 @@ def build_demo(
         )
     info = store.info()
     info["demo_users"] = {name: role for name, (role, _) in DEMO_USERS.items()}
+    info["demo_audit_history"] = history
     info["password"] = password if generated else None
     return info
+
+
+#: Agencies the demo may release data to: the county's prosecutor and a neighbouring sheriff (in-state),
+#: and one that must be refused (not a law-enforcement or prosecutorial agency).
+DEMO_AGENCIES = (
+    ("Lane County District Attorney", "prosecutorial", "OR"),
+    ("Douglas County Sheriff's Office", "law-enforcement", "OR"),
+    ("Florence Neighbourhood Watch", "other", "OR"),
+)
+
+
+def _demo_agencies(conn: Connection) -> None:
+    for name, kind, state in DEMO_AGENCIES:
+        conn.execute(sa.insert(s.Agency).values(name=name, kind=kind, state=state, contact=""))
+
+
+def _demo_history(conn: Connection, start: dt.date, seed: int, tz: zoneinfo.ZoneInfo) -> int:
+    """A month of the department's searches in the demo's audit log, for supervisors to learn the review on.
+
+    Entries say ``detail='synthetic demo history'`` (they never happened). Weekday searches by the analyst
+    and the investigator in working hours under case numbers, and three patterns the review should raise: the
+    investigator looking up one plate late at night, four times, without a consistent case (``repeat-plate``,
+    ``off-hours``); and one day on which the analyst ran 70 searches for a large case (``volume`` — a flag
+    to ask about, which has a good answer)."""
+    rng = np.random.default_rng(seed + 1)
+    plates = [p for (p,) in conn.execute(sa.select(s.Plate.plate).order_by(s.Plate.id).limit(400))]
+    if len(plates) < 10:
+        return 0
+    cases = [f"26-0{n}" for n in rng.integers(1000, 9999, 12)]
+    entries: list[tuple[dt.datetime, str, str, str, dict[str, Any], str | None, str]] = []
+
+    def at(day: dt.date, hour: float) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour)
+        return local.replace(tzinfo=tz).astimezone(dt.UTC)
+
+    def search(when: dt.datetime, user: str, role: str, case: str | None, purpose: str, reason: str) -> None:
+        op = ("search.plate", "search.partial", "timeline", "canvass")[int(rng.integers(4))]
+        plate = plates[int(rng.integers(len(plates)))]
+        params: dict[str, Any] = {"plate": plate} if op in ("search.plate", "timeline") else {}
+        if op == "search.partial":
+            params = {"pattern": plate[:3] + "*"}
+        entries.append((when, user, role, op, params, case, purpose + "|" + reason))
+
+    busy = start + dt.timedelta(days=15)
+    while busy.weekday() >= 5:  # a working day
+        busy += dt.timedelta(days=1)
+    for offset in range(30):
+        day = start + dt.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for user, role, (lo, hi), n in (
+            ("analyst", "analyst", (8, 17), 6),
+            ("investigator", "investigator", (8, 16), 5),
+        ):
+            count = 70 if (user == "analyst" and day == busy) else int(rng.integers(n - 2, n + 3))
+            for _ in range(count):
+                case = cases[int(rng.integers(len(cases)))]
+                search(at(day, rng.uniform(lo, hi)), user, role, case, "investigation", "case work")
+    target = plates[7]
+    for k, (offset, hour) in enumerate(((3, 22.4), (9, 23.1), (16, 22.8), (24, 23.6))):
+        case = (cases[0], None, cases[5], None)[k]
+        purpose = "investigation" if case else "missing-person"
+        entries.append(
+            (
+                at(start + dt.timedelta(days=offset), hour),
+                "investigator",
+                "investigator",
+                "search.plate",
+                {"plate": target},
+                case,
+                purpose + "|checking a vehicle",
+            )
+        )
+    now = dt.datetime.now(dt.UTC)
+    entries = sorted((e for e in entries if e[0] < now), key=lambda e: e[0])
+    for when, user, role, op, params, case, why in entries:
+        purpose, reason = why.split("|")
+        audit.append(
+            conn,
+            operation=op,
+            outcome="ok",
+            client=("lab", "dashboard")[int(rng.integers(2))],
+            user_name=user,
+            role=role,
+            params=params,
+            purpose=purpose,
+            case_number=case,
+            reason=reason,
+            result_count=int(rng.integers(0, 40)),
+            detail="synthetic demo history",
+            now=when,
+        )
+    return len(entries)
 
 
 def _clear_synthetic(store: Store) -> None:

@@ -48,22 +48,15 @@ def _sha256(path: Path) -> str:
 
 def _map_html(reads: pl.DataFrame, title: str) -> str:
     """The reads' places drawn as an inline SVG: opens anywhere, fetches nothing."""
+    from ..analytics.svgmap import svg_map
+
     if reads.is_empty():
         return f"<!doctype html><title>{html.escape(title)}</title><p>No reads.</p>"
-    lat, lon = reads["lat"], reads["lon"]
-    lo_lat, hi_lat, lo_lon, hi_lon = lat.min(), lat.max(), lon.min(), lon.max()
-    span_lat, span_lon = (hi_lat - lo_lat) or 0.01, (hi_lon - lo_lon) or 0.01  # type: ignore[operator]
-    dots = "".join(
-        f'<circle cx="{20 + 560 * (x - lo_lon) / span_lon:.1f}" '
-        f'cy="{20 + 560 * (hi_lat - y) / span_lat:.1f}" r="4">'
-        f"<title>{html.escape(str(p))} {html.escape(str(t))}</title></circle>"
-        for p, t, y, x in reads.select("plate", "ts", "lat", "lon").iter_rows()
-    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1><svg width='600' height='600' style='border:1px solid #ccc' "
-        f"fill='#dc2626'>{dots}</svg><p>Latitude {lo_lat:.5f} to {hi_lat:.5f}, longitude {lo_lon:.5f} to "
-        f"{hi_lon:.5f}.</p></body></html>"
+        f"<h1>{html.escape(title)}</h1>{svg_map(reads, colour_by='plate', width=800, height=600)}"
+        f"<p>Latitude {reads['lat'].min():.5f} to {reads['lat'].max():.5f}, "
+        f"longitude {reads['lon'].min():.5f} to {reads['lon'].max():.5f}.</p></body></html>"
     )
 
 

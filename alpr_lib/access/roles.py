@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "purge": frozenset({"admin"}),
     "transparency": frozenset({"admin", "supervisor"}),
     "agency.add": frozenset({"admin"}),
+    "agency.list": frozenset({"admin", "supervisor", "investigator"}),
     "purge.start": frozenset({"admin"}),
     "hold.add": frozenset({"admin", "supervisor", "investigator", "analyst"}),
     "hold.approve": frozenset({"admin", "supervisor"}),

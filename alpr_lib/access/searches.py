@@ -540,6 +540,21 @@ class Searches:
 
         self._admin("agency.add", {"name": name, "kind": kind, "state": state}, work)
 
+    def agencies(self) -> pl.DataFrame:
+        """The agencies data may be released to: name, kind, state, contact."""
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            a = s.Agency.__table__
+            rows = conn.execute(
+                sa.select(a.c.name, a.c.kind, a.c.state, a.c.contact).order_by(a.c.name)
+            ).all()
+            schema = {"name": pl.String, "kind": pl.String, "state": pl.String, "contact": pl.String}
+            frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+            return frame, frame.height
+
+        result: pl.DataFrame = self._admin("agency.list", {}, work)
+        return result
+
     def alerts(
         self,
         *,

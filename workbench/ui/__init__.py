@@ -6,17 +6,20 @@ Every dashboard in ``voila_apps/`` is a notebook of one line over these: ``ui.ca
 
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
 from .dashboards import alerts, audit_review, canvass, partial_plate, timeline
+from .static import StaticMap, static_map
 
 __all__ = [
     "Door",
     "MapView",
     "PurposeBar",
     "ResultTable",
+    "StaticMap",
     "alerts",
     "audit_review",
     "bar_chart",
     "canvass",
     "message",
     "partial_plate",
+    "static_map",
     "timeline",
 ]
