@@ -44,9 +44,9 @@ def svg_map(
     margin_m: float = 300.0,
 ) -> str:
     """An ``<svg>`` of the reads (``lat``, ``lon``; a tooltip from ``plate``/``ts``/``camera`` where present),
-    over the roads (GeoJSON) and cameras (``camera``, ``lat``, ``lon``), with scenes as circles (``lat``, ``lon``,
-    ``radius_m``). The view fits the reads and scenes (or the cameras when there are none), with ``margin_m``
-    around.
+    over the roads (GeoJSON) and cameras (``camera``, ``lat``, ``lon``), with scenes as circles (``lat``,
+    ``lon``, ``radius_m``). The view fits the reads and scenes (or the cameras when there are none), with
+    ``margin_m`` around.
     ``colour_by`` names a column whose values get one colour each (a legend follows)."""
     points: list[tuple[float, float]] = []
     if reads is not None and not reads.is_empty():
