@@ -288,3 +288,26 @@ def test_audit_quarterly(run, city: Store) -> None:
         "audit", "quarterly", "--quarter", "2026-4", "--user", "supervisor", "--db", db, env=env, ok=False
     )
     assert "YYYYQN" in bad.stderr
+
+
+def test_a_trainer_opens_the_training_gate_from_the_command_line(run, city: Store) -> None:
+    """The trainer flow end to end: a new member is refused data, the trainer records the training, the member
+    gets data — each step in the audit log."""
+    plate, reads = busiest_plate(city)
+    db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    search = ["search", "plate", plate, *WHY, "--user", "trainee", "--db", db, "--json"]
+    refused = run(*search, ok=False, env=env)
+    assert refused.exit_code == 1 and "training" in refused.stderr and plate not in refused.stderr
+    run("users", "train", "trainee", "--user", "trainer", "--db", db, env=env)
+    assert json.loads(run(*search, env=env).stdout)["count"] == reads
+    with city.read() as conn:
+        outcomes = conn.execute(
+            sa.select(s.AuditEntry.operation, s.AuditEntry.outcome)
+            .where(s.AuditEntry.user_name.in_(["trainee", "trainer"]))
+            .order_by(s.AuditEntry.id)
+        ).all()
+    assert [tuple(o) for o in outcomes if o[0] in ("search.plate", "users.train")] == [
+        ("search.plate", "denied"),
+        ("users.train", "ok"),
+        ("search.plate", "ok"),
+    ]
