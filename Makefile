@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 READS  ?= 200000
 SEED   ?= 7
 
-.PHONY: install browser demo test test-fast notebook-db notebooks notebook-outputs lint docs bench clean
+.PHONY: install browser demo test test-postgres test-fast notebook-db notebooks notebook-outputs lint docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ALPR Workbench needs Python 3.11 or newer: run make PYTHON=/path/to/python3.11 ...")'
@@ -42,6 +42,16 @@ NBVAL   := -p no:cacheprovider -o filterwarnings= -q
 test: install browser
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory notebooks
+	$(MAKE) --no-print-directory test-postgres
+
+# The whole suite again on PostgreSQL: a throwaway cluster on loopback (PostgreSQL is installed with apt-get
+# when missing and we are root), stopped and removed afterwards whatever the outcome.
+test-postgres: install
+	@dir=$$(mktemp -d /tmp/alpr-pg.XXXXXX); \
+	url=$$(scripts/pg-test-cluster start $$dir/cluster) || exit 1; \
+	echo "PostgreSQL run against $$url"; \
+	ALPR_TEST_POSTGRES=$$url $(BIN)/python -m pytest -p no:cacheprovider; rc=$$?; \
+	scripts/pg-test-cluster stop $$dir/cluster; rm -rf $$dir; exit $$rc
 
 # The notebooks against a fresh demo city (the same one their saved outputs come from): analyst and
 # training notebooks compared output for output, dashboards executed. Each notebook runs as the member it is

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from alpr_lib.access import build_demo, init_database
 from alpr_lib.store import Store
+
+from .engines import ENGINE, drop_database, new_database
 
 DEMO_PASSWORD = "synthetic-demo-pass-2026"
 ADMIN_PASSWORD = "first-admin-pass-2026"
@@ -30,13 +33,33 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if ENGINE == "postgresql":
+        # Stores a test builds and drops without dispose() leave pooled connections to the collector; the
+        # application disposes its own (the CLI when a command ends), tests need not.
+        config.addinivalue_line("filterwarnings", "ignore:.*was deleted while still open:ResourceWarning")
+        config.addinivalue_line("filterwarnings", "ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def pytest_report_header() -> str:
+    return f"database engine: {ENGINE}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests of what only SQLite has (its file, its backup API) are not collected."""
+    if ENGINE != "sqlite":
+        items[:] = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+
+
 @pytest.fixture
-def fresh_store() -> Iterator[Store]:
-    """An empty, migrated in-memory store."""
-    store = Store("sqlite://")
+def fresh_store(tmp_path: Path) -> Iterator[Store]:
+    """An empty, migrated store (in memory on SQLite; a new database on PostgreSQL)."""
+    url = new_database(tmp_path, "fresh") if ENGINE != "sqlite" else "sqlite://"
+    store = Store(url)
     store.migrate()
     yield store
     store.dispose()
+    drop_database(url)
 
 
 @pytest.fixture
@@ -47,17 +70,39 @@ def admin_store(fresh_store: Store) -> Store:
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of a small synthetic city shared by the whole run. Tests must not change it."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    url = f"sqlite:///{path}"
-    build_demo(Store(url, create=True), reads=DEMO_READS, seed=7, password=DEMO_PASSWORD, start=DEMO_START)
-    return url
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of the synthetic city every run builds once; tests get copies of it (``demo_db``, ``city``)."""
+    url = new_database(tmp_path_factory.mktemp("demo"), "demo")
+    store = Store(url, create=True)
+    build_demo(store, reads=DEMO_READS, seed=7, password=DEMO_PASSWORD, start=DEMO_START)
+    store.dispose()
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
-def demo_store(demo_db: str) -> Store:
-    return Store(demo_db)
+def demo_db(demo_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a small synthetic city shared by the whole run. Tests must not change it."""
+    url = copy_of(demo_template, tmp_path_factory.mktemp("demo-shared"), "shared")
+    yield url
+    drop_database(url)
+
+
+def copy_of(url: str, folder: Path, name: str) -> str:
+    if ENGINE == "sqlite":
+        source = Store(url)
+        dest = folder / f"{name}.db"
+        source.backup(dest)
+        source.dispose()
+        return f"sqlite:///{dest}"
+    return new_database(folder, name, template=sa.make_url(url).database)
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db: str) -> Iterator[Store]:
+    store = Store(demo_db)
+    yield store
+    store.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -68,15 +113,13 @@ def manifest(demo_store: Store) -> dict[str, object]:
 
 
 @pytest.fixture
-def city(demo_db: str, tmp_path: Path) -> Iterator[Store]:
+def city(demo_template: str, tmp_path: Path) -> Iterator[Store]:
     """A private copy of the demo city, for tests that log in, search and so write audit entries."""
-    dest = tmp_path / "city.db"
-    source = Store(demo_db)
-    source.backup(dest)
-    source.dispose()
-    store = Store(f"sqlite:///{dest}")
+    url = copy_of(demo_template, tmp_path, "city")
+    store = Store(url)
     yield store
     store.dispose()
+    drop_database(url)
 
 
 @pytest.fixture

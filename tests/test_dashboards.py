@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
-from .conftest import DEMO_PASSWORD
+from .conftest import DEMO_PASSWORD, copy_of
+from .engines import drop_database
 from .servers import Server, run_server
 
 pytestmark = pytest.mark.slow
@@ -28,16 +29,17 @@ TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture(scope="module")
-def served(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Store, dict]]:
+def served(
+    demo_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Store, dict]]:
     tmp = tmp_path_factory.mktemp("dashboards")
-    source = Store(demo_db)
-    source.backup(tmp / "city.db")
-    source.dispose()
-    store = Store(f"sqlite:///{tmp / 'city.db'}")
+    url = copy_of(demo_template, tmp, "city")
+    store = Store(url)
     manifest = json.loads(store.get_meta("manifest") or "{}")
     with run_server("serve", str(store.url), APPS, tmp) as server:
         yield server, store, manifest
     store.dispose()
+    drop_database(url)
 
 
 class Dashboard:

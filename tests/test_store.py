@@ -129,6 +129,7 @@ def test_bulk_load_rebuilds_the_indexes(tmp_path: Path) -> None:
     assert "ix_reads_ts" in {ix["name"] for ix in sa.inspect(store.engine).get_indexes("reads")}
 
 
+@pytest.mark.sqlite_only
 def test_backup_is_a_consistent_openable_copy(demo_store: Store, tmp_path: Path) -> None:
     dest = demo_store.backup(tmp_path / "copy.db")
     copy = Store(f"sqlite:///{dest}")

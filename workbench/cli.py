@@ -68,7 +68,13 @@ def _settings() -> Any:
 
 
 def _open(db: str | None, *, create: bool = False) -> Store:
-    return Store(db or _settings().db_url, create=create)
+    store = Store(db or _settings().db_url, create=create)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(
+            store.dispose
+        )  # connections closed when the command ends, not left to the collector
+    return store
 
 
 def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:

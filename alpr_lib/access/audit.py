@@ -57,6 +57,9 @@ _LAST_HASH = sa.select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = _TABLE.insert().returning(_TABLE.c.id)
 
 
+_PG_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(7306870021)")  # any fixed key: "the audit chain"
+
+
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """The hash of one entry: SHA-256 over the previous hash and the entry's canonical JSON."""
     content = {k: fields.get(k) for k in _FIELDS}
@@ -86,6 +89,10 @@ def append(
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
+    if conn.dialect.name == "postgresql":
+        # One appender at a time until its transaction ends, or two would read the same last hash and fork the
+        # chain (READ COMMITTED). SQLite gets the same from BEGIN IMMEDIATE (store.db).
+        conn.execute(_PG_CHAIN_LOCK)
     ts = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     # Microseconds are kept: SQLite and PostgreSQL both store them, so the hash survives a round trip.
     fields: dict[str, Any] = {

@@ -65,7 +65,11 @@ def insert_ignoring_duplicates(
     """Insert ``rows``, skipping any that collide on the unique columns ``conflict``; returns rows added."""
     if not rows:
         return 0
-    result = conn.execute(_insert_ignoring_duplicates(conn, table, conflict), list(rows))
+    stmt = _insert_ignoring_duplicates(conn, table, conflict)
+    if conn.dialect.name == "postgresql":
+        # A many-row execute's rowcount is not the total there: count the rows it returns.
+        return len(conn.execute(stmt.returning(sa.literal_column("1")), list(rows)).all())
+    result = conn.execute(stmt, list(rows))
     return max(result.rowcount, 0)
 
 
@@ -192,6 +196,30 @@ def ensure_plates(conn: Connection, plates: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
+    """PostgreSQL: COPY the reads into a temporary table, then one INSERT … SELECT that skips known
+    ``source_id``s — COPY's speed with the same idempotence (and an exact count of what was added)."""
+    cols = ", ".join(READ_COLUMNS)
+    conn.exec_driver_sql(  # the read columns only: no id, so the ids' sequence is drawn once, at the INSERT
+        f"CREATE TEMP TABLE IF NOT EXISTS incoming_reads ON COMMIT DELETE ROWS AS "
+        f"SELECT {cols} FROM reads WITH NO DATA"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY incoming_reads ({cols}) FROM STDIN") as copy:
+            for row in reads.select(READ_COLUMNS).iter_rows():
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO reads ({cols}) SELECT {cols} FROM incoming_reads ORDER BY ts "
+            "ON CONFLICT (source_id) DO NOTHING"
+        )
+        added = max(cursor.rowcount, 0)
+        cursor.execute("TRUNCATE incoming_reads")
+    finally:
+        cursor.close()
+    return added
+
+
 def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
     """Insert reads (columns :data:`READ_COLUMNS`), skipping any whose ``source_id`` is known.
 
@@ -200,6 +228,8 @@ def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
     missing = [c for c in READ_COLUMNS if c not in reads.columns]
     if missing:
         raise ValueError(f"reads frame lacks columns {missing}")
+    if conn.dialect.name == "postgresql":
+        return _copy_reads(conn, reads)
     stmt = _insert_ignoring_duplicates(conn, s.Read.__table__, ["source_id"])
     added = 0
     for chunk in reads.select(READ_COLUMNS).iter_slices(_CHUNK):
