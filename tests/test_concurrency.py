@@ -1,7 +1,7 @@
 """Many members at once: 20 sessions searching while an import and a purge run, on either engine.
 
-No error, no read lost or doubled, every search audited exactly once, and the audit chain still whole (concurrent
-appends must queue, never fork it)."""
+No error, no read lost or doubled, every search audited exactly once, and the audit chain still whole
+(concurrent appends must queue, never fork it)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_twenty_sessions_search_while_an_import_and_a_purge_run(city: Store, tmp
     with city.read() as conn:
         plates = [p for (p,) in conn.execute(sa.select(s.Plate.plate).order_by(s.Plate.id).limit(SESSIONS))]
     reads_before, _, _ = counts(city)
-    # New reads, dated after the demo month: the purge (retention 10 days from the month's 20th) never takes them.
+    # New reads, after the demo month: the purge (10 days of retention, on the 20th) never takes them.
     start = dt.datetime.combine(DEMO_START + dt.timedelta(days=40), dt.time(), tzinfo=dt.UTC)
     lines = ["plate,state,camera,ts,lat,lon,confidence,source_id"]
     for i in range(NEW_READS):
