@@ -46,9 +46,10 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, tests of what only SQLite has (its file, its backup API) are not collected."""
-    if ENGINE != "sqlite":
-        items[:] = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    """Tests of what only one engine has (SQLite's file and backup API; PostgreSQL's roles) run on that
+    one."""
+    other = "postgresql_only" if ENGINE == "sqlite" else "sqlite_only"
+    items[:] = [item for item in items if item.get_closest_marker(other) is None]
 
 
 @pytest.fixture

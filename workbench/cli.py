@@ -306,6 +306,54 @@ def info(db: str | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--app-role", required=True, help="The role the workbench connects as.")
+@click.option("--auditor-role", required=True, help="A read-only role for outside review of the audit log.")
+@click.option("--apply", "apply_", is_flag=True, help="Run the grants (connected as the schema's owner).")
+@db_option
+def grants(app_role: str, auditor_role: str, apply_: bool, db: str | None) -> None:
+    """PostgreSQL: the grants that let the database itself defend the audit log.
+
+    The application role may add audit entries but never change or delete them; the auditor role reads the
+    record of use (audit log, destruction records, releases, holds) and nothing else. Prints the SQL; with
+    --apply runs it as the owner of the schema (the --db URL's user). Run again after each upgrade.
+
+    \b
+    Example:
+        workbench grants --app-role workbench_app --auditor-role workbench_audit --apply \\
+            --db postgresql+psycopg://workbench_owner@db.example/workbench
+    """
+    import sqlalchemy as sa
+
+    from alpr_lib.access import audit
+    from alpr_lib.errors import InvalidInput
+    from alpr_lib.store.pg_roles import apply_grants, grant_statements
+
+    store = _open(db)
+    if not apply_:
+        with store.read() as conn:
+            tables = [str(t) for t in sa.inspect(conn).get_table_names()]
+        for statement in grant_statements(app_role, auditor_role, tables):
+            click.echo(statement + ";")
+        return
+    try:
+        with store.atomic() as conn:
+            done = apply_grants(conn, app_role, auditor_role)
+            audit.append(
+                conn,
+                operation="grants",
+                outcome="ok",
+                client="cli",
+                params={"app_role": app_role, "auditor_role": auditor_role},
+                result_count=len(done),
+            )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    click.echo(
+        f"Granted: {app_role} adds to the audit log but cannot change it; {auditor_role} reads the record."
+    )
+
+
+@main.command()
 @click.argument("dest", type=click.Path(path_type=Path))
 @user_option
 @db_option

@@ -1,0 +1,65 @@
+"""What only the PostgreSQL server mode has: database roles that defend the audit log by themselves."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from alpr_lib.store import Store
+
+from .conftest import DEMO_PASSWORD
+
+pytestmark = pytest.mark.postgresql_only
+
+
+def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(run, city: Store) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    app, auditor = f"wb_app_{suffix}", f"wb_audit_{suffix}"
+    with city.atomic() as conn:
+        for role in (app, auditor):
+            conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+    owner_url = city.url.render_as_string(hide_password=False)
+    run("grants", "--app-role", app, "--auditor-role", auditor, "--apply", "--db", owner_url)
+    app_url = city.url.set(username=app).render_as_string(hide_password=False)
+
+    # The workbench works as the application role: a search adds its audit entry.
+    why = ["--purpose", "investigation", "--case", "26-01234", "--reason", "role test"]
+    env = {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    out = run("search", "partial", "A*", *why, "--user", "analyst", "--db", app_url, "--json", env=env)
+    assert '"operation": "search.partial"' in out.stdout
+
+    dsn = city.url.set(drivername="postgresql")
+    with psycopg.connect(dsn.set(username=app).render_as_string(hide_password=False), autocommit=True) as pg:
+        for statement in (
+            "UPDATE audit_log SET reason = 'edited'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "DROP TRIGGER audit_log_no_update ON audit_log",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                pg.execute(statement)
+    with psycopg.connect(dsn.set(username=auditor).render_as_string(hide_password=False)) as pg:
+        assert pg.execute("SELECT count(*) FROM audit_log").fetchone()[0] > 300
+        for table in ("reads", "plates", "users"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                pg.execute(f"SELECT * FROM {table} LIMIT 1")
+            pg.rollback()
+    with city.read() as conn:
+        last = conn.execute(
+            sa.text("SELECT operation, user_name FROM audit_log ORDER BY id DESC LIMIT 3")
+        ).all()
+    assert [tuple(r) for r in last][::-1] == [
+        ("grants", None),
+        ("logon", "analyst"),
+        ("search.partial", "analyst"),
+    ]
+
+
+def test_grants_are_refused_on_sqlite(run, tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    run("init", "--db", db, env={"WORKBENCH_PASSWORD": "first-admin-pass-2026"})
+    result = run("grants", "--app-role", "a", "--auditor-role", "b", "--apply", "--db", db, ok=False)
+    assert result.exit_code == 1 and "for PostgreSQL" in result.stderr
