@@ -393,6 +393,8 @@ def import_csv(
             rejects_fh.close()
     report.duplicates = valid - report.imported
     report.rejects_file = rejects_path if report.rejected else None
+    if report.imported and store.dialect == "postgresql":
+        store.analyze()  # fresh planner statistics, or the next canvass may scan
     return report
 
 

@@ -143,6 +143,8 @@ def purge(
     _record(store, report, ran_by, cutoff_ms)
     if report.reads and store.sqlite_path() is not None:
         _scrub_sqlite(store)
+    elif report.reads and store.dialect == "postgresql":
+        _vacuum_postgres(store)
     return report
 
 
@@ -175,6 +177,13 @@ def _record(store: Store, report: PurgeReport, ran_by: str, cutoff_ms: int) -> N
                 plates_destroyed=report.plates,
             )
         )
+
+
+def _vacuum_postgres(store: Store) -> None:
+    """Let PostgreSQL reuse the destroyed rows' space now rather than whenever autovacuum comes, and refresh
+    the planner's statistics (VACUUM cannot run inside a transaction: an autocommit connection)."""
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) reads, plates")
 
 
 def _scrub_sqlite(store: Store) -> None:
