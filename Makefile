@@ -47,7 +47,7 @@ test: install browser
 # The whole suite again on PostgreSQL: a throwaway cluster on loopback (PostgreSQL is installed with apt-get
 # when missing and we are root), stopped and removed afterwards whatever the outcome.
 test-postgres: install
-	@dir=$$(mktemp -d /tmp/alpr-pg.XXXXXX); \
+	@dir=$$(mktemp -d /tmp/alpr-pg.XXXXXX) && chmod 755 $$dir; \
 	url=$$(scripts/pg-test-cluster start $$dir/cluster) || exit 1; \
 	echo "PostgreSQL run against $$url"; \
 	ALPR_TEST_POSTGRES=$$url $(BIN)/python -m pytest -p no:cacheprovider; rc=$$?; \
