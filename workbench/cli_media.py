@@ -151,10 +151,16 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["plate", "rapidocr", "easyocr"]),
+    default=None,
+    help="The OCR engine to measure (default: the ocr_engine setting).",
+)
 @db_option
 @json_option
 def evaluate_cmd(
-    folder: Path, limit: int | None, crops_csv: Path | None, db: str | None, as_json: bool
+    folder: Path, limit: int | None, crops_csv: Path | None, engine: str | None, db: str | None, as_json: bool
 ) -> None:
     """Recognition accuracy on FOLDER in the openalpr benchmark format (NAME.jpg + NAME.txt).
 
@@ -168,6 +174,8 @@ def evaluate_cmd(
     from alpr_lib.recognition.evaluate import evaluate_crops, evaluate_folder
     from alpr_lib.recognition.ocr import default_engine
 
+    if engine:
+        os.environ["WORKBENCH_OCR_ENGINE"] = engine
     _ocr_settings()
     if crops_csv is not None:
         crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)

@@ -132,9 +132,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ocr_engine",
-        "rapidocr",
-        "OCR engine for images and video: rapidocr (models inside the package, works offline) or easyocr "
-        "(optional extra; needs easyocr_model_dir).",
+        "plate",
+        "OCR engine for images and video: plate (RapidOCR with the plate reader trained for this project; "
+        "models inside the package, works offline), rapidocr (general OCR alone) or easyocr (optional extra; "
+        "needs easyocr_model_dir).",
     ),
     Setting(
         "easyocr_model_dir",

@@ -1,8 +1,10 @@
 """OCR engines behind one protocol: an image in, text boxes out.
 
-The default engine is RapidOCR (``rapidocr-onnxruntime``): PP-OCRv4 detection and recognition models
-that ship inside its wheel, so nothing is downloaded at run time. Its recognizer reads Chinese and Latin
-text; the pipeline keeps letters and digits only. ``FakeEngine`` answers from a table, for fast tests.
+The default engine, ``plate``, is RapidOCR (``rapidocr-onnxruntime``: PP-OCRv4 detection and recognition
+models that ship inside its wheel, so nothing is downloaded at run time) with the plate reader trained here
+(``reader.py``, an ONNX model shipped in this package) reading the region the pipeline picks. ``rapidocr`` is
+RapidOCR alone (its general recognizer reads Chinese and Latin text; the pipeline keeps letters and digits).
+``easyocr`` is an optional extra. ``FakeEngine`` answers from a table, for fast tests.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "EasyOCREngine",
     "Engine",
     "FakeEngine",
+    "PlateEngine",
     "RapidOCREngine",
     "TextBox",
     "default_engine",
@@ -99,6 +102,22 @@ class RapidOCREngine:
         return str(text), float(score)
 
 
+class PlateEngine(RapidOCREngine):
+    """RapidOCR, and the plate reader trained for this project on the region it picks (the default engine).
+
+    The general recognizer finds and reads all the text; the pipeline picks the plate among it; the plate
+    reader (:class:`~alpr_lib.recognition.reader.PlateReader`) then reads that region and is believed when it
+    is sure. See ``ACCURACY.md`` for what each part adds."""
+
+    name = "plate"
+
+    def __init__(self, *, model: str | Path | None = None, threads: int = 2) -> None:
+        from .reader import PlateReader
+
+        super().__init__(threads=threads)
+        self.reader = PlateReader(model, threads=threads)
+
+
 class EasyOCREngine:
     """EasyOCR (an optional extra: ``pip install 'alpr-workbench[easyocr]'``) with its standard English
     models read from ``model_dir`` — never downloaded at run time. Without them it says how to get them."""
@@ -141,8 +160,10 @@ class EasyOCREngine:
         return str(best[1]), float(best[2])
 
 
-def make_engine(name: str = "rapidocr", *, model_dir: str | Path | None = None) -> Engine:
-    """An engine by name (the ``ocr_engine`` setting): ``rapidocr`` (default) or ``easyocr``."""
+def make_engine(name: str = "plate", *, model_dir: str | Path | None = None) -> Engine:
+    """An engine by name (the ``ocr_engine`` setting): ``plate`` (default), ``rapidocr`` or ``easyocr``."""
+    if name == "plate":
+        return PlateEngine()
     if name == "rapidocr":
         return RapidOCREngine()
     if name == "easyocr":
@@ -151,7 +172,7 @@ def make_engine(name: str = "rapidocr", *, model_dir: str | Path | None = None) 
                 "the easyocr engine needs the easyocr_model_dir setting: a folder with its models"
             )
         return EasyOCREngine(model_dir)
-    raise ConfigError(f"unknown OCR engine {name!r}: use rapidocr or easyocr")
+    raise ConfigError(f"unknown OCR engine {name!r}: use plate, rapidocr or easyocr")
 
 
 class FakeEngine:
@@ -179,13 +200,13 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_engine() -> Engine:
-    """The shared engine of this process, as ``WORKBENCH_OCR_ENGINE`` (default ``rapidocr``) and
+    """The shared engine of this process, as ``WORKBENCH_OCR_ENGINE`` (default ``plate``) and
     ``WORKBENCH_EASYOCR_MODEL_DIR`` say (loading models takes about a second: done once)."""
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
             _DEFAULT = make_engine(
-                os.environ.get("WORKBENCH_OCR_ENGINE", "rapidocr"),
+                os.environ.get("WORKBENCH_OCR_ENGINE", "plate"),
                 model_dir=os.environ.get("WORKBENCH_EASYOCR_MODEL_DIR"),
             )
         return _DEFAULT

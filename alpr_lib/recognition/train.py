@@ -1,0 +1,388 @@
+"""Train the plate reader (``models/plate_reader.onnx``) on this machine's CPU.
+
+    pip install -e '.[train]'          # torch, for training only; reading needs onnxruntime alone
+    python -m alpr_lib.recognition.train --crops ../shared/datasets/openalpr/seg_and_ocr \\
+        --out alpr_lib/recognition/models
+
+Data: the US plate crops of the openalpr ``seg_and_ocr`` set (file, state, plate) — one in five is held out to
+measure the model — and rendered plates (``synthplates.py``). In each crop the plate's text line is located
+with the general text detector (the box whose reading is closest to the truth), so the reader learns the very
+framing the pipeline gives it at reading time (:func:`reader.plate_crop` around a detector box). Other text
+on the plate (state names, slogans) is kept as examples that read as nothing. Every example is damaged as a
+street camera would (``synthplates.damage``) and its box jittered. The model: five convolution blocks, a
+bidirectional LSTM, CTC over the 36 characters; exported to ONNX with its settings and measured accuracy
+beside it (``plate_reader.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import difflib
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .reader import ALPHABET, HEIGHT, WIDTH, plate_crop, prepare
+from .synthplates import damage, render_plate
+
+HOLDOUT_EVERY = 5
+
+
+def _clean(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch in ALPHABET)
+
+
+def locate_lines(crops_dir: Path, cache: Path) -> list[dict]:
+    """Each crop's true plate, the box of its text line and the boxes of other text on it."""
+    if cache.exists():
+        return json.loads(cache.read_text())
+    import cv2
+    from rapidocr_onnxruntime import RapidOCR
+
+    ocr = RapidOCR(
+        text_score=0.3,
+        use_cls=False,
+        det_limit_type="max",
+        det_limit_side_len=640,
+        det_intra_op_num_threads=2,
+        rec_intra_op_num_threads=2,
+    )
+    with (crops_dir / "groundtruth.csv").open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    out = []
+    for i, (name, state, plate) in enumerate(sorted(rows)):
+        image = cv2.imread(str(crops_dir / "usimages" / name))
+        if image is None:
+            continue
+        found, _ = ocr(image, use_cls=False)
+        boxes = []
+        for pts, text, _score in found or []:
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            boxes.append(((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), _clean(text)))
+        # Join neighbours on one line: a plate split by a dash or an emblem.
+        joined = list(boxes)
+        for a in boxes:
+            for b in boxes:
+                (ax, ay, aw, ah), (bx, by, bw, bh) = a[0], b[0]
+                if a is not b and ax < bx and abs((ay + ah / 2) - (by + bh / 2)) < 0.4 * max(ah, bh):
+                    x0, y0 = min(ax, bx), min(ay, by)
+                    box = (x0, y0, max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0)
+                    joined.append((box, a[1] + b[1]))
+        best, ratio = None, 0.0
+        for box, text in joined:
+            r = difflib.SequenceMatcher(None, text, plate).ratio()
+            if r > ratio or (r == ratio and best is not None and box[3] > best[3]):
+                best, ratio = box, r
+        if best is None or ratio < 0.5:
+            h, w = image.shape[:2]
+            best = (0.06 * w, 0.22 * h, 0.88 * w, 0.56 * h)  # where a US plate's characters usually are
+        others = [
+            box
+            for box, text in boxes
+            if text
+            and difflib.SequenceMatcher(None, text, plate).ratio() < 0.3
+            and (box[1] + box[3] < best[1] + 0.2 * best[3] or box[1] > best[1] + 0.8 * best[3])
+        ]
+        out.append(
+            {
+                "file": name,
+                "state": state,
+                "plate": plate,
+                "box": [float(v) for v in best],
+                "located": ratio >= 0.5,
+                "others": [[float(v) for v in b] for b in others],
+                "holdout": i % HOLDOUT_EVERY == 0,
+            }
+        )
+    cache.write_text(json.dumps(out))
+    return out
+
+
+def _jitter(box: tuple[float, float, float, float], rng: np.random.Generator) -> tuple[float, ...]:
+    x, y, w, h = box
+    dx0, dx1 = rng.normal(0, 0.04, 2) * w
+    dy0, dy1 = rng.normal(0, 0.1, 2) * h
+    return (x + dx0, y + dy0, max(w - dx0 + dx1, 4.0), max(h - dy0 + dy1, 4.0))
+
+
+def _pad(
+    image: np.ndarray, box: tuple[float, ...], part: float = 0.3
+) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Surround a tight plate crop with a border (a car around it), moving the box with it."""
+    import cv2
+
+    h, w = image.shape[:2]
+    py, px = int(h * part), int(w * part)
+    padded = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE)
+    return padded, (box[0] + px, box[1] + py, box[2], box[3])
+
+
+def _real_examples(args: tuple[str, list[dict], int, int]) -> tuple[np.ndarray, list[str]]:
+    import cv2
+
+    crops_dir, items, per_item, seed = args
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for item in items:
+        image = cv2.imread(str(Path(crops_dir) / "usimages" / item["file"]))
+        if image is None:
+            continue
+        padded, box = _pad(image, tuple(item["box"]))
+        for _ in range(per_item):
+            if rng.random() < 0.15:  # the whole plate as a reader of crops is given it
+                h, w = image.shape[:2]
+                img, moved = damage(padded, (w * 0.3, h * 0.3, float(w), float(h)), rng)
+                crop = plate_crop(img, _jitter(moved, rng))
+                crop = crop  # whole-plate framing: same label
+            else:
+                img, moved = damage(padded, box, rng)
+                crop = plate_crop(img, _jitter(moved, rng))
+            if crop.size:
+                xs.append(_as_uint8(crop))
+                ys.append(item["plate"])
+        for other in item["others"][:2]:  # state names, slogans: read as nothing
+            img, moved = damage(*_pad(image, tuple(other)), rng)
+            crop = plate_crop(img, _jitter(moved, rng))
+            if crop.size:
+                xs.append(_as_uint8(crop))
+                ys.append("")
+    return np.stack(xs) if xs else np.zeros((0, HEIGHT, WIDTH), np.uint8), ys
+
+
+def _synthetic_examples(args: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
+    count, seed = args
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for _ in range(count):
+        plate = render_plate(rng)
+        img, box = damage(plate.image, plate.box, rng)
+        crop = plate_crop(img, _jitter(box, rng))
+        if crop.size:
+            xs.append(_as_uint8(crop))
+            ys.append(plate.text)
+    return np.stack(xs), ys
+
+
+def _as_uint8(crop: np.ndarray) -> np.ndarray:
+    return ((prepare(crop)[0] + 1.0) * 127.5).round().astype(np.uint8)
+
+
+def _build_model():  # noqa: ANN202 - a torch module
+    import torch
+    from torch import nn
+
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    class CRNN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(
+                *block(1, 32),
+                nn.MaxPool2d(2),  # 16 x 64
+                *block(32, 64),
+                nn.MaxPool2d(2),  # 8 x 32
+                *block(64, 128),
+                *block(128, 128),
+                nn.MaxPool2d((2, 1)),  # 4 x 32
+                *block(128, 192),
+                nn.MaxPool2d((2, 1)),  # 2 x 32
+                nn.Conv2d(192, 256, (2, 1), bias=False),
+                nn.BatchNorm2d(256),
+                nn.ReLU(inplace=True),  # 1 x 32
+                nn.Dropout(0.2),
+            )
+            self.rnn = nn.LSTM(256, 128, bidirectional=True, batch_first=True)
+            self.head = nn.Linear(256, len(ALPHABET) + 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W) -> (N, T, classes)
+            f = self.features(x).squeeze(2).permute(0, 2, 1)
+            out, _ = self.rnn(f)
+            return self.head(out)
+
+    return CRNN()
+
+
+def _greedy(logits) -> list[str]:  # noqa: ANN001
+    best = logits.argmax(-1).cpu().numpy()
+    out = []
+    for row in best:
+        prev, text = 0, []
+        for k in row:
+            if k and k != prev:
+                text.append(ALPHABET[k - 1])
+            prev = k
+        out.append("".join(text))
+    return out
+
+
+def _holdout_crops(crops_dir: Path, items: list[dict], whole: bool) -> tuple[np.ndarray, list[str]]:
+    import cv2
+
+    xs, ys = [], []
+    for item in items:
+        image = cv2.imread(str(crops_dir / "usimages" / item["file"]))
+        crop = image if whole else plate_crop(image, tuple(item["box"]))
+        xs.append(_as_uint8(crop))
+        ys.append(item["plate"])
+    return np.stack(xs), ys
+
+
+def _export(model, out: Path, meta: dict) -> None:  # noqa: ANN001 - a torch module
+    """Write the model as ONNX (batch size free) and its settings and scores beside it."""
+    import torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "plate_reader.onnx"
+    model.eval()
+    torch.onnx.export(
+        model,
+        torch.zeros(1, 1, HEIGHT, WIDTH),
+        str(path),
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    model.train()
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--crops", type=Path, required=True, help="the seg_and_ocr folder (groundtruth.csv, usimages/)"
+    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "models")
+    parser.add_argument("--work", type=Path, default=Path(".train"), help="where examples are cached")
+    parser.add_argument("--synthetic", type=int, default=36000)
+    parser.add_argument("--per-crop", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    items = locate_lines(args.crops, args.work / "lines.json")
+    train_items = [i for i in items if not i["holdout"]]
+    held = [i for i in items if i["holdout"]]
+    with (args.work / "held_out.csv").open("w", newline="") as fh:  # for `workbench evaluate --crops`
+        csv.writer(fh).writerows((i["file"], i["state"], i["plate"]) for i in held)
+    print(
+        f"crops: {len(items)} ({sum(i['located'] for i in items)} text lines located), "
+        f"{len(train_items)} for training, {len(held)} held out",
+        flush=True,
+    )
+
+    cache = args.work / f"examples-{args.seed}-{args.synthetic}-{args.per_crop}.npz"
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        x_all, y_all = data["x"], list(data["y"])
+    else:
+        jobs_real = [
+            (str(args.crops), train_items[k::16], args.per_crop, args.seed * 1000 + k) for k in range(16)
+        ]
+        jobs_syn = [(args.synthetic // 16, args.seed * 1000 + 100 + k) for k in range(16)]
+        with multiprocessing.Pool(args.threads) as pool:
+            parts = pool.map(_real_examples, jobs_real) + pool.map(_synthetic_examples, jobs_syn)
+        x_all = np.concatenate([p[0] for p in parts])
+        y_all = [y for p in parts for y in p[1]]
+        np.savez(cache, x=x_all, y=np.array(y_all))
+    print(
+        f"examples: {len(y_all)} ({sum(1 for y in y_all if not y)} read as nothing) "
+        f"after {time.time() - started:.0f} s",
+        flush=True,
+    )
+
+    index = {ch: i + 1 for i, ch in enumerate(ALPHABET)}
+    targets = [torch.tensor([index[c] for c in y], dtype=torch.long) for y in y_all]
+    x_tensor = torch.from_numpy(x_all)
+    hx_tight, hy = _holdout_crops(args.crops, held, whole=False)
+    hx_whole, _ = _holdout_crops(args.crops, held, whole=True)
+
+    def to_input(batch_u8: torch.Tensor) -> torch.Tensor:
+        return (batch_u8.float() / 127.5 - 1.0).unsqueeze(1)
+
+    def holdout_accuracy(model: nn.Module, xs: np.ndarray) -> float:
+        model.eval()
+        with torch.no_grad():
+            got = _greedy(model(to_input(torch.from_numpy(xs))))
+        model.train()
+        return sum(g == t for g, t in zip(got, hy, strict=True)) / len(hy)
+
+    model = _build_model()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    steps = args.epochs * (len(y_all) // args.batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.15)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    generator = torch.Generator().manual_seed(args.seed)
+    best_acc, best_scores = -1.0, {}
+    about = {
+        "alphabet": ALPHABET,
+        "height": HEIGHT,
+        "width": WIDTH,
+        "trained": dt.date.today().isoformat(),
+        "examples": len(y_all),
+        "synthetic": args.synthetic,
+        "real_crops": len(train_items),
+        "held_out_crops": len(held),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "command": "python -m alpr_lib.recognition.train " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    for epoch in range(args.epochs):
+        order = torch.randperm(len(y_all), generator=generator)
+        total = 0.0
+        for b in range(len(y_all) // args.batch):
+            ids = order[b * args.batch : (b + 1) * args.batch]
+            xb = to_input(x_tensor[ids])
+            tb = [targets[i] for i in ids.tolist()]
+            logits = model(xb)  # (N, T, C)
+            log_probs = logits.log_softmax(-1).permute(1, 0, 2)  # (T, N, C)
+            loss = ctc(
+                log_probs,
+                torch.cat(tb) if any(len(t) for t in tb) else torch.zeros(0, dtype=torch.long),
+                torch.full((len(tb),), log_probs.shape[0], dtype=torch.long),
+                torch.tensor([len(t) for t in tb], dtype=torch.long),
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            schedule.step()
+            total += float(loss)
+        tight, whole = holdout_accuracy(model, hx_tight), holdout_accuracy(model, hx_whole)
+        print(
+            f"epoch {epoch + 1}/{args.epochs}: loss {total / max(b + 1, 1):.3f}, held-out crops exact "
+            f"{tight:.1%} (text line) / {whole:.1%} (whole plate), {time.time() - started:.0f} s",
+            flush=True,
+        )
+        if tight + whole > best_acc:  # the best epoch so far ships: exported now, so a cut run leaves it
+            best_acc = tight + whole
+            best_scores = {
+                "held_out_text_line_exact": round(tight, 4),
+                "held_out_whole_plate_exact": round(whole, 4),
+                "epoch": epoch + 1,
+            }
+            _export(model, args.out, {**about, **best_scores})
+
+    onnx_path = args.out / "plate_reader.onnx"
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB): {json.dumps(best_scores)}")
+
+
+if __name__ == "__main__":
+    main()
