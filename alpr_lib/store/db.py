@@ -132,7 +132,14 @@ class Store:
                 )
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return sa.create_engine(self.url, pool_pre_ping=True)
+        # The door's queries are small and index-driven: JIT compilation (tens of ms whenever a plan's
+        # estimated cost passes jit_above_cost) costs more than it saves. Measured on 10M reads, a 638-read
+        # partial pattern: 65 ms with JIT, 23 ms without.
+        return sa.create_engine(
+            self.url,
+            pool_pre_ping=True,
+            connect_args={"options": "-c jit=off"},
+        )
 
     @property
     def plate_index(self) -> PlateIndex:

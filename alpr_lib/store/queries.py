@@ -168,9 +168,13 @@ _FAR = 2**62
 def _fetch_statement(dialect: str) -> sa.Select[Any]:
     """Reads of a list of plate ids under optional filters (every filter a parameter, so one statement)."""
     r = s.Read.__table__.c
+    statement = _reads_select()
+    if dialect == "postgresql":
+        # The plates too, by the same ids: PostgreSQL overestimates the reads of an id array (skewed plates)
+        # and would otherwise hash the whole plates table — 63 of 70 ms for a 500-plate pattern at 10M reads.
+        statement = statement.where(_id_list(dialect, "ids", s.Plate.__table__.c.id))
     return (
-        _reads_select()
-        .where(
+        statement.where(
             _id_list(dialect, "ids", r.plate_id),
             r.ts >= sa.bindparam("since", type_=sa.BigInteger),
             r.ts < sa.bindparam("until", type_=sa.BigInteger),
