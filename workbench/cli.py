@@ -322,20 +322,17 @@ def grants(app_role: str, auditor_role: str, apply_: bool, db: str | None) -> No
         workbench grants --app-role workbench_app --auditor-role workbench_audit --apply \\
             --db postgresql+psycopg://workbench_owner@db.example/workbench
     """
-    import sqlalchemy as sa
-
     from alpr_lib.access import audit
     from alpr_lib.errors import InvalidInput
     from alpr_lib.store.pg_roles import apply_grants, grant_statements
 
     store = _open(db)
-    if not apply_:
-        with store.read() as conn:
-            tables = [str(t) for t in sa.inspect(conn).get_table_names()]
-        for statement in grant_statements(app_role, auditor_role, tables):
-            click.echo(statement + ";")
-        return
     try:
+        if not apply_:
+            with store.read() as conn:
+                for statement in grant_statements(conn, app_role, auditor_role):
+                    click.echo(statement + ";")
+            return
         with store.atomic() as conn:
             done = apply_grants(conn, app_role, auditor_role)
             audit.append(

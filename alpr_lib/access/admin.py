@@ -187,19 +187,20 @@ def _demo_history(conn: Connection, start: dt.date, seed: int, tz: zoneinfo.Zone
     if len(plates) < 10:
         return 0
     cases = [f"26-0{n}" for n in rng.integers(1000, 9999, 12)]
-    entries: list[tuple[dt.datetime, str, str, str, dict[str, Any], str | None, str]] = []
+    # (time, member, operation, parameters, case, purpose, reason)
+    entries: list[tuple[dt.datetime, str, str, dict[str, Any], str | None, str, str]] = []
 
     def at(day: dt.date, hour: float) -> dt.datetime:
         local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour)
         return local.replace(tzinfo=tz).astimezone(dt.UTC)
 
-    def search(when: dt.datetime, user: str, role: str, case: str | None, purpose: str, reason: str) -> None:
+    def search(when: dt.datetime, user: str, case: str) -> None:
         op = ("search.plate", "search.partial", "timeline", "canvass")[int(rng.integers(4))]
         plate = plates[int(rng.integers(len(plates)))]
         params: dict[str, Any] = {"plate": plate} if op in ("search.plate", "timeline") else {}
         if op == "search.partial":
             params = {"pattern": plate[:3] + "*"}
-        entries.append((when, user, role, op, params, case, purpose + "|" + reason))
+        entries.append((when, user, op, params, case, "investigation", "case work"))
 
     busy = start + dt.timedelta(days=15)
     while busy.weekday() >= 5:  # a working day
@@ -208,40 +209,29 @@ def _demo_history(conn: Connection, start: dt.date, seed: int, tz: zoneinfo.Zone
         day = start + dt.timedelta(days=offset)
         if day.weekday() >= 5:
             continue
-        for user, role, (lo, hi), n in (
-            ("analyst", "analyst", (8, 17), 6),
-            ("investigator", "investigator", (8, 16), 5),
-        ):
+        for user, (lo, hi), n in (("analyst", (8, 17), 6), ("investigator", (8, 16), 5)):
             count = 70 if (user == "analyst" and day == busy) else int(rng.integers(n - 2, n + 3))
             for _ in range(count):
                 case = cases[int(rng.integers(len(cases)))]
-                search(at(day, rng.uniform(lo, hi)), user, role, case, "investigation", "case work")
+                search(at(day, rng.uniform(lo, hi)), user, case)
     target = plates[7]
     for k, (offset, hour) in enumerate(((3, 22.4), (9, 23.1), (16, 22.8), (24, 23.6))):
         case = (cases[0], None, cases[5], None)[k]
         purpose = "investigation" if case else "missing-person"
+        when = at(start + dt.timedelta(days=offset), hour)
         entries.append(
-            (
-                at(start + dt.timedelta(days=offset), hour),
-                "investigator",
-                "investigator",
-                "search.plate",
-                {"plate": target},
-                case,
-                purpose + "|checking a vehicle",
-            )
+            (when, "investigator", "search.plate", {"plate": target}, case, purpose, "checking a vehicle")
         )
     now = dt.datetime.now(dt.UTC)
     entries = sorted((e for e in entries if e[0] < now), key=lambda e: e[0])
-    for when, user, role, op, params, case, why in entries:
-        purpose, reason = why.split("|")
+    for when, user, op, params, case, purpose, reason in entries:
         audit.append(
             conn,
             operation=op,
             outcome="ok",
             client=("lab", "dashboard")[int(rng.integers(2))],
             user_name=user,
-            role=role,
+            role=DEMO_USERS[user][0],
             params=params,
             purpose=purpose,
             case_number=case,

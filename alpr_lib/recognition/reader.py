@@ -12,7 +12,6 @@ The training script is ``alpr_lib/recognition/train.py`` (``python -m alpr_lib.r
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import threading
 from dataclasses import dataclass
@@ -120,8 +119,6 @@ class PlateReader:
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        meta = path.with_suffix(".json")
-        self.info = json.loads(meta.read_text()) if meta.exists() else {}
         self._lock = threading.Lock()
 
     def read(self, crops: list[np.ndarray], *, alternatives: int = 4) -> list[LineReading]:

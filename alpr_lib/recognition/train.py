@@ -134,15 +134,12 @@ def _real_examples(args: tuple[str, list[dict], int, int]) -> tuple[np.ndarray, 
         if image is None:
             continue
         padded, box = _pad(image, tuple(item["box"]))
+        h, w = image.shape[:2]
+        _, whole = _pad(image, (0.0, 0.0, float(w), float(h)))
         for _ in range(per_item):
-            if rng.random() < 0.15:  # the whole plate as a reader of crops is given it
-                h, w = image.shape[:2]
-                img, moved = damage(padded, (w * 0.3, h * 0.3, float(w), float(h)), rng)
-                crop = plate_crop(img, _jitter(moved, rng))
-                crop = crop  # whole-plate framing: same label
-            else:
-                img, moved = damage(padded, box, rng)
-                crop = plate_crop(img, _jitter(moved, rng))
+            framing = whole if rng.random() < 0.15 else box  # now and then the whole plate, as crops are read
+            img, moved = damage(padded, framing, rng)
+            crop = plate_crop(img, _jitter(moved, rng))
             if crop.size:
                 xs.append(_as_uint8(crop))
                 ys.append(item["plate"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
 __all__ = ["AUDITOR_TABLES", "apply_grants", "grant_statements"]
@@ -43,9 +44,13 @@ def _role(name: str) -> str:
     return f'"{name}"'
 
 
-def grant_statements(app: str, auditor: str, tables: list[str]) -> list[str]:
-    """The SQL that gives ``app`` and ``auditor`` exactly their rights over ``tables`` (the schema's
-    tables)."""
+def grant_statements(conn: Connection, app: str, auditor: str) -> list[str]:
+    """The SQL that gives ``app`` and ``auditor`` exactly their rights over the schema's tables."""
+    if conn.dialect.name != "postgresql":
+        raise ValueError(
+            "database roles and grants are for PostgreSQL; SQLite has one user, the file's owner"
+        )
+    tables = set(sa.inspect(conn).get_table_names())
     a, r = _role(app), _role(auditor)
     out = [
         f"GRANT USAGE ON SCHEMA public TO {a}, {r}",
@@ -60,14 +65,7 @@ def grant_statements(app: str, auditor: str, tables: list[str]) -> list[str]:
 
 def apply_grants(conn: Connection, app: str, auditor: str) -> list[str]:
     """Run :func:`grant_statements` on an owner's connection; returns what was run."""
-    if conn.dialect.name != "postgresql":
-        raise ValueError(
-            "database roles and grants are for PostgreSQL; SQLite has one user, the file's owner"
-        )
-    tables = [
-        t for (t,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    ]
-    statements = grant_statements(app, auditor, tables)
+    statements = grant_statements(conn, app, auditor)
     for statement in statements:
         conn.exec_driver_sql(statement)
     return statements
