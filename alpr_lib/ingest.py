@@ -1,7 +1,7 @@
 """The intake flow: reads from the synthetic city or a vendor CSV export into the store.
 
 Any source -> validated rows -> bulk write through ``store`` (idempotent on each
-read's ``source_id``) -> hotlist match -> alerts awaiting verification.
+read's ``source_id`` and time) -> hotlist match -> alerts awaiting verification.
 
 Bad CSV rows are never silently dropped: each is reported with its line number and a
 reason, and written to a rejects file beside the input; the good rows are imported.

@@ -1,10 +1,10 @@
 """The intake flow for camera images and video: recognition -> reads -> the same idempotent bulk write
 and hotlist matching as a CSV import.
 
-Each file becomes reads whose ``source_id`` is the hash of the file's content (with the plate's number
-in it, or the pass's), so ingesting the same folder twice adds nothing. Files that are empty, corrupt or
-not images are skipped and reported (file name and reason), never stopping the batch. Crops of every
-plate are saved for evidence and for the alert verifier.
+Each file becomes reads whose ``source_id`` is the hash of the file's content (with the plate's number in
+it, or the pass's), so ingesting the same folder twice (at the same times) adds nothing. Files that are
+empty, corrupt or not images are skipped and reported (file name and reason), never stopping the batch.
+Crops of every plate are saved for evidence and for the alert verifier.
 """
 
 from __future__ import annotations

@@ -1,31 +1,38 @@
 """Retention: reads destroyed when the retention period is over, unless a hold keeps them for a case.
 
-:func:`purge` deletes, in bounded batches (the database stays usable), every read older than exactly
-``now`` minus the retention period that no active hold keeps, their image and crop files, and the plates
-no read refers to any more. Each batch deletes its reads and journals their files in one transaction;
-the files are deleted after it commits and struck from the journal, and a purge first finishes any
-journal an interrupted run left — so a purge can be killed and run again, and never leaves a read whose
-image is gone or an image whose read is gone. A destruction record (counts and the date range only,
-never plate text) is written at the end. On SQLite, deleted content is overwritten (``secure_delete``),
-the write-ahead log truncated and the file vacuumed, so destroyed plates cannot be read back from it.
+:func:`purge` deletes, in bounded batches (the database stays usable), every read older than exactly ``now``
+minus the retention period that no active hold keeps, their image and crop files, and the plates no read
+refers to any more. Each batch deletes its reads and journals their files in one transaction; the files are
+deleted after it commits and struck from the journal, and a purge first finishes any journal an interrupted
+run left — so a purge can be killed and run again, and never leaves a read whose image is gone or an image
+whose read is gone. On PostgreSQL, where ``reads`` is partitioned by day, a day that has wholly expired and
+holds no kept read is dropped as a whole (its files journalled and its ``hold_reads``/alerts links cleared
+in the same transaction) — milliseconds instead of a long DELETE; the rest (the day the cutoff falls in,
+days with held reads) goes through the batches. A destruction record (counts and the date range only, never
+plate text) is written at the end. On SQLite, deleted content is overwritten (``secure_delete``), the
+write-ahead log truncated and the file vacuumed, so destroyed plates cannot be read back from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from .store import Store
+from .errors import StoreError
+from .store import Store, partitions
 from .store import schema as s
 
 __all__ = ["PurgeReport", "held_clause", "purge"]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
+_A = s.Alert.__table__
 
 
 def held_clause() -> sa.ColumnElement[bool]:
@@ -52,6 +59,15 @@ class PurgeReport:
     oldest_ms: int | None = None
     newest_ms: int | None = None
     dry_run: bool = False
+
+    def add(self, reads: int, images: int, oldest_ms: int | None, newest_ms: int | None) -> None:
+        """Count a batch or a day destroyed."""
+        self.reads += reads
+        self.images += images
+        if oldest_ms is not None:
+            self.oldest_ms = oldest_ms if self.oldest_ms is None else min(self.oldest_ms, oldest_ms)
+        if newest_ms is not None:
+            self.newest_ms = newest_ms if self.newest_ms is None else max(self.newest_ms, newest_ms)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +130,21 @@ def purge(
             report.reads, report.images = int(row[0]), int(row[1]) + int(row[2])
             return report
     _finish_journal(store)
+    if store.dialect == "postgresql":
+        with store.read() as conn:
+            days = partitions.partition_days(conn) if partitions.partitioned(conn) else []
+        for day in days:
+            if partitions.day_bounds(day)[1] > cutoff_ms:
+                break
+            try:
+                dropped = _drop_day(store, day)
+            except _Busy:
+                break
+            if dropped is not None:
+                report.add(*dropped)
+                _finish_journal(store)
+                if progress:
+                    progress(dropped[0])
     while True:
         with store.atomic() as conn:
             rows = conn.execute(
@@ -130,12 +161,11 @@ def purge(
                     conn.execute(sa.select(s.PurgeFile.path).where(s.PurgeFile.path.in_(files))).scalars()
                 )
                 conn.execute(sa.insert(s.PurgeFile), [{"path": p} for p in files - known])
-            conn.execute(sa.delete(s.Read).where(s.Read.id.in_([r.id for r in rows])))
-        report.reads += len(rows)
-        report.images += len(files)
+            ids = [r.id for r in rows]
+            _unlink_reads(conn, ids)
+            conn.execute(sa.delete(s.Read).where(s.Read.id.in_(ids)))
         stamps = [r.ts for r in rows]
-        report.oldest_ms = min([*stamps, report.oldest_ms] if report.oldest_ms is not None else stamps)
-        report.newest_ms = max([*stamps, report.newest_ms] if report.newest_ms is not None else stamps)
+        report.add(len(rows), len(files), min(stamps), max(stamps))
         _finish_journal(store)
         if progress:
             progress(len(rows))
@@ -146,6 +176,66 @@ def purge(
     elif report.reads and store.dialect == "postgresql":
         _vacuum_postgres(store)
     return report
+
+
+def _unlink_reads(conn: sa.Connection, ids: Any) -> None:
+    """What the foreign keys' ON DELETE would do, done by hand: PostgreSQL's day-partitioned reads cannot
+    be the target of a foreign key. A destroyed read leaves its holds' lists; its alerts stay, without it."""
+    conn.execute(sa.delete(_HR).where(_HR.c.read_id.in_(ids)))
+    conn.execute(sa.update(_A).where(_A.c.read_id.in_(ids)).values(read_id=None))
+
+
+#: How long the purge waits for the reads table's exclusive lock before it lets searches go first: shorter
+#: than PostgreSQL's deadlock_timeout (1 s), so a search waiting behind the purge is never the one aborted.
+LOCK_WAIT = "250ms"
+_LOCK_TRIES = 4
+_BUSY = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
+
+
+def _drop_day(store: Store, day: int) -> tuple[int, int, int | None, int | None] | None:
+    """PostgreSQL: destroy a wholly expired day by dropping its partition. None when a hold keeps one of its
+    reads or the table stays busy (the batches then take the day's reads). Returns reads, files, oldest and
+    newest."""
+    for attempt in range(_LOCK_TRIES):
+        try:
+            return _drop_day_once(store, day)
+        except StoreError as exc:
+            if getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) not in _BUSY:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise _Busy
+
+
+class _Busy(Exception):
+    """Searches kept the reads table busy: this purge deletes in batches instead of dropping days."""
+
+
+def _drop_day_once(store: Store, day: int) -> tuple[int, int, int | None, int | None] | None:
+    lo, hi = partitions.day_bounds(day)
+    in_day = sa.and_(_R.c.ts >= lo, _R.c.ts < hi)
+    with store.atomic() as conn:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+        # First, before anything else is locked: no read may arrive in the day or leave it meanwhile.
+        conn.exec_driver_sql("LOCK TABLE reads IN ACCESS EXCLUSIVE MODE")
+        if conn.execute(sa.select(_R.c.id).where(in_day, held_clause()).limit(1)).first() is not None:
+            return None
+        count, oldest, newest = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(_R.c.ts), sa.func.max(_R.c.ts)).where(in_day)
+        ).one()
+        paths = sa.union(
+            sa.select(_R.c.image_path.label("path")).where(in_day, _R.c.image_path.is_not(None)),
+            sa.select(_R.c.crop_path.label("path")).where(in_day, _R.c.crop_path.is_not(None)),
+        ).subquery()
+        files = int(conn.execute(sa.select(sa.func.count()).select_from(paths)).scalar_one())
+        if files:
+            conn.execute(
+                pg_insert(s.PurgeFile)
+                .from_select(["path"], sa.select(paths.c.path))
+                .on_conflict_do_nothing(index_elements=["path"])
+            )
+        _unlink_reads(conn, sa.select(_R.c.id).where(in_day))
+        conn.exec_driver_sql("SELECT reads_drop_day(%(day)s)", {"day": day})
+    return int(count), files, oldest, newest
 
 
 def _drop_orphan_plates(store: Store) -> int:

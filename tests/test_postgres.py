@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from alpr_lib.store import Store
+from alpr_lib.store import Store, partitions
 
-from .conftest import DEMO_PASSWORD
+from .conftest import DEMO_PASSWORD, DEMO_START
 
 pytestmark = pytest.mark.postgresql_only
 
 
-def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(run, city: Store) -> None:
+def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(
+    run, city: Store, tmp_path: Path
+) -> None:
     suffix = uuid.uuid4().hex[:6]
     app, auditor = f"wb_app_{suffix}", f"wb_audit_{suffix}"
     with city.atomic() as conn:
@@ -56,6 +60,20 @@ def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(run, ci
         ("logon", "analyst"),
         ("search.partial", "analyst"),
     ]
+
+    # The application role adds and drops days of reads through the owner's functions: an import on a new
+    # day, a purge.
+    csv = tmp_path / "new-day.csv"
+    csv.write_text("plate,ts,lat,lon,camera,source_id\nTST0001,2031-02-03T04:05:06Z,43.97,-124.1,R1,r1\n")
+    out = run("import-reads", str(csv), "--user", "admin", "--db", app_url, "--json", env=env)
+    assert '"imported": 1' in out.stdout
+    with city.read() as conn:
+        days = partitions.partition_days(conn)
+    assert partitions.partition_name(days[-1]) == "reads_d20310203"
+    when = (DEMO_START + dt.timedelta(days=45)).isoformat()  # 30 days' retention: the first 15 days go
+    out = run("purge", "--now", when, "--user", "admin", "--db", app_url, "--json", env=env)
+    with city.read() as conn:
+        assert len(partitions.partition_days(conn)) < len(days)
 
 
 def test_grants_are_refused_on_sqlite(run, tmp_path) -> None:

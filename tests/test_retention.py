@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from alpr_lib.access import login
-from alpr_lib.errors import AccessDenied, InvalidCaseNumber
+from alpr_lib.errors import AccessDenied, InvalidCaseNumber, NotFound
 from alpr_lib.retention import held_clause
-from alpr_lib.store import Store
+from alpr_lib.store import Store, partitions
 from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD, DEMO_START
@@ -190,3 +190,47 @@ def test_the_transparency_page_names_no_plate_user_or_case(
     page.goto((tmp_path / "site" / "index.html").as_uri())
     assert page.locator("h1").inner_text().startswith("Automated license plate readers")
     page.close()
+
+
+@pytest.mark.postgresql_only
+def test_postgres_drops_the_expired_days_whole(city: Store) -> None:
+    r = s.Read.__table__.c
+    with city.read() as conn:
+        days = partitions.partition_days(conn)
+        first, second = days[0], days[1]
+
+        def a_read_on(day: int) -> int:
+            lo, hi = partitions.day_bounds(day)
+            return int(conn.execute(sa.select(r.id).where(r.ts >= lo, r.ts < hi).limit(1)).scalar_one())
+
+        kept, asked_for, alerted = a_read_on(first), a_read_on(second), a_read_on(second) + 1
+        alerted_ts = conn.execute(sa.select(r.ts).where(r.id == alerted)).scalar_one()
+    login(city, "supervisor", DEMO_PASSWORD).add_hold(read_ids=[kept], case="26-08888", reason="kept")
+    asked = login(city, "investigator", DEMO_PASSWORD).add_hold(
+        read_ids=[asked_for], case="26-08889", reason="asked for, never approved"
+    )
+    with city.atomic() as conn:
+        alert = conn.execute(
+            sa.insert(s.Alert).values(read_id=alerted, read_ts=alerted_ts).returning(s.Alert.id)
+        ).scalar_one()
+    expired = {d for d in days if partitions.day_bounds(d)[1] <= CUTOFF_MS}
+    expected = count(city, sa.and_(r.ts < CUTOFF_MS, sa.not_(held_clause())))
+    assert {first, second} <= expired
+
+    report = login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)
+
+    assert report["reads_destroyed"] == expected
+    with city.read() as conn:
+        left = set(partitions.partition_days(conn))
+        assert set(days) - left == expired - {first}  # the held read's day stays, with only that read
+        assert count(city, sa.and_(r.ts < partitions.day_bounds(first)[1])) == 1
+        assert conn.execute(sa.select(s.HoldRead.read_id).where(s.HoldRead.hold_id == asked)).all() == []
+        assert conn.execute(sa.select(s.Alert.read_id).where(s.Alert.id == alert)).scalar_one() is None
+    assert login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)["reads_destroyed"] == 0
+
+
+def test_a_hold_on_reads_the_workbench_does_not_have_is_refused(city: Store) -> None:
+    with pytest.raises(NotFound, match="1 of the 2 reads"):
+        login(city, "supervisor", DEMO_PASSWORD).add_hold(
+            read_ids=[1, 10**12], case="26-08890", reason="one real read, one wrong number"
+        )

@@ -680,9 +680,13 @@ class AccessSession(Searches):
                 .returning(s.Hold.id)
             ).scalar_one()  # fmt: skip
             if read_ids:
-                conn.execute(
-                    sa.insert(s.HoldRead), [{"hold_id": hold_id, "read_id": int(r)} for r in set(read_ids)]
-                )
+                wanted = {int(r) for r in read_ids}
+                found = set(conn.execute(sa.select(s.Read.id).where(s.Read.id.in_(wanted))).scalars())
+                if wanted - found:
+                    missing = len(wanted - found)
+                    raise NotFound(f"{missing} of the {len(wanted)} reads are not held by the workbench")
+                rows = [{"hold_id": hold_id, "read_id": r} for r in sorted(wanted)]
+                conn.execute(sa.insert(s.HoldRead), rows)
             return int(hold_id), 1
 
         return int(self._admin("hold.add", params, work))

@@ -256,7 +256,9 @@ class Store:
     def analyze(self) -> None:
         """Refresh the query planner's statistics after a large change (a load, an import, a purge): without
         them PostgreSQL plans a canvass or convoy on a freshly loaded table 5-15x slower."""
-        with self.atomic() as conn:
+        # Outside a transaction each table is analysed in its own: no lock held on one table while waiting
+        # for another (a purge dropping a day of reads meanwhile would deadlock with it).
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
 
     # -- facts --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Three roles (see the administrator's guide):
 ``application``
     what the workbench connects as: reads and writes the data tables it needs, may only *add* to the audit log
     (no UPDATE, DELETE or TRUNCATE — refused by these grants, and by the owner's triggers, which a non-owner
-    cannot drop), and owns nothing.
+    cannot drop), and owns nothing: it adds and drops days of reads only through the owner's two functions.
 ``auditor``
     read-only, for an outside reviewer with their own tools: the audit log, destruction records, releases,
     holds, cases and training records — never reads, plates, images or password hashes.
@@ -22,7 +22,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-__all__ = ["AUDITOR_TABLES", "apply_grants", "grant_statements"]
+__all__ = ["AUDITOR_TABLES", "DAY_FUNCTIONS", "apply_grants", "grant_statements"]
 
 #: What the auditor role may read: the record of use, never the data itself.
 AUDITOR_TABLES = (
@@ -35,6 +35,8 @@ AUDITOR_TABLES = (
     "training_records",
     "agencies",
 )
+#: The owner's functions that add and drop a day of reads (migration 0007).
+DAY_FUNCTIONS = ("reads_add_day(integer)", "reads_drop_day(integer)")
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -60,6 +62,10 @@ def grant_statements(conn: Connection, app: str, auditor: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {a}",
     ]
     out += [f"GRANT SELECT ON {t} TO {r}" for t in AUDITOR_TABLES if t in tables]
+    # The application adds and drops days of reads through the owner's functions (see partitions.py).
+    functions = [f for f in DAY_FUNCTIONS if conn.exec_driver_sql(f"SELECT to_regprocedure('{f}')").scalar()]
+    if functions:
+        out.append(f"GRANT EXECUTE ON FUNCTION {', '.join(functions)} TO {a}")
     return out
 
 

@@ -9,7 +9,9 @@ Conventions:
 * A plate's unknown state is the empty string, not NULL, so that the
   ``(plate, state)`` uniqueness holds.
 * The migrations in ``store/migrations`` create exactly this schema; a test compares
-  them.
+  them. One difference is PostgreSQL's own (migration 0007): there ``reads`` is partitioned by day, its
+  primary key is ``(id, ts)``, and ``hold_reads.read_id`` and ``alerts.read_id`` carry no foreign key
+  (a key cannot point into a partitioned table by ``id`` alone) — :data:`POSTGRES_ONLY_DIFFERENCES`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "POSTGRES_ONLY_DIFFERENCES",
     "ROLES",
     "Agency",
     "Alert",
@@ -59,6 +62,12 @@ __all__ = [
     "UTCDateTime",
     "User",
 ]
+
+#: Foreign keys the models declare that PostgreSQL's day-partitioned ``reads`` cannot have; the purge does
+#: their work (``ON DELETE CASCADE`` / ``SET NULL``) itself on both engines.
+POSTGRES_ONLY_DIFFERENCES: frozenset[str] = frozenset(
+    {"fk_hold_reads_read_id_reads", "fk_alerts_read_id_reads"}
+)
 
 #: The roles of the department's ALPR program, in the order they are listed.
 ROLES: tuple[str, ...] = ("admin", "analyst", "investigator", "supervisor", "trainer")
@@ -167,6 +176,8 @@ class Read(Base):
             "crop_path",
         ),
         Index("ix_reads_ts", "ts"),
+        # The import key: re-running an import skips what it already added (see migration 0007).
+        UniqueConstraint("source_id", "ts"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id"))
@@ -178,7 +189,7 @@ class Read(Base):
     lon: Mapped[float] = mapped_column(Float)
     image_path: Mapped[str | None] = mapped_column(String(500))
     crop_path: Mapped[str | None] = mapped_column(String(500))
-    source_id: Mapped[str] = mapped_column(String(128), unique=True)  # idempotent import key
+    source_id: Mapped[str] = mapped_column(String(128))  # with ts, the idempotent import key
 
 
 class Role(Base):

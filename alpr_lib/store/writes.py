@@ -2,8 +2,8 @@
 
 Each function works on a connection inside :meth:`Store.atomic`, so a batch is
 committed whole or not at all. Re-running a killed import is safe: a read is
-unique by its ``source_id`` and plates by ``(plate, state)``; rows already there
-are skipped, not duplicated.
+unique by its ``(source_id, ts)`` and plates by ``(plate, state)``; rows already
+there are skipped, not duplicated.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..plates import DEFAULT_EQUIVALENCE_CLASSES, EquivalenceClasses
+from . import partitions
 from . import schema as s
 
 __all__ = [
     "READ_COLUMNS",
+    "READ_KEY",
     "ensure_cameras",
     "ensure_case",
     "ensure_plates",
@@ -44,6 +46,8 @@ READ_COLUMNS: tuple[str, ...] = (
 )
 
 _CHUNK = 50_000
+#: The reads' import key: the same source's read at the same time is the same read.
+READ_KEY: tuple[str, ...] = ("source_id", "ts")
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: sa.Table, conflict: Sequence[str]) -> Any:
@@ -197,8 +201,9 @@ def ensure_plates(conn: Connection, plates: pl.DataFrame) -> pl.DataFrame:
 
 
 def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
-    """PostgreSQL: COPY the reads into a temporary table, then one INSERT … SELECT that skips known
-    ``source_id``s — COPY's speed with the same idempotence (and an exact count of what was added)."""
+    """PostgreSQL: COPY the reads into a temporary table, make the days they fall on, then one INSERT …
+    SELECT that skips known reads — COPY's speed with the same idempotence (and an exact count of what
+    was added)."""
     cols = ", ".join(READ_COLUMNS)
     conn.exec_driver_sql(  # the read columns only: no id, so the ids' sequence is drawn once, at the INSERT
         f"CREATE TEMP TABLE IF NOT EXISTS incoming_reads ON COMMIT DELETE ROWS AS "
@@ -209,9 +214,14 @@ def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
         with cursor.copy(f"COPY incoming_reads ({cols}) FROM STDIN") as copy:
             for row in reads.select(READ_COLUMNS).iter_rows():
                 copy.write_row(row)
+        if partitions.partitioned(conn):
+            days = [d for (d,) in cursor.execute(
+                f"SELECT DISTINCT ts / {partitions.DAY_MS} FROM incoming_reads"
+            ).fetchall()]  # fmt: skip
+            partitions.add_days(conn, days)
         cursor.execute(
             f"INSERT INTO reads ({cols}) SELECT {cols} FROM incoming_reads ORDER BY ts "
-            "ON CONFLICT (source_id) DO NOTHING"
+            f"ON CONFLICT ({', '.join(READ_KEY)}) DO NOTHING"
         )
         added = max(cursor.rowcount, 0)
         cursor.execute("TRUNCATE incoming_reads")
@@ -221,7 +231,7 @@ def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
 
 
 def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
-    """Insert reads (columns :data:`READ_COLUMNS`), skipping any whose ``source_id`` is known.
+    """Insert reads (columns :data:`READ_COLUMNS`), skipping any whose ``(source_id, ts)`` is known.
 
     Returns the number of reads actually added.
     """
@@ -230,7 +240,7 @@ def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
         raise ValueError(f"reads frame lacks columns {missing}")
     if conn.dialect.name == "postgresql":
         return _copy_reads(conn, reads)
-    stmt = _insert_ignoring_duplicates(conn, s.Read.__table__, ["source_id"])
+    stmt = _insert_ignoring_duplicates(conn, s.Read.__table__, READ_KEY)
     added = 0
     for chunk in reads.select(READ_COLUMNS).iter_slices(_CHUNK):
         result = conn.execute(stmt, chunk.to_dicts())
