@@ -332,3 +332,22 @@ def test_the_stolen_car_alerts_and_its_misread_is_flagged(detective: AccessSessi
     assert misread["match"].to_list() == ["ocr"] and "read" in misread["detail"][0]
     fuzzy = detective.search_fuzzy(planted["plate"], max_edits=0)
     assert planted["misread_as"] in set(fuzzy.frame["plate"])
+
+
+@pytest.mark.postgresql_only
+def test_postgres_finds_partial_plates_with_the_trigram_index_as_memory_does(demo_store: Store) -> None:
+    from alpr_lib.store import queries as q
+
+    assert demo_store.has_trigram_index()
+    with demo_store.read() as conn:
+        frame, codes = demo_store.plate_index.codes(conn)
+        some = frame["plate"].to_list()[::97][:12]
+        patterns = [p[:3] + "*" for p in some] + ["*" + p[1:4] + "*" for p in some]
+        patterns += [p[:3] + "?" * (len(p) - 3) for p in some] + [p[-4:] for p in some]
+        for text in patterns:
+            compiled = compile_pattern(text)
+            for state in (None, "OR"):
+                ours = q.plates_matching(conn, compiled.regex, state)
+                memory = match_pattern(frame, compiled, state, codes)
+                assert ours.equals(memory), text
+                assert ours.height > 0 or state

@@ -130,8 +130,12 @@ class Searches:
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             compiled = compile_pattern(pattern)
-            plates, codes = self._store.plate_index.codes(conn)
-            matched = match_pattern(plates, compiled, _state(state), codes)
+            if len(compiled.anchor) >= 3 and self._store.has_trigram_index():
+                # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
+                matched = q.plates_matching(conn, compiled.regex, _state(state))
+            else:
+                plates, codes = self._store.plate_index.codes(conn)
+                matched = match_pattern(plates, compiled, _state(state), codes)
             frame, truncated = self._reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
             plates = _with_counts(matched, frame)
             return frame, truncated, {"plates": plates, "pattern": compiled.regex}

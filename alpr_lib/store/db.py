@@ -102,6 +102,7 @@ class Store:
             self.engine: Engine = self._create_engine()
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot open the database {mask_url(self.url)}: {exc}") from exc
+        self._trigram: bool | None = None
 
     @property
     def dialect(self) -> str:
@@ -134,11 +135,16 @@ class Store:
             return engine
         # The door's queries are small and index-driven: JIT compilation (tens of ms whenever a plan's
         # estimated cost passes jit_above_cost) costs more than it saves. Measured on 10M reads, a 638-read
-        # partial pattern: 65 ms with JIT, 23 ms without.
+        # partial pattern: 65 ms with JIT, 23 ms without. Planning a query over 30 day partitions takes
+        # ~5 ms, more than running it: statements are prepared at once and keep one generic plan (partitions
+        # pruned when it runs). Measured on 10M reads, an exact plate through the door: 8.7 -> 4.2 ms.
         return sa.create_engine(
             self.url,
             pool_pre_ping=True,
-            connect_args={"options": "-c jit=off"},
+            connect_args={
+                "options": "-c jit=off -c plan_cache_mode=force_generic_plan",
+                "prepare_threshold": 0,
+            },
         )
 
     @property
@@ -148,6 +154,20 @@ class Store:
         if index is None:
             index = self.__dict__["_plate_index"] = PlateIndex()
         return index
+
+    def has_trigram_index(self) -> bool:
+        """True when the plates carry the trigram index (PostgreSQL with ``pg_trgm``, migration 0008); asked
+        of the database once."""
+        if self._trigram is None:
+            if self.dialect != "postgresql":
+                self._trigram = False
+            else:
+                with self.read() as conn:
+                    found = conn.execute(
+                        sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": s.TRIGRAM_INDEX}
+                    ).first()
+                self._trigram = found is not None
+        return self._trigram
 
     def dispose(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""
@@ -193,6 +213,7 @@ class Store:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
+            self._trigram = None
         except SQLAlchemyError as exc:
             raise StoreError(f"the database could not be migrated: {exc.__class__.__name__}") from exc
 

@@ -28,6 +28,7 @@ __all__ = [
     "plate_id_pairs",
     "plate_ids",
     "plates_by_key",
+    "plates_matching",
     "read_positions",
     "reads_at_cameras",
     "reads_beside",
@@ -420,6 +421,20 @@ def read_positions(
     }
     rows = conn.execute(query).all()
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def plates_matching(conn: Connection, regex: str, state: str | None = None) -> pl.DataFrame:
+    """PostgreSQL with the plates' trigram index: the distinct plates matching ``regex`` (a compiled
+    pattern's: letters, digits, ``.``, ``[...]``, anchors), found by the index, in id order like the plates
+    held in memory."""
+    plates = s.Plate.__table__.c
+    query = sa.select(plates.id, plates.plate, plates.state, plates.equiv_key).where(
+        plates.plate.regexp_match(regex)
+    )
+    if state:
+        query = query.where(plates.state == state)
+    rows = conn.execute(query.order_by(plates.id)).all()
+    return pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
 
 
 def plates_by_key(conn: Connection, index: PlateIndex, key: str, max_edits: int) -> pl.DataFrame:

@@ -11,7 +11,8 @@ Conventions:
 * The migrations in ``store/migrations`` create exactly this schema; a test compares
   them. One difference is PostgreSQL's own (migration 0007): there ``reads`` is partitioned by day, its
   primary key is ``(id, ts)``, and ``hold_reads.read_id`` and ``alerts.read_id`` carry no foreign key
-  (a key cannot point into a partitioned table by ``id`` alone) — :data:`POSTGRES_ONLY_DIFFERENCES`.
+  (a key cannot point into a partitioned table by ``id`` alone); and ``plates`` has a trigram index
+  (migration 0008) — :data:`POSTGRES_ONLY_DIFFERENCES`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "POSTGRES_ONLY_DIFFERENCES",
     "ROLES",
+    "TRIGRAM_INDEX",
     "Agency",
     "Alert",
     "AuditEntry",
@@ -63,11 +65,13 @@ __all__ = [
     "User",
 ]
 
-#: Foreign keys the models declare that PostgreSQL's day-partitioned ``reads`` cannot have; the purge does
-#: their work (``ON DELETE CASCADE`` / ``SET NULL``) itself on both engines.
+#: What PostgreSQL's schema has or lacks beside the models: the foreign keys into day-partitioned ``reads``
+#: (the purge does their ``ON DELETE`` work itself, on both engines) and the plates' trigram index (0008).
 POSTGRES_ONLY_DIFFERENCES: frozenset[str] = frozenset(
-    {"fk_hold_reads_read_id_reads", "fk_alerts_read_id_reads"}
+    {"fk_hold_reads_read_id_reads", "fk_alerts_read_id_reads", "ix_plates_plate_trgm"}
 )
+#: The trigram index on ``plates.plate`` (PostgreSQL with ``pg_trgm``; see migration 0008).
+TRIGRAM_INDEX = "ix_plates_plate_trgm"
 
 #: The roles of the department's ALPR program, in the order they are listed.
 ROLES: tuple[str, ...] = ("admin", "analyst", "investigator", "supervisor", "trainer")
