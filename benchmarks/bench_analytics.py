@@ -2,7 +2,9 @@
 
     python benchmarks/bench_analytics.py [--reads 10000000] [--runs 7] [--db sqlite:///... | postgresql+psycopg://...]
 
-``--db`` names an existing demo database, or an empty PostgreSQL database to build the city in.
+``--db`` names an existing demo database, or an empty PostgreSQL database to build the city in. Beyond 10M
+reads the city grows by earlier 30-day months of 10M reads each (the demo month stays the latest), generated
+and loaded one at a time.
 
 Builds (once, then reuses from ``benchmarks/.data/``) a synthetic city of ``--reads`` reads and
 times each operation through ``AccessSession`` — gate, query, analysis and the audit entry —
@@ -32,12 +34,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
 from alpr_lib.access import build_demo, login
 from alpr_lib.analytics import Scene
 from alpr_lib.plates import equivalence_key
 from alpr_lib.store import Store
+from alpr_lib.store.writes import ensure_cameras, ensure_plates, insert_reads
+from alpr_lib.synth import CityConfig, generate
 
 PASSWORD = "synthetic-demo-pass-2026"
 HERE = Path(__file__).resolve().parent
@@ -78,6 +83,31 @@ def like(pattern: str) -> str:
     return pattern.replace("?", "_").replace("*", "%")
 
 
+#: The demo month; larger cities add earlier months of this many reads, one at a time (the generator holds a
+#: month in memory: 50M reads at once needs more than this machine's 24 GiB).
+START = dt.date(2026, 10, 1)
+MONTH = 10_000_000
+
+
+def add_earlier_month(store: Store, k: int, reads: int, seed: int) -> None:
+    """Append the ``k``-th 30-day month before the demo month: same roads and cameras, another seed's
+    traffic (its own plates, mostly), so the table grows at the demo's density per day."""
+    city = generate(CityConfig(reads=reads, seed=seed + k, start=START - dt.timedelta(days=30 * k)))
+    with store.atomic() as conn:
+        camera_ids = ensure_cameras(conn, city.cameras.to_dicts())
+        plate_ids = ensure_plates(conn, city.reads.select("plate", "state"))
+    frame = city.reads.join(plate_ids, on=["plate", "state"], how="left").with_columns(
+        camera_id=pl.col("camera").replace_strict(camera_ids, return_dtype=pl.Int64),
+        image_path=pl.lit(None, pl.String),
+        crop_path=pl.lit(None, pl.String),
+    )
+    for chunk in frame.iter_slices(200_000):
+        with store.atomic() as conn:
+            insert_reads(conn, chunk)
+    store.analyze()
+    print(f"  added month -{k}: {reads:,} reads", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,7 +126,10 @@ def main() -> None:
     if not store.has_schema():
         (HERE / ".data").mkdir(exist_ok=True)
         t0 = time.perf_counter()
-        build_demo(store, reads=args.reads, seed=args.seed, password=PASSWORD, start=dt.date(2026, 10, 1))
+        month = min(args.reads, MONTH)
+        build_demo(store, reads=month, seed=args.seed, password=PASSWORD, start=START)
+        for k in range(1, math.ceil(args.reads / MONTH)):
+            add_earlier_month(store, k, min(MONTH, args.reads - k * MONTH), args.seed)
         print(f"built a city of {args.reads:,} reads in {time.perf_counter() - t0:.0f} s")
     info = store.info()
     print(f"database: {info['reads']:,} reads, {info['plates']:,} distinct plates, {info['cameras']} cameras")
