@@ -28,13 +28,19 @@ MODEL_DIR = Path(__file__).parent / "models"
 MARGIN_X, MARGIN_Y = 0.08, 0.3
 
 
-def plate_crop(image: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
-    """The region the reader reads for a text box ``(x, y, w, h)``: the box and a margin around it."""
+def plate_crop(
+    image: np.ndarray,
+    bbox: tuple[float, float, float, float],
+    margins: tuple[float, float] = (MARGIN_X, MARGIN_Y),
+) -> np.ndarray:
+    """The region the reader reads for a text box ``(x, y, w, h)``: the box and a margin around it (parts of
+    the box's width and height)."""
     x, y, w, h = bbox
-    x0 = max(int(round(x - MARGIN_X * w)), 0)
-    y0 = max(int(round(y - MARGIN_Y * h)), 0)
-    x1 = min(int(round(x + w + MARGIN_X * w)), image.shape[1])
-    y1 = min(int(round(y + h + MARGIN_Y * h)), image.shape[0])
+    mx, my = margins
+    x0 = max(int(round(x - mx * w)), 0)
+    y0 = max(int(round(y - my * h)), 0)
+    x1 = min(int(round(x + w + mx * w)), image.shape[1])
+    y1 = min(int(round(y + h + my * h)), image.shape[0])
     return image[y0:y1, x0:x1]
 
 
