@@ -58,6 +58,10 @@ def test_look_alikes_are_resolved_by_the_state_format() -> None:
 def test_no_text_no_reading() -> None:
     assert read_plates(IMAGE, FakeEngine(lambda _img: [])) == []
     assert read_plates(IMAGE, FakeEngine(lambda _img: [box(0, 0, 50, 20, "STOP")])) == []
+    # A camera's date stamp is not a plate, however large its text.
+    stamped = [box(10, 10, 300, 60, "2014-05-09", 0.99), box(200, 300, 90, 20, "7ABC123")]
+    stamp = FakeEngine(lambda _img: stamped)
+    assert read_plates(IMAGE, stamp)[0].plate == "7ABC123"
 
 
 def test_evaluation_counts_against_the_truth(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from .ocr import Engine, TextBox
 __all__ = ["PlateReading", "read_plates", "resolve_by_format"]
 
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
+_CAMERA_DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 _TO_DIGIT = str.maketrans("OQDILZSGB", "001112568")
 _TO_LETTER = str.maketrans("0125683", "OIZSGBB")
 
@@ -112,6 +113,8 @@ def _plate_score(text: str, confidence: float, height: float) -> float | None:
     digits = sum(ch.isdigit() for ch in text)
     if not is_valid_plate(text) or len(text) < 4 or (digits == 0 and len(text) < 6):
         return None  # short words ("STOP", "FORD") are not plates; vanity plates are longer
+    if _CAMERA_DATE.fullmatch(text):
+        return None  # a camera's date stamp (2014-05-09 read as 20140509), not a plate
     mixed = 0 < digits < len(text)
     score = confidence * (0.6 + 0.4 * height)
     score += 0.15 if mixed else -0.2
