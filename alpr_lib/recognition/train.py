@@ -4,15 +4,14 @@
     python -m alpr_lib.recognition.train --crops ../shared/datasets/openalpr/seg_and_ocr \\
         --out alpr_lib/recognition/models
 
-Data: the US plate crops of the openalpr ``seg_and_ocr`` set (file, state, plate) — one in five is held out
-to measure the model — and rendered plates (``synthplates.py``). In each crop the plate's text line is
-located with the general text detector (the box whose reading is closest to the truth), so the reader learns
-the very framing the pipeline gives it at reading time (:func:`reader.plate_crop` around a detector box).
-Other text on the plate (state names, slogans) is kept as examples that read as nothing. Every example is
-damaged as a street camera would (``synthplates.damage``), its box jittered and its margin drawn between
-none and a little more than :func:`reader.plate_crop`'s (a photo's region is read with less,
-``pipeline.PHOTO_MARGINS``). The model: five convolution blocks, a bidirectional LSTM, CTC over the 36
-characters; exported to ONNX with its settings and measured accuracy beside it (``plate_reader.json``).
+Data: the US plate crops of the openalpr ``seg_and_ocr`` set (file, state, plate) — one in five is held out to
+measure the model — and rendered plates (``synthplates.py``). In each crop the plate's text line is located
+with the general text detector (the box whose reading is closest to the truth), so the reader learns the very
+framing the pipeline gives it at reading time (:func:`reader.plate_crop` around a detector box). Other text
+on the plate (state names, slogans) is kept as examples that read as nothing. Every example is damaged as a
+street camera would (``synthplates.damage``) and its box jittered. The model: five convolution blocks, a
+bidirectional LSTM, CTC over the 36 characters; exported to ONNX with its settings and measured accuracy
+beside it (``plate_reader.json``).
 """
 
 from __future__ import annotations
@@ -33,10 +32,6 @@ from .reader import ALPHABET, HEIGHT, WIDTH, plate_crop, prepare
 from .synthplates import damage, render_plate
 
 HOLDOUT_EVERY = 5
-#: How often a real crop's example is framed on the whole plate rather than its located text line.
-WHOLE_PLATE = 0.35
-#: Bumped whenever the examples change, so a cached set of an earlier kind is not reused.
-EXAMPLES_VERSION = 2
 
 
 def _clean(text: str) -> str:
@@ -116,12 +111,6 @@ def _jitter(box: tuple[float, float, float, float], rng: np.random.Generator) ->
     return (x + dx0, y + dy0, max(w - dx0 + dx1, 4.0), max(h - dy0 + dy1, 4.0))
 
 
-def _margins(rng: np.random.Generator) -> tuple[float, float]:
-    """A margin around the box as the reader may be handed it: from none (a photo's whole-plate box, read
-    tight) to the training framing's (``reader.MARGIN_X``, ``MARGIN_Y``) and a little beyond."""
-    return float(rng.uniform(0.0, 0.12)), float(rng.uniform(0.0, 0.4))
-
-
 def _pad(
     image: np.ndarray, box: tuple[float, ...], part: float = 0.3
 ) -> tuple[np.ndarray, tuple[float, ...]]:
@@ -148,16 +137,15 @@ def _real_examples(args: tuple[str, list[dict], int, int]) -> tuple[np.ndarray, 
         h, w = image.shape[:2]
         _, whole = _pad(image, (0.0, 0.0, float(w), float(h)))
         for _ in range(per_item):
-            # Often the whole plate: a photo's detector box frequently is (see pipeline.PHOTO_MARGINS).
-            framing = whole if rng.random() < WHOLE_PLATE else box
+            framing = whole if rng.random() < 0.15 else box  # now and then the whole plate, as crops are read
             img, moved = damage(padded, framing, rng)
-            crop = plate_crop(img, _jitter(moved, rng), _margins(rng))
+            crop = plate_crop(img, _jitter(moved, rng))
             if crop.size:
                 xs.append(_as_uint8(crop))
                 ys.append(item["plate"])
         for other in item["others"][:2]:  # state names, slogans: read as nothing
             img, moved = damage(*_pad(image, tuple(other)), rng)
-            crop = plate_crop(img, _jitter(moved, rng), _margins(rng))
+            crop = plate_crop(img, _jitter(moved, rng))
             if crop.size:
                 xs.append(_as_uint8(crop))
                 ys.append("")
@@ -171,7 +159,7 @@ def _synthetic_examples(args: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
     for _ in range(count):
         plate = render_plate(rng)
         img, box = damage(plate.image, plate.box, rng)
-        crop = plate_crop(img, _jitter(box, rng), _margins(rng))
+        crop = plate_crop(img, _jitter(box, rng))
         if crop.size:
             xs.append(_as_uint8(crop))
             ys.append(plate.text)
@@ -297,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
 
-    cache = args.work / f"examples-v{EXAMPLES_VERSION}-{args.seed}-{args.synthetic}-{args.per_crop}.npz"
+    cache = args.work / f"examples-{args.seed}-{args.synthetic}-{args.per_crop}.npz"
     if cache.exists():
         data = np.load(cache, allow_pickle=False)
         x_all, y_all = data["x"], list(data["y"])
