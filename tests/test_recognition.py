@@ -266,6 +266,32 @@ def test_a_sure_plate_reader_overrules_the_general_recognizer() -> None:
     assert best.plate == "7ABCI23" and "7ABC123" in [t for t, _s in best.alternatives]
 
 
+class _Readers:
+    """A plate reader answering one reading per call, in turn."""
+
+    def __init__(self, *answers: tuple[str, float]) -> None:
+        self.answers = list(answers)
+
+    def read(self, crops: list[np.ndarray]) -> list:
+        from alpr_lib.recognition.reader import LineReading
+
+        out = []
+        for _crop in crops:
+            text, confidence = self.answers.pop(0) if self.answers else ("", 0.0)
+            out.append(LineReading(text, confidence, tuple(0.99 for _ in text), ()))
+        return out
+
+
+def test_a_plate_both_readers_agree_on_beats_large_lettering_the_reader_doubts() -> None:
+    lettering = [box(100, 100, 300, 80, "PENSKE", 0.99), box(200, 300, 120, 40, "1049338", 0.9)]
+    engine = FakeEngine(lambda _img: lettering)
+    assert read_plates(IMAGE, engine)[0].plate == "PENSKE"  # the general recognizer alone: size wins
+    engine.reader = _Readers(("", 0.9), ("1049338", 0.99))  # type: ignore[attr-defined]
+    assert read_plates(IMAGE, engine)[0].plate == "1049338"
+    engine.reader = _Readers(("", 0.9), ("1049388", 0.99))  # type: ignore[attr-defined]  # they disagree
+    assert read_plates(IMAGE, engine)[0].plate == "PENSKE"
+
+
 def test_rendered_plates_are_labelled_where_they_are() -> None:
     from alpr_lib.recognition.synthplates import damage, render_plate
 

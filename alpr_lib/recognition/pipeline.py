@@ -10,7 +10,8 @@
 5. The best reading wins; the others are its alternatives, among them the readings that fit a state's
    format once look-alikes are resolved by position.
 6. With the default engine (``plate``), the plate reader trained for this project reads the best candidate's
-   region too, and overrules the general recognizer when it is sure (:data:`READER_SURE`).
+   region too, and overrules the general recognizer when it is sure (:data:`READER_SURE`); when it is not,
+   it reads the next regions, and one it reads as the general recognizer did, surely, wins.
 """
 
 from __future__ import annotations
@@ -171,6 +172,8 @@ def read_plates(
     reader = getattr(engine, "reader", None)
     if reader is not None:
         chars = _consult_reader(image, reader, candidates[0], pool, offer)
+        if not chars:
+            chars = _second_opinion(image, reader, candidates[1:4], pool)
     ranked = sorted(pool.items(), key=lambda kv: -kv[1][0])
     best, (score, bbox) = ranked[0]
     alts = tuple((t, round(s, 3)) for t, (s, _b) in ranked[1 : 1 + alternatives])
@@ -223,4 +226,35 @@ def _consult_reader(
             offer(text, best * p / max(read.confidence, 1e-6), top.bbox)
         return read.char_confidence
     offer(read.text, best - 0.02, top.bbox)
+    return ()
+
+
+#: How sure the plate reader must be to pick a region other than the best one (see :func:`_second_opinion`).
+READER_AGREES = 0.95
+
+
+def _second_opinion(
+    image: np.ndarray,
+    reader: Any,
+    others: list[_Candidate],
+    pool: dict[str, tuple[float, tuple[float, float, float, float]]],
+) -> tuple[float, ...]:
+    """When the plate reader is not sure of the best region, the next regions are read too: one that both the
+    general recognizer and the reader read alike — the reader at least :data:`READER_AGREES` sure, five
+    characters or more with a digit among them — is the plate (a lettering such as a fleet's name had won on
+    its size). Two recognizers agreeing on a plate-like text is rarer than one being misled. Returns the
+    winning reading's character confidences, or nothing when no region qualifies."""
+    from .reader import plate_crop
+
+    pairs = [(c, plate_crop(image, c.bbox, PHOTO_MARGINS)) for c in others]
+    pairs = [(c, crop) for c, crop in pairs if crop.size]
+    if not pairs:
+        return ()
+    best = max(score for score, _b in pool.values())
+    for (candidate, _crop), read in zip(pairs, reader.read([crop for _c, crop in pairs]), strict=True):
+        digits = sum(ch.isdigit() for ch in read.text)
+        plate_like = is_valid_plate(read.text) and len(read.text) >= 5 and digits > 0
+        if read.text == candidate.text and read.confidence >= READER_AGREES and plate_like:
+            pool[read.text] = (best + 0.01, candidate.bbox)
+            return read.char_confidence
     return ()
