@@ -193,9 +193,9 @@ _BUSY = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
 
 
 def _drop_day(store: Store, day: int) -> tuple[int, int, int | None, int | None] | None:
-    """PostgreSQL: destroy a wholly expired day by dropping its partition. None when a hold keeps one of its
-    reads or the table stays busy (the batches then take the day's reads). Returns reads, files, oldest and
-    newest."""
+    """PostgreSQL: destroy a wholly expired day by dropping its partition; returns reads, files, oldest and
+    newest. None when a hold keeps one of its reads (the batches then take the day's others); :class:`_Busy`
+    when searches kept the table busy through every try."""
     for attempt in range(_LOCK_TRIES):
         try:
             return _drop_day_once(store, day)

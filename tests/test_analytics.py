@@ -338,8 +338,8 @@ def test_the_stolen_car_alerts_and_its_misread_is_flagged(detective: AccessSessi
 def test_postgres_finds_partial_plates_with_the_trigram_index_as_memory_does(demo_store: Store) -> None:
     from alpr_lib.store import queries as q
 
-    assert demo_store.has_trigram_index()
     with demo_store.read() as conn:
+        assert demo_store.has_trigram_index(conn)
         frame, codes = demo_store.plate_index.codes(conn)
         some = frame["plate"].to_list()[::97][:12]
         patterns = [p[:3] + "*" for p in some] + ["*" + p[1:4] + "*" for p in some]

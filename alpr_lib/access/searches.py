@@ -130,7 +130,7 @@ class Searches:
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             compiled = compile_pattern(pattern)
-            if len(compiled.anchor) >= 3 and self._store.has_trigram_index():
+            if len(compiled.anchor) >= 3 and self._store.has_trigram_index(conn):
                 # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
                 matched = q.plates_matching(conn, compiled.regex, _state(state))
             else:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..plates import PLATE_FORMATS, guess_states, is_valid_plate
 from .ocr import Engine, TextBox
+from .reader import plate_crop
 
 __all__ = ["PlateReading", "read_plates", "resolve_by_format"]
 
@@ -211,8 +212,6 @@ def _consult_reader(
     """Read the best candidate's region with the plate reader trained for this project. A sure reading wins
     outright (it knows plates: no O in a digit's place, no state name in the text); an unsure one, and the
     reader's look-alike readings, become alternatives. Returns the winning reading's character confidences."""
-    from .reader import plate_crop
-
     crop = plate_crop(image, top.bbox, PHOTO_MARGINS)
     if not crop.size:
         return ()
@@ -244,8 +243,6 @@ def _second_opinion(
     characters or more with a digit among them — is the plate (a lettering such as a fleet's name had won on
     its size). Two recognizers agreeing on a plate-like text is rarer than one being misled. Returns the
     winning reading's character confidences, or nothing when no region qualifies."""
-    from .reader import plate_crop
-
     pairs = [(c, plate_crop(image, c.bbox, PHOTO_MARGINS)) for c in others]
     pairs = [(c, crop) for c, crop in pairs if crop.size]
     if not pairs:

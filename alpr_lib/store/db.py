@@ -155,18 +155,16 @@ class Store:
             index = self.__dict__["_plate_index"] = PlateIndex()
         return index
 
-    def has_trigram_index(self) -> bool:
+    def has_trigram_index(self, conn: Connection) -> bool:
         """True when the plates carry the trigram index (PostgreSQL with ``pg_trgm``, migration 0008); asked
-        of the database once."""
+        of the database once, on the caller's connection."""
         if self._trigram is None:
-            if self.dialect != "postgresql":
-                self._trigram = False
-            else:
-                with self.read() as conn:
-                    found = conn.execute(
-                        sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": s.TRIGRAM_INDEX}
-                    ).first()
-                self._trigram = found is not None
+            self._trigram = self.dialect == "postgresql" and (
+                conn.execute(
+                    sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": s.TRIGRAM_INDEX}
+                ).first()
+                is not None
+            )
         return self._trigram
 
     def dispose(self) -> None:

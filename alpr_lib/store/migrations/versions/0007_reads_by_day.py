@@ -63,10 +63,9 @@ _PLATE_COVER = "plate_id, ts, camera_id, lat, lon, confidence, raw, crop_path"
 _CAMERA_COVER = "camera_id, ts, lat, lon, plate_id, confidence, raw, crop_path"
 
 
-def _keys_and_indexes(primary: str, source: str) -> None:
-    op.execute(f"ALTER TABLE reads ADD CONSTRAINT pk_reads PRIMARY KEY ({primary})")
-    name = "uq_reads_source_id" + ("_ts" if "ts" in source else "")
-    op.execute(f"ALTER TABLE reads ADD CONSTRAINT {name} UNIQUE ({source})")
+def _keys_and_indexes(primary: list[str], key: list[str]) -> None:
+    op.execute(f"ALTER TABLE reads ADD CONSTRAINT pk_reads PRIMARY KEY ({', '.join(primary)})")
+    op.execute(f"ALTER TABLE reads ADD CONSTRAINT uq_reads_{'_'.join(key)} UNIQUE ({', '.join(key)})")
     op.execute(
         "ALTER TABLE reads ADD CONSTRAINT fk_reads_plate_id_plates "
         "FOREIGN KEY (plate_id) REFERENCES plates (id)"
@@ -106,7 +105,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO reads SELECT * FROM reads_unpartitioned ORDER BY ts")
     op.execute("ALTER SEQUENCE reads_id_seq OWNED BY reads.id")
     op.execute("DROP TABLE reads_unpartitioned")
-    _keys_and_indexes("id, ts", "source_id, ts")
+    _keys_and_indexes(["id", "ts"], ["source_id", "ts"])
 
 
 def downgrade() -> None:
@@ -119,7 +118,7 @@ def downgrade() -> None:
     op.execute("DROP TABLE reads")
     op.execute("ALTER TABLE reads_flat RENAME TO reads")
     op.execute("DROP FUNCTION reads_add_day(integer), reads_drop_day(integer)")
-    _keys_and_indexes("id", "source_id")
+    _keys_and_indexes(["id"], ["source_id"])
     op.execute(
         "DELETE FROM hold_reads WHERE NOT EXISTS (SELECT 1 FROM reads WHERE reads.id = hold_reads.read_id)"
     )
