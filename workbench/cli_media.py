@@ -157,10 +157,31 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="The OCR engine to measure (default: the ocr_engine setting).",
 )
+@click.option(
+    "--half",
+    type=click.IntRange(0, 1),
+    default=None,
+    help="Only every other image, from the first (0) or the second (1): the half a plate reader trained "
+    "with --leave-out did not see.",
+)
+@click.option(
+    "--reader",
+    "reader_model",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The plate reader's ONNX model to measure (default: the one shipped).",
+)
 @db_option
 @json_option
 def evaluate_cmd(
-    folder: Path, limit: int | None, crops_csv: Path | None, engine: str | None, db: str | None, as_json: bool
+    folder: Path,
+    limit: int | None,
+    crops_csv: Path | None,
+    engine: str | None,
+    half: int | None,
+    reader_model: Path | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """Recognition accuracy on FOLDER in the openalpr benchmark format (NAME.jpg + NAME.txt).
 
@@ -176,13 +197,15 @@ def evaluate_cmd(
 
     if engine:
         os.environ["WORKBENCH_OCR_ENGINE"] = engine
+    if reader_model:
+        os.environ["WORKBENCH_PLATE_READER"] = str(reader_model)
     _ocr_settings()
     if crops_csv is not None:
         crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
         _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
         return
     with _bar(None, "evaluating", unit="images") as step:
-        result = evaluate_folder(folder, default_engine(), limit=limit, progress=step)
+        result = evaluate_folder(folder, default_engine(), limit=limit, half=half, progress=step)
     data = result.as_dict()
 
     def text() -> None:

@@ -20,7 +20,7 @@ from ..plates import equivalence_key, normalize
 from .ocr import Engine
 from .pipeline import read_plates
 
-__all__ = ["Evaluation", "evaluate_crops", "evaluate_folder", "iou"]
+__all__ = ["Evaluation", "evaluate_crops", "evaluate_folder", "iou", "labelled_images"]
 
 
 def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -58,7 +58,8 @@ class Evaluation:
         }
 
 
-def _truths(folder: Path) -> list[tuple[Path, tuple[float, float, float, float], str]]:
+def labelled_images(folder: Path) -> list[tuple[Path, tuple[float, float, float, float], str]]:
+    """The images of an openalpr-format folder with their true plate box and plate, in file-name order."""
     out = []
     for txt in sorted(folder.glob("*.txt")):
         parts = txt.read_text().strip().split("\t")
@@ -79,12 +80,22 @@ def _truths(folder: Path) -> list[tuple[Path, tuple[float, float, float, float],
 
 
 def evaluate_folder(
-    folder: Path, engine: Engine, *, limit: int | None = None, progress: Callable[[int], None] | None = None
+    folder: Path,
+    engine: Engine,
+    *,
+    limit: int | None = None,
+    half: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Evaluation:
-    """Run the pipeline over every labelled image of an openalpr-format folder."""
+    """Run the pipeline over every labelled image of an openalpr-format folder. ``half`` (0 or 1): only every
+    other image in file-name order, starting with the first or the second — the half a plate reader trained
+    with ``train --leave-out`` did not see."""
     import cv2
 
-    truths = _truths(Path(folder))[:limit]
+    truths = labelled_images(Path(folder))
+    if half is not None:
+        truths = truths[half::2]
+    truths = truths[:limit]
     if not truths:
         raise InvalidInput(f"no labelled images in {folder} (expected NAME.jpg with NAME.txt beside it)")
     detected = top1 = topn = loose = 0

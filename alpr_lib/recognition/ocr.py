@@ -161,9 +161,10 @@ class EasyOCREngine:
 
 
 def make_engine(name: str = "plate", *, model_dir: str | Path | None = None) -> Engine:
-    """An engine by name (the ``ocr_engine`` setting): ``plate`` (default), ``rapidocr`` or ``easyocr``."""
+    """An engine by name (the ``ocr_engine`` setting): ``plate`` (default), ``rapidocr`` or ``easyocr``.
+    ``WORKBENCH_PLATE_READER`` names another plate reader model than the shipped one (to measure one)."""
     if name == "plate":
-        return PlateEngine()
+        return PlateEngine(model=os.environ.get("WORKBENCH_PLATE_READER") or None)
     if name == "rapidocr":
         return RapidOCREngine()
     if name == "easyocr":

@@ -65,20 +65,7 @@ def locate_lines(crops_dir: Path, cache: Path) -> list[dict]:
         for pts, text, _score in found or []:
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             boxes.append(((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)), _clean(text)))
-        # Join neighbours on one line: a plate split by a dash or an emblem.
-        joined = list(boxes)
-        for a in boxes:
-            for b in boxes:
-                (ax, ay, aw, ah), (bx, by, bw, bh) = a[0], b[0]
-                if a is not b and ax < bx and abs((ay + ah / 2) - (by + bh / 2)) < 0.4 * max(ah, bh):
-                    x0, y0 = min(ax, bx), min(ay, by)
-                    box = (x0, y0, max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0)
-                    joined.append((box, a[1] + b[1]))
-        best, ratio = None, 0.0
-        for box, text in joined:
-            r = difflib.SequenceMatcher(None, text, plate).ratio()
-            if r > ratio or (r == ratio and best is not None and box[3] > best[3]):
-                best, ratio = box, r
+        best, ratio = _closest_line(boxes, plate)
         if best is None or ratio < 0.5:
             h, w = image.shape[:2]
             best = (0.06 * w, 0.22 * h, 0.88 * w, 0.56 * h)  # where a US plate's characters usually are
@@ -102,6 +89,114 @@ def locate_lines(crops_dir: Path, cache: Path) -> list[dict]:
         )
     cache.write_text(json.dumps(out))
     return out
+
+
+def _closest_line(
+    boxes: list[tuple[tuple[float, float, float, float], str]], plate: str
+) -> tuple[tuple[float, float, float, float] | None, float]:
+    """The text box (or two neighbours on one line joined: a plate split by a dash or an emblem) whose reading
+    is closest to the true plate, and how close (0-1)."""
+    joined = list(boxes)
+    for a in boxes:
+        for b in boxes:
+            (ax, ay, aw, ah), (bx, by, bw, bh) = a[0], b[0]
+            if a is not b and ax < bx and abs((ay + ah / 2) - (by + bh / 2)) < 0.4 * max(ah, bh):
+                x0, y0 = min(ax, bx), min(ay, by)
+                box = (x0, y0, max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0)
+                joined.append((box, a[1] + b[1]))
+    best, ratio = None, 0.0
+    for box, text in joined:
+        r = difflib.SequenceMatcher(None, text, plate).ratio()
+        if r > ratio or (r == ratio and best is not None and box[3] > best[3]):
+            best, ratio = box, r
+    return best, ratio
+
+
+def locate_photo_plates(folders: list[Path], cache: Path) -> list[dict]:
+    """Each labelled photo's plate (folders in the openalpr benchmark format): its true box, and the text box
+    the pipeline's detector gives for it (the framing the reader is shown at reading time), or the true box
+    where the detector gives none close to the truth. Photos are split into two folds by their order, so one
+    half can be left out and measured end to end (``--leave-out``)."""
+    if cache.exists():
+        return json.loads(cache.read_text())
+    import cv2
+
+    from .evaluate import iou, labelled_images
+    from .ocr import RapidOCREngine
+
+    engine = RapidOCREngine()
+    out = []
+    for folder in folders:
+        for k, (path, truth, plate) in enumerate(labelled_images(folder)):
+            image = cv2.imread(str(path))
+            if image is None:
+                continue
+            found = [(b.bbox, _clean(b.text)) for b in engine.detect_and_read(image)]
+            tx, ty, tw, th = truth
+            inside = [
+                (box, text)
+                for box, text in found
+                if tx <= box[0] + box[2] / 2 <= tx + tw and ty <= box[1] + box[3] / 2 <= ty + th
+            ]
+            best, ratio = _closest_line(inside, plate)
+            out.append(
+                {
+                    "file": str(path),
+                    "plate": plate,
+                    "truth": list(truth),
+                    "box": [float(v) for v in (best if best is not None and ratio >= 0.5 else truth)],
+                    "located": ratio >= 0.5,
+                    "others": [list(box) for box, text in found if text and iou(box, truth) == 0],
+                    "fold": k % 2,
+                }
+            )
+    cache.write_text(json.dumps(out))
+    return out
+
+
+def _photo_examples(args: tuple[list[dict], int, int]) -> tuple[np.ndarray, list[str]]:
+    """Damaged copies of the photos' plates, framed as the pipeline frames them (its detector's box with
+    :data:`pipeline.PHOTO_MARGINS`, jittered), now and then the whole plate; other text in the photos reads
+    as nothing."""
+    import cv2
+
+    from .pipeline import PHOTO_MARGINS
+
+    items, per_item, seed = args
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+
+    def region(image: np.ndarray, truth: list[float]) -> tuple[np.ndarray, float, float]:
+        x, y, w, h = truth
+        x0, y0 = max(int(x - w), 0), max(int(y - 1.5 * h), 0)
+        return image[y0 : int(y + h + 1.5 * h), x0 : int(x + 2 * w)], x0, y0
+
+    def example(area: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+        if rng.random() < 0.6:
+            area, box = damage(area, box, rng)
+        margins = tuple(m * rng.uniform(0.0, 2.0) for m in PHOTO_MARGINS)
+        return plate_crop(area, _jitter(box, rng), margins)
+
+    for item in items:
+        image = cv2.imread(item["file"])
+        if image is None:
+            continue
+        area, x0, y0 = region(image, item["truth"])
+        line = (item["box"][0] - x0, item["box"][1] - y0, item["box"][2], item["box"][3])
+        whole = (item["truth"][0] - x0, item["truth"][1] - y0, item["truth"][2], item["truth"][3])
+        for _ in range(per_item):
+            crop = example(area, whole if rng.random() < 0.25 else line)
+            if crop.size:
+                xs.append(_as_uint8(crop))
+                ys.append(item["plate"])
+        for other in item["others"][:3]:
+            around, ox, oy = region(image, other)
+            for _ in range(3):
+                crop = example(around, (other[0] - ox, other[1] - oy, other[2], other[3]))
+                if crop.size:
+                    xs.append(_as_uint8(crop))
+                    ys.append("")
+    return np.stack(xs) if xs else np.zeros((0, HEIGHT, WIDTH), np.uint8), ys
 
 
 def _jitter(box: tuple[float, float, float, float], rng: np.random.Generator) -> tuple[float, ...]:
@@ -170,12 +265,17 @@ def _as_uint8(crop: np.ndarray) -> np.ndarray:
     return ((prepare(crop)[0] + 1.0) * 127.5).round().astype(np.uint8)
 
 
-def _build_model():  # noqa: ANN202 - a torch module
+def _build_model(*, folded: bool = False):  # noqa: ANN202 - a torch module
+    """The reader's network. ``folded``: batch normalisation folded into the convolutions, as the ONNX export
+    holds it (what a fine-tuning run starts from, see :func:`_from_onnx`)."""
     import torch
     from torch import nn
 
+    def norm(cout: int) -> nn.Module:
+        return nn.Identity() if folded else nn.BatchNorm2d(cout)
+
     def block(cin: int, cout: int) -> list[nn.Module]:
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=folded), norm(cout), nn.ReLU(inplace=True)]
 
     class CRNN(nn.Module):
         def __init__(self) -> None:
@@ -190,8 +290,8 @@ def _build_model():  # noqa: ANN202 - a torch module
                 nn.MaxPool2d((2, 1)),  # 4 x 32
                 *block(128, 192),
                 nn.MaxPool2d((2, 1)),  # 2 x 32
-                nn.Conv2d(192, 256, (2, 1), bias=False),
-                nn.BatchNorm2d(256),
+                nn.Conv2d(192, 256, (2, 1), bias=folded),
+                norm(256),
                 nn.ReLU(inplace=True),  # 1 x 32
                 nn.Dropout(0.2),
             )
@@ -204,6 +304,43 @@ def _build_model():  # noqa: ANN202 - a torch module
             return self.head(out)
 
     return CRNN()
+
+
+def _from_onnx(path: Path):  # noqa: ANN202 - a torch module
+    """The network of a shipped ONNX reader, to train further. The export folded batch normalisation into
+    the convolutions and wrote the LSTM in ONNX's layout (gates i, o, f, c; torch's are i, f, g, o)."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    model = _build_model(folded=True)
+    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
+    conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
+    lstm = next(n for n in graph.node if n.op_type == "LSTM")
+    matmul = next(n for n in graph.node if n.op_type == "MatMul")
+    if len(convs) != len(conv_nodes):
+        raise ValueError(f"{path} is not a plate reader of this shape")
+    with torch.no_grad():
+        for conv, node in zip(convs, conv_nodes, strict=True):
+            conv.weight.copy_(torch.from_numpy(weights[node.input[1]].copy()))
+            conv.bias.copy_(torch.from_numpy(weights[node.input[2]].copy()))
+        w, r, b = (weights[name] for name in lstm.input[1:4])
+        hidden = r.shape[-1]
+
+        def gates(m: np.ndarray) -> torch.Tensor:  # ONNX i, o, f, c -> torch i, f, g, o
+            i, o, f, c = np.split(m, 4, axis=0)
+            return torch.from_numpy(np.concatenate([i, f, c, o], axis=0).copy())
+
+        for d, suffix in enumerate(("", "_reverse")):
+            getattr(model.rnn, f"weight_ih_l0{suffix}").copy_(gates(w[d]))
+            getattr(model.rnn, f"weight_hh_l0{suffix}").copy_(gates(r[d]))
+            getattr(model.rnn, f"bias_ih_l0{suffix}").copy_(gates(b[d][: 4 * hidden]))
+            getattr(model.rnn, f"bias_hh_l0{suffix}").copy_(gates(b[d][4 * hidden :]))
+        model.head.weight.copy_(torch.from_numpy(weights[matmul.input[1]].T.copy()))
+        model.head.bias.copy_(torch.from_numpy(weights["head.bias"].copy()))
+    return model
 
 
 def _greedy(logits) -> list[str]:  # noqa: ANN001
@@ -265,6 +402,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="folders of labelled photos (openalpr benchmark format) whose plates join the training",
+    )
+    parser.add_argument(
+        "--leave-out",
+        type=int,
+        choices=(0, 1),
+        help="leave this half of the photos out of training, to measure the model on it end to end",
+    )
+    parser.add_argument("--per-photo", type=int, default=40, help="damaged copies of each photo's plate")
+    parser.add_argument(
+        "--start", type=Path, help="train further from this ONNX reader (a shipped model) instead of anew"
+    )
+    parser.add_argument(
+        "--keep", type=int, default=20000, help="with --start: how many of the crop and rendered examples"
+    )
+    parser.add_argument("--lr", type=float, help="the highest learning rate (2e-3 anew, 5e-4 with --start)")
     args = parser.parse_args(argv)
 
     import torch
@@ -299,6 +457,22 @@ def main(argv: list[str] | None = None) -> None:
         x_all = np.concatenate([p[0] for p in parts])
         y_all = [y for p in parts for y in p[1]]
         np.savez(cache, x=x_all, y=np.array(y_all))
+    if args.start:  # a sample of the base examples keeps what the model knows while it learns the photos
+        keep = np.random.default_rng(args.seed).permutation(len(y_all))[: args.keep]
+        x_all, y_all = x_all[keep], [y_all[i] for i in keep]
+    if args.photos:
+        photos = locate_photo_plates(args.photos, args.work / "photo_lines.json")
+        used = [i for i in photos if i["fold"] != args.leave_out]
+        jobs = [(used[k::8], args.per_photo, args.seed * 1000 + 200 + k) for k in range(8)]
+        with multiprocessing.Pool(args.threads) as pool:
+            parts = pool.map(_photo_examples, jobs)
+        x_all = np.concatenate([x_all, *[p[0] for p in parts]])
+        y_all = y_all + [y for p in parts for y in p[1]]
+        print(
+            f"photos: {len(used)} of {len(photos)} in training "
+            f"({sum(i['located'] for i in used)} text lines located)",
+            flush=True,
+        )
     print(
         f"examples: {len(y_all)} ({sum(1 for y in y_all if not y)} read as nothing) "
         f"after {time.time() - started:.0f} s",
@@ -321,10 +495,11 @@ def main(argv: list[str] | None = None) -> None:
         model.train()
         return sum(g == t for g, t in zip(got, hy, strict=True)) / len(hy)
 
-    model = _build_model()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    model = _from_onnx(args.start) if args.start else _build_model()
+    lr = args.lr or (5e-4 if args.start else 2e-3)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = args.epochs * (len(y_all) // args.batch)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.15)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     generator = torch.Generator().manual_seed(args.seed)
     best_acc, best_scores = -1.0, {}
@@ -339,6 +514,9 @@ def main(argv: list[str] | None = None) -> None:
         "held_out_crops": len(held),
         "epochs": args.epochs,
         "seed": args.seed,
+        "started_from": str(args.start) if args.start else None,
+        "photos": [str(f) for f in args.photos],
+        "photos_left_out": args.leave_out,
         "command": "python -m alpr_lib.recognition.train " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     for epoch in range(args.epochs):
@@ -361,14 +539,16 @@ def main(argv: list[str] | None = None) -> None:
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
         tight, whole = holdout_accuracy(model, hx_tight), holdout_accuracy(model, hx_whole)
         print(
             f"epoch {epoch + 1}/{args.epochs}: loss {total / max(b + 1, 1):.3f}, held-out crops exact "
             f"{tight:.1%} (text line) / {whole:.1%} (whole plate), {time.time() - started:.0f} s",
             flush=True,
         )
-        if tight + whole > best_acc:  # the best epoch so far ships: exported now, so a cut run leaves it
+        # The best epoch so far ships (exported now, so a cut run leaves it); a run that trains further from
+        # a model ships its last epoch: the crops no longer measure all it learns.
+        if args.start or tight + whole > best_acc:
             best_acc = tight + whole
             best_scores = {
                 "held_out_text_line_exact": round(tight, 4),
