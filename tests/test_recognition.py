@@ -326,3 +326,63 @@ def test_the_shipped_plate_reader_reads_real_crops_it_was_not_trained_on() -> No
     # train.py measured 92.1% on these crops (alpr_lib/recognition/models/plate_reader.json); a little under
     # it so that a worse model fails the build.
     assert exact >= 0.88, f"{exact:.1%} of {len(rows)} held-out crops read exactly"
+
+
+def _scaling_engine(width: int, plate_from: int = 0, at: tuple[int, int] = (800, 500)) -> FakeEngine:
+    """A fake engine over an image ``width`` pixels wide whose plate (180 x 50 at ``at`` there) is found only
+    in an image at least ``plate_from`` pixels wide; it records the widths it was shown."""
+
+    def boxes(img: np.ndarray) -> list[TextBox]:
+        engine.widths.append(img.shape[1])  # type: ignore[attr-defined]
+        s = img.shape[1] / width
+        found = [box(100 * s, 80 * s, 300 * s, 60 * s, "OPEN", 0.95)]  # a word, not a plate
+        if img.shape[1] >= plate_from:
+            found.append(box(at[0] * s, at[1] * s, 180 * s, 50 * s, "7ABC123", 0.9))
+        return found
+
+    engine = FakeEngine(boxes)
+    engine.widths = []  # type: ignore[attr-defined]
+    return engine
+
+
+def test_a_large_image_is_searched_small_first_when_the_reader_is_sure_of_it() -> None:
+    from alpr_lib.recognition.pipeline import QUICK_SIDE
+
+    image = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    sure = _scaling_engine(1920)
+    sure.reader = _Reader("7ABC123", 0.97)  # type: ignore[attr-defined]
+    (best,) = read_plates(image, sure)
+    assert best.plate == "7ABC123" and sure.widths == [QUICK_SIDE]  # type: ignore[attr-defined]
+    x, y, w, h = best.bbox
+    assert abs(x - 800) <= 2 and abs(y - 500) <= 2 and abs(w - 180) <= 2 and abs(h - 50) <= 2  # its pixels
+    doubtful = _scaling_engine(1920)
+    doubtful.reader = _Reader("7ABC123", 0.3)  # type: ignore[attr-defined]
+    assert read_plates(image, doubtful)[0].plate == "7ABC123"
+    assert doubtful.widths == [QUICK_SIDE, 1920]  # type: ignore[attr-defined]  # then at its own size
+    alone = _scaling_engine(1920)  # without the plate reader nothing is sure: searched once, at full size
+    assert read_plates(image, alone)[0].plate == "7ABC123" and alone.widths == [1920]  # type: ignore[attr-defined]
+
+
+def test_an_image_without_a_plate_like_text_is_searched_again_enlarged() -> None:
+    from alpr_lib.recognition.pipeline import LOOK_CLOSER
+
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    engine = _scaling_engine(640, plate_from=700, at=(300, 200))
+    engine.reader = _Reader("7ABC123", 0.97)  # type: ignore[attr-defined]
+    (best,) = read_plates(image, engine)
+    assert best.plate == "7ABC123" and engine.widths == [640, round(640 * LOOK_CLOSER)]  # type: ignore[attr-defined]
+    assert abs(best.bbox[0] - 300) <= 2 and abs(best.bbox[1] - 200) <= 2  # in the image's own pixels
+    alone = _scaling_engine(640, plate_from=700, at=(300, 200))  # the general recognizer alone: one search
+    assert read_plates(image, alone) == [] and alone.widths == [640]  # type: ignore[attr-defined]
+
+
+def test_evaluation_can_take_every_other_image(tmp_path: Path) -> None:
+    import cv2
+
+    for name in "abcde":
+        cv2.imwrite(str(tmp_path / f"{name}.jpg"), IMAGE)
+        (tmp_path / f"{name}.txt").write_text(f"{name}.jpg\t100\t100\t200\t60\t7ABC123\n")
+    seen: list[int] = []
+    engine = FakeEngine(lambda img: seen.append(1) or [box(100, 100, 200, 60, "7ABC123")])
+    assert evaluate_folder(tmp_path, engine, half=0).images == 3
+    assert evaluate_folder(tmp_path, engine, half=1).images == 2 and len(seen) == 5
