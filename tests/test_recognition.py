@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from alpr_lib.recognition import FakeEngine, TextBox, read_plates
+from alpr_lib.recognition import FakeEngine, TextBox, pipeline, read_plates
 from alpr_lib.recognition.evaluate import evaluate_folder, iou
 from alpr_lib.recognition.pipeline import PHOTO_MARGINS, resolve_by_format
 from alpr_lib.store import Store
@@ -85,10 +85,11 @@ def test_the_real_engine_reads_real_plates() -> None:
     from alpr_lib.recognition.ocr import default_engine
 
     result = evaluate_folder(folder, default_engine(), limit=25)
-    # The default engine reads 17 of these 25 exactly (79% of all 111: alpr_lib/recognition/ACCURACY.md); the
-    # floor sits a little under it so that a regression fails the build.
+    # The default engine reads 24 of these 25 exactly. The shipped plate reader was trained on these photos
+    # (ACCURACY.md), so this guards the whole pipeline's wiring and models against a regression; accuracy on
+    # photos it has not seen is measured by cross-validation (ACCURACY.md) and by the held-out crops below.
     assert result.detected >= 0.8, json.dumps(result.as_dict())
-    assert result.top1 >= 0.56, json.dumps(result.as_dict())
+    assert result.top1 >= 0.84, json.dumps(result.as_dict())
 
 
 # Two photos this pipeline reads exactly (see ACCURACY.md): YG9X2G and SL7C6S.
@@ -249,7 +250,8 @@ class _Reader:
         return [LineReading(self.text, self.confidence, chars, (("7A8C123", 0.01),))]
 
 
-def test_a_sure_plate_reader_overrules_the_general_recognizer() -> None:
+def test_a_sure_plate_reader_overrules_the_general_recognizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "_quick_look", lambda *_a: None)  # no quick look: steps 1-6 alone
     boxes = lambda _img: [box(200, 100, 240, 20, "California", 0.99), box(220, 140, 178, 50, "7ABCI23", 0.95)]  # noqa: E731
     engine = FakeEngine(boxes)
     engine.reader = _Reader("7ABC123", 0.93)  # type: ignore[attr-defined]
@@ -282,7 +284,10 @@ class _Readers:
         return out
 
 
-def test_a_plate_both_readers_agree_on_beats_large_lettering_the_reader_doubts() -> None:
+def test_a_plate_both_readers_agree_on_beats_large_lettering_the_reader_doubts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "_quick_look", lambda *_a: None)  # no quick look: steps 1-6 alone
     lettering = [box(100, 100, 300, 80, "PENSKE", 0.99), box(200, 300, 120, 40, "1049338", 0.9)]
     engine = FakeEngine(lambda _img: lettering)
     assert read_plates(IMAGE, engine)[0].plate == "PENSKE"  # the general recognizer alone: size wins
@@ -323,8 +328,8 @@ def test_the_shipped_plate_reader_reads_real_crops_it_was_not_trained_on() -> No
     crops = [cv2.imread(str(truth.parent / "usimages" / name)) for name, _s, _p in rows]
     read = reader.read(crops)
     exact = sum(r.text == plate for r, (_n, _s, plate) in zip(read, rows, strict=True)) / len(rows)
-    # train.py measured 92.1% on these crops (alpr_lib/recognition/models/plate_reader.json); a little under
-    # it so that a worse model fails the build.
+    # The shipped reader reads 90.1% of these crops (alpr_lib/recognition/models/plate_reader.json); a little
+    # under it so that a worse model fails the build.
     assert exact >= 0.88, f"{exact:.1%} of {len(rows)} held-out crops read exactly"
 
 
@@ -345,22 +350,43 @@ def _scaling_engine(width: int, plate_from: int = 0, at: tuple[int, int] = (800,
     return engine
 
 
-def test_a_large_image_is_searched_small_first_when_the_reader_is_sure_of_it() -> None:
+class _PlateSizedReader:
+    """A plate reader that reads regions narrower than 250 px (the plate) as 7ABC123, others as nothing."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
+    def read(self, crops: list[np.ndarray]) -> list:
+        from alpr_lib.recognition.reader import LineReading
+
+        def one(crop: np.ndarray) -> LineReading:
+            if crop.shape[1] < 250:
+                return LineReading("7ABC123", self.confidence, (0.99,) * 7, (("7A8C123", 0.01),))
+            return LineReading("", 0.99, (), ())
+
+        return [one(c) for c in crops]
+
+
+def test_a_quick_look_answers_when_the_reader_is_very_sure() -> None:
     from alpr_lib.recognition.pipeline import QUICK_SIDE
 
     image = np.zeros((1080, 1920, 3), dtype=np.uint8)
     sure = _scaling_engine(1920)
-    sure.reader = _Reader("7ABC123", 0.97)  # type: ignore[attr-defined]
+    sure.reader = _PlateSizedReader(0.97)  # type: ignore[attr-defined]
     (best,) = read_plates(image, sure)
-    assert best.plate == "7ABC123" and sure.widths == [QUICK_SIDE]  # type: ignore[attr-defined]
+    assert best.plate == "7ABC123" and sure.widths == [QUICK_SIDE]  # type: ignore[attr-defined]  # one look
     x, y, w, h = best.bbox
     assert abs(x - 800) <= 2 and abs(y - 500) <= 2 and abs(w - 180) <= 2 and abs(h - 50) <= 2  # its pixels
+    assert best.char_confidence == (0.99,) * 7 and [t for t, _p in best.alternatives] == ["7A8C123"]
     doubtful = _scaling_engine(1920)
-    doubtful.reader = _Reader("7ABC123", 0.3)  # type: ignore[attr-defined]
+    doubtful.reader = _PlateSizedReader(0.7)  # type: ignore[attr-defined]  # sure enough to overrule only
     assert read_plates(image, doubtful)[0].plate == "7ABC123"
-    assert doubtful.widths == [QUICK_SIDE, 1920]  # type: ignore[attr-defined]  # then at its own size
-    alone = _scaling_engine(1920)  # without the plate reader nothing is sure: searched once, at full size
+    assert doubtful.widths == [QUICK_SIDE, 1920]  # type: ignore[attr-defined]  # then steps 1-6, full size
+    alone = _scaling_engine(1920)  # without the plate reader: no quick look
     assert read_plates(image, alone)[0].plate == "7ABC123" and alone.widths == [1920]  # type: ignore[attr-defined]
+    small = _scaling_engine(640, at=(300, 200))  # a small image is looked at in its own size
+    small.reader = _PlateSizedReader(0.97)  # type: ignore[attr-defined]
+    assert read_plates(IMAGE, small)[0].plate == "7ABC123" and small.widths == [640]  # type: ignore[attr-defined]
 
 
 def test_an_image_without_a_plate_like_text_is_searched_again_enlarged() -> None:
@@ -368,9 +394,10 @@ def test_an_image_without_a_plate_like_text_is_searched_again_enlarged() -> None
 
     image = np.zeros((480, 640, 3), dtype=np.uint8)
     engine = _scaling_engine(640, plate_from=700, at=(300, 200))
-    engine.reader = _Reader("7ABC123", 0.97)  # type: ignore[attr-defined]
+    engine.reader = _PlateSizedReader(0.97)  # type: ignore[attr-defined]
     (best,) = read_plates(image, engine)
-    assert best.plate == "7ABC123" and engine.widths == [640, round(640 * LOOK_CLOSER)]  # type: ignore[attr-defined]
+    enlarged = round(640 * LOOK_CLOSER)
+    assert best.plate == "7ABC123" and engine.widths == [640, 640, enlarged]  # type: ignore[attr-defined]
     assert abs(best.bbox[0] - 300) <= 2 and abs(best.bbox[1] - 200) <= 2  # in the image's own pixels
     alone = _scaling_engine(640, plate_from=700, at=(300, 200))  # the general recognizer alone: one search
     assert read_plates(image, alone) == [] and alone.widths == [640]  # type: ignore[attr-defined]

@@ -61,6 +61,9 @@ class Engine(Protocol):
         """The text of an image holding one line (a plate crop), and its score."""
         ...
 
+    # An engine may also offer ``detect(image) -> list[TextBox]``: the boxes alone, unread, faster. With the
+    # plate reader the pipeline then takes a quick look first (``pipeline._quick_look``).
+
 
 class RapidOCREngine:
     """RapidOCR with settings measured on plate photos: detection on the image's longer side up to
@@ -92,6 +95,12 @@ class RapidOCREngine:
         for points, text, score in result or []:
             boxes.append(TextBox(tuple((float(x), float(y)) for x, y in points), str(text), float(score)))
         return boxes
+
+    def detect(self, image: np.ndarray) -> list[TextBox]:
+        """The text boxes of a BGR image, unread (the detector alone; the plate reader reads them)."""
+        with self._lock:
+            result, _elapsed = self._ocr(image, use_det=True, use_cls=False, use_rec=False)
+        return [TextBox(tuple((float(x), float(y)) for x, y in points), "", 1.0) for points in result or []]
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         with self._lock:
@@ -191,6 +200,9 @@ class FakeEngine:
 
     def detect_and_read(self, image: np.ndarray) -> list[TextBox]:
         return list(self._boxes(image))
+
+    def detect(self, image: np.ndarray) -> list[TextBox]:
+        return [TextBox(b.points, "", 1.0) for b in self._boxes(image)]
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         return self._line(image)
