@@ -112,11 +112,12 @@ class RapidOCREngine:
 
 
 class PlateEngine(RapidOCREngine):
-    """RapidOCR, and the plate reader trained for this project on the region it picks (the default engine).
+    """RapidOCR, and the plate reader trained for this project (the default engine).
 
-    The general recognizer finds and reads all the text; the pipeline picks the plate among it; the plate
-    reader (:class:`~alpr_lib.recognition.reader.PlateReader`) then reads that region and is believed when it
-    is sure. See ``ACCURACY.md`` for what each part adds."""
+    A quick look first: RapidOCR's text detector alone, the plate reader reading every region, and a reading
+    it is very sure of is the plate. Otherwise the general recognizer reads all the text, the pipeline picks
+    the plate among it, and the plate reader (:class:`~alpr_lib.recognition.reader.PlateReader`) reads that
+    region and is believed when it is sure. See ``ACCURACY.md`` for what each part adds."""
 
     name = "plate"
 
