@@ -12,6 +12,11 @@ on the plate (state names, slogans) is kept as examples that read as nothing. Ev
 street camera would (``synthplates.damage``) and its box jittered. The model: five convolution blocks, a
 bidirectional LSTM, CTC over the 36 characters; exported to ONNX with its settings and measured accuracy
 beside it (``plate_reader.json``).
+
+The shipped model was then trained further on labelled photos (``--start`` the model above, ``--photos`` the
+openalpr ``endtoend`` folders): their plates framed as the pipeline frames them. ``--leave-out K`` keeps one
+half of the photos out, so that ``workbench evaluate DIR --half K --reader MODEL`` measures the reader on
+photos it has not seen (how ``ACCURACY.md``'s cross-validated figures were made).
 """
 
 from __future__ import annotations
