@@ -1,0 +1,73 @@
+"""Time per photo: the default engine with its quick look, beside it without one and RapidOCR alone.
+
+    python benchmarks/bench_recognition.py [--folder ../shared/datasets/openalpr/endtoend/us] [--reader MODEL]
+
+The quick look (``pipeline._quick_look``) runs RapidOCR's text detector alone at 960 px and lets the plate
+reader read every region; the full pipeline runs the detector and the general recognizer at full size. Three
+ways over the same photos, in this run, with the same models loaded once:
+
+* quick: the default engine as shipped (quick look, then the full pipeline when the reader is not sure);
+* full: the same engine with the quick look switched off (the naive baseline: everything at full size);
+* rapidocr: RapidOCR alone, without the plate reader (the first pipeline).
+
+Prints the median and 95th-percentile milliseconds per photo and the plates read exactly. The shipped reader
+has seen the ``endtoend`` photos in training, so read accuracy from ACCURACY.md's cross-validated figures;
+``--reader`` measures another model (a reader trained with ``--leave-out``, with ``--half``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+
+from alpr_lib.recognition import pipeline
+from alpr_lib.recognition.evaluate import labelled_images
+from alpr_lib.recognition.ocr import PlateEngine, RapidOCREngine
+
+DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "openalpr"
+DEFAULT = DATASET / "endtoend" / "us"
+
+
+def run(photos: list, engine, *, quick: bool) -> tuple[float, float, int]:  # noqa: ANN001 - an engine
+    saved = pipeline._quick_look
+    if not quick:
+        pipeline._quick_look = lambda *_a: None  # type: ignore[assignment]
+    try:
+        times, exact = [], 0
+        for path, _box, plate in photos:
+            image = cv2.imread(str(path))
+            t0 = time.perf_counter()
+            found = pipeline.read_plates(image, engine)
+            times.append((time.perf_counter() - t0) * 1000)
+            exact += bool(found) and found[0].plate == plate
+    finally:
+        pipeline._quick_look = saved
+    ordered = sorted(times)
+    return statistics.median(times), ordered[round(0.95 * (len(ordered) - 1))], exact
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", type=Path, default=DEFAULT, help="an openalpr-format folder of photos")
+    parser.add_argument("--reader", type=Path, help="another plate reader model than the shipped one")
+    parser.add_argument("--half", type=int, choices=(0, 1), help="every other photo (evaluate --half)")
+    args = parser.parse_args()
+    photos = labelled_images(args.folder)
+    if args.half is not None:
+        photos = photos[args.half :: 2]
+    if not photos:
+        raise SystemExit(f"no labelled photos in {args.folder}")
+    plate, general = PlateEngine(model=args.reader), RapidOCREngine()
+    pipeline.read_plates(cv2.imread(str(photos[0][0])), plate)  # load and warm the models once
+    print(f"{len(photos)} photos from {args.folder}")
+    for name, engine, quick in (("quick", plate, True), ("full", plate, False), ("rapidocr", general, False)):
+        median, p95, exact = run(photos, engine, quick=quick)
+        print(f"{name:>9}: {median:6.1f} ms median, {p95:6.1f} ms p95, {exact}/{len(photos)} read exactly")
+
+
+if __name__ == "__main__":
+    main()
