@@ -353,15 +353,15 @@ def _scaling_engine(width: int, plate_from: int = 0, at: tuple[int, int] = (800,
 class _PlateSizedReader:
     """A plate reader that reads regions narrower than 250 px (the plate) as 7ABC123, others as nothing."""
 
-    def __init__(self, confidence: float) -> None:
-        self.confidence = confidence
+    def __init__(self, confidence: float, text: str = "7ABC123") -> None:
+        self.confidence, self.text = confidence, text
 
     def read(self, crops: list[np.ndarray]) -> list:
         from alpr_lib.recognition.reader import LineReading
 
         def one(crop: np.ndarray) -> LineReading:
             if crop.shape[1] < 250:
-                return LineReading("7ABC123", self.confidence, (0.99,) * 7, (("7A8C123", 0.01),))
+                return LineReading(self.text, self.confidence, (0.99,) * 7, (("7A8C123", 0.01),))
             return LineReading("", 0.99, (), ())
 
         return [one(c) for c in crops]
@@ -378,6 +378,10 @@ def test_a_quick_look_answers_when_the_reader_is_very_sure() -> None:
     x, y, w, h = best.bbox
     assert abs(x - 800) <= 2 and abs(y - 500) <= 2 and abs(w - 180) <= 2 and abs(h - 50) <= 2  # its pixels
     assert best.char_confidence == (0.99,) * 7 and [t for t, _p in best.alternatives] == ["7A8C123"]
+    lookalike = _scaling_engine(1920)  # a reading that fits a state's format once look-alikes are resolved
+    lookalike.reader = _PlateSizedReader(0.97, "7ABCI23")  # type: ignore[attr-defined]
+    (best,) = read_plates(image, lookalike)
+    assert best.plate == "7ABCI23" and "7ABC123" in [t for t, _p in best.alternatives]
     doubtful = _scaling_engine(1920)
     doubtful.reader = _PlateSizedReader(0.7)  # type: ignore[attr-defined]  # sure enough to overrule only
     assert read_plates(image, doubtful)[0].plate == "7ABC123"

@@ -205,12 +205,18 @@ def _quick_look(image: np.ndarray, engine: Any, reader: Any) -> PlateReading | N
     if best is None:
         return None
     _score, read, (x, y, w, h) = best
+    # The reader's look-alike readings, then readings that fit a state's format once look-alikes are resolved
+    # by position (as the full pipeline offers them).
+    alternatives = dict(read.alternatives)
+    for fixed, _state in resolve_by_format(read.text):
+        if fixed != read.text:
+            alternatives.setdefault(fixed, round(read.confidence * 0.9, 4))
     return PlateReading(
         read.text,
         round(min(read.confidence, 1.0), 3),
         (int(x), int(y), int(w), int(h)),
         tuple(guess_states(read.text)),
-        read.alternatives,
+        tuple(sorted(alternatives.items(), key=lambda kv: -kv[1])),
         read.char_confidence,
     )
 
