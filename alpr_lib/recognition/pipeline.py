@@ -174,7 +174,8 @@ def read_plates(
 #: The quick look (the module's step 7): the longer side, in pixels, at which the text detector searches a
 #: larger image, and how sure the plate reader must be of a region's reading for it to be the answer.
 #: Chosen with the photo-trained readers on the halves of the photos they did not see (ACCURACY.md): the
-#: quick look takes the median time per US photo from ~270 ms to ~150 ms and read one plate fewer of 111.
+#: quick look takes the median time per US photo from 310-370 ms to 140-195 ms (benchmarks/RESULTS.md) and
+#: read one plate fewer of 111.
 QUICK_SIDE = 960
 QUICK_SURE = 0.9
 
