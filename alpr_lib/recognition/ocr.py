@@ -66,13 +66,17 @@ class Engine(Protocol):
 
 
 class RapidOCREngine:
-    """RapidOCR with settings measured on plate photos: detection on the image's longer side up to
-    ``side`` pixels (its default upscales small inputs and is slow), a low text threshold (plates are
-    often faint), no orientation classifier, and a bounded number of threads."""
+    """RapidOCR with settings measured on plate photos: detection at the image's own size (its default
+    upscales small inputs and is slow), a low text threshold (plates are often faint), no orientation
+    classifier, and a bounded number of threads.
+
+    With ``det_limit_type="max"``, RapidOCR 1.4.4 picks the detector's size limit from the image's size
+    (960, 1500 or 2000 px) whatever ``det_limit_side_len`` says, so images up to 2000 px are searched as they
+    are; the pipeline resizes an image itself where it wants another size (``pipeline._scaled_boxes``)."""
 
     name = "rapidocr"
 
-    def __init__(self, *, side: int = 1280, threads: int = 2, text_score: float = 0.3) -> None:
+    def __init__(self, *, threads: int = 2, text_score: float = 0.3) -> None:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:  # pragma: no cover - the package is a dependency
@@ -81,7 +85,6 @@ class RapidOCREngine:
             text_score=text_score,
             use_cls=False,
             det_limit_type="max",
-            det_limit_side_len=side,
             det_intra_op_num_threads=threads,
             rec_intra_op_num_threads=threads,
             cls_intra_op_num_threads=threads,

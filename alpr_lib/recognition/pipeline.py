@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,12 +164,12 @@ def read_plates(
         if quick is not None:
             return [quick]
     found = _read_boxes(image, engine, engine.detect_and_read(image), reread, alternatives)
-    side = max(image.shape[:2])
     if found is None and reader is not None:
-        scale = min(LOOK_CLOSER, _LOOK_CLOSER_MAX_SIDE / side)
+        scale = min(LOOK_CLOSER, _LOOK_CLOSER_MAX_SIDE / max(image.shape[:2]))
         if scale > 1.05:
-            found = _read_boxes(image, engine, _scaled_boxes(image, engine, scale), reread, alternatives)
-    return [found[0]] if found else []
+            enlarged = _scaled_boxes(image, engine.detect_and_read, scale)
+            found = _read_boxes(image, engine, enlarged, reread, alternatives)
+    return [found] if found else []
 
 
 #: The quick look (the module's step 7): the longer side, in pixels, at which the text detector searches a
@@ -183,15 +184,7 @@ QUICK_SURE = 0.9
 def _quick_look(image: np.ndarray, engine: Any, reader: Any) -> PlateReading | None:
     """The plate reader alone on the regions the text detector finds at :data:`QUICK_SIDE` pixels (no general
     recognizer): the most plate-like reading it is at least :data:`QUICK_SURE` sure of, or None."""
-    import cv2
-
-    scale = min(1.0, QUICK_SIDE / max(image.shape[:2]))
-    small = (
-        image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    )
-    boxes = [
-        TextBox(tuple((x / scale, y / scale) for x, y in b.points), "", 1.0) for b in engine.detect(small)
-    ]
+    boxes = _scaled_boxes(image, engine.detect, min(1.0, QUICK_SIDE / max(image.shape[:2])))
     regions = [(r.bbox, plate_crop(image, r.bbox, PHOTO_MARGINS)) for r in _regions(boxes)]
     regions = [(bbox, crop) for bbox, crop in regions if crop.size]
     if not regions:
@@ -230,22 +223,26 @@ LOOK_CLOSER = 1.5
 _LOOK_CLOSER_MAX_SIDE = 2400
 
 
-def _scaled_boxes(image: np.ndarray, engine: Engine, scale: float) -> list[TextBox]:
-    """The text boxes the engine finds in the image resized by ``scale``, in the image's own pixels."""
+def _scaled_boxes(
+    image: np.ndarray, find: Callable[[np.ndarray], list[TextBox]], scale: float
+) -> list[TextBox]:
+    """The text boxes ``find`` (an engine's ``detect`` or ``detect_and_read``) finds in the image resized by
+    ``scale``, in the image's own pixels."""
+    if scale == 1.0:
+        return find(image)
     import cv2
 
     interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
     resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
     return [
-        TextBox(tuple((x / scale, y / scale) for x, y in b.points), b.text, b.score)
-        for b in engine.detect_and_read(resized)
+        TextBox(tuple((x / scale, y / scale) for x, y in b.points), b.text, b.score) for b in find(resized)
     ]
 
 
 def _read_boxes(
     image: np.ndarray, engine: Engine, boxes: list[TextBox], reread: int, alternatives: int
-) -> tuple[PlateReading, bool] | None:
-    """The plate among the text boxes found, and whether the plate reader was sure of it."""
+) -> PlateReading | None:
+    """The plate among the text boxes found (steps 2-6), or None when no text looks like a plate."""
     candidates = _candidates(boxes, image.shape[0])
     if not candidates:
         return None
@@ -281,7 +278,7 @@ def _read_boxes(
     best, (score, bbox) = ranked[0]
     alts = tuple((t, round(s, 3)) for t, (s, _b) in ranked[1 : 1 + alternatives])
     x, y, w, h = bbox
-    reading = PlateReading(
+    return PlateReading(
         best,
         round(max(0.0, min(score, 1.0)), 3),
         (int(x), int(y), int(w), int(h)),
@@ -289,7 +286,6 @@ def _read_boxes(
         alts,
         chars if chars and len(chars) == len(best) else (),
     )
-    return reading, bool(chars)
 
 
 #: The margin around a photo's best region when the plate reader reads it (parts of its width and height).
