@@ -25,6 +25,7 @@ import argparse
 import csv
 import datetime as dt
 import difflib
+import hashlib
 import json
 import multiprocessing
 import sys
@@ -466,7 +467,9 @@ def main(argv: list[str] | None = None) -> None:
         keep = np.random.default_rng(args.seed).permutation(len(y_all))[: args.keep]
         x_all, y_all = x_all[keep], [y_all[i] for i in keep]
     if args.photos:
-        photos = locate_photo_plates(args.photos, args.work / "photo_lines.json")
+        # The cache is named by the folders: other --photos locate their plates anew.
+        key = hashlib.sha256("\n".join(str(f.resolve()) for f in args.photos).encode()).hexdigest()[:12]
+        photos = locate_photo_plates(args.photos, args.work / f"photo_lines-{key}.json")
         used = [i for i in photos if i["fold"] != args.leave_out]
         jobs = [(used[k::8], args.per_photo, args.seed * 1000 + 200 + k) for k in range(8)]
         with multiprocessing.Pool(args.threads) as pool:
