@@ -1,18 +1,24 @@
-"""Time per photo: the default engine with its quick look, beside it without one and RapidOCR alone.
+"""Time per photo: the default engine as shipped, beside it without its plate detector, without its quick
+look either, and RapidOCR alone.
 
     python benchmarks/bench_recognition.py [--folder ../shared/datasets/openalpr/endtoend/us] [--reader MODEL]
+        [--detector MODEL] [--half K]
 
-The quick look (``pipeline._quick_look``) runs RapidOCR's text detector alone at 960 px and lets the plate
-reader read every region; the full pipeline runs the detector and the general recognizer at full size. Three
-ways over the same photos, in this run, with the same models loaded once:
+The focused look (``pipeline._focused_look``) runs the plate detector on the whole photo and RapidOCR's text
+detector on the likeliest plates, enlarged; the quick look (``pipeline._quick_look``) runs the text detector
+alone at 960 px on the whole photo; in both the plate reader reads every region. The full pipeline runs the
+text detector and the general recognizer at full size. Four ways over the same photos, in this run, with the
+same models loaded once:
 
-* quick: the default engine as shipped (quick look, then the full pipeline when the reader is not sure);
-* full: the same engine with the quick look switched off (the naive baseline: everything at full size);
+* focused: the default engine as shipped (focused look, quick look, then the full pipeline, each when the
+  one before found no plate the reader is very sure of);
+* quick: the same engine without the plate detector (quick look, then the full pipeline);
+* full: without the quick look either (the naive baseline: everything at full size);
 * rapidocr: RapidOCR alone, without the plate reader (the first pipeline).
 
 Prints the median and 95th-percentile milliseconds per photo and the plates read exactly. The shipped reader
 has seen the ``endtoend`` photos in training, so read accuracy from ACCURACY.md's cross-validated figures;
-``--reader`` measures another model (a reader trained with ``--leave-out``, with ``--half``).
+``--reader`` and ``--detector`` measure other models (trained with ``--leave-out``, with ``--half``).
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" 
 DEFAULT = DATASET / "endtoend" / "us"
 
 
-def run(photos: list, engine, *, quick: bool) -> tuple[float, float, int]:  # noqa: ANN001 - an engine
-    saved = pipeline._quick_look
+def run(photos: list, engine, *, detector: bool, quick: bool) -> tuple[float, float, int]:  # noqa: ANN001
+    saved, saved_detector = pipeline._quick_look, getattr(engine, "detector", None)
     if not quick:
         pipeline._quick_look = lambda *_a: None  # type: ignore[assignment]
+    if not detector and saved_detector is not None:
+        engine.detector = None
     try:
         times, exact = [], 0
         for path, _box, plate in photos:
@@ -46,6 +54,8 @@ def run(photos: list, engine, *, quick: bool) -> tuple[float, float, int]:  # no
             exact += bool(found) and found[0].plate == plate
     finally:
         pipeline._quick_look = saved
+        if saved_detector is not None:
+            engine.detector = saved_detector
     ordered = sorted(times)
     return statistics.median(times), ordered[round(0.95 * (len(ordered) - 1))], exact
 
@@ -54,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=DEFAULT, help="an openalpr-format folder of photos")
     parser.add_argument("--reader", type=Path, help="another plate reader model than the shipped one")
+    parser.add_argument("--detector", type=Path, help="another plate detector model than the shipped one")
     parser.add_argument("--half", type=int, choices=(0, 1), help="every other photo (evaluate --half)")
     args = parser.parse_args()
     photos = labelled_images(args.folder)
@@ -61,11 +72,17 @@ def main() -> None:
         photos = photos[args.half :: 2]
     if not photos:
         raise SystemExit(f"no labelled photos in {args.folder}")
-    plate, general = PlateEngine(model=args.reader), RapidOCREngine()
+    plate, general = PlateEngine(model=args.reader, detector=args.detector), RapidOCREngine()
     pipeline.read_plates(cv2.imread(str(photos[0][0])), plate)  # load and warm the models once
     print(f"{len(photos)} photos from {args.folder}")
-    for name, engine, quick in (("quick", plate, True), ("full", plate, False), ("rapidocr", general, False)):
-        median, p95, exact = run(photos, engine, quick=quick)
+    ways = (
+        ("focused", plate, True, True),
+        ("quick", plate, False, True),
+        ("full", plate, False, False),
+        ("rapidocr", general, False, False),
+    )
+    for name, engine, detector, quick in ways:
+        median, p95, exact = run(photos, engine, detector=detector, quick=quick)
         print(f"{name:>9}: {median:6.1f} ms median, {p95:6.1f} ms p95, {exact}/{len(photos)} read exactly")
 
 

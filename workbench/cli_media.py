@@ -171,6 +171,13 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="The plate reader's ONNX model to measure (default: the one shipped).",
 )
+@click.option(
+    "--detector",
+    "detector_model",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The plate detector's ONNX model to measure (default: the one shipped).",
+)
 @db_option
 @json_option
 def evaluate_cmd(
@@ -180,6 +187,7 @@ def evaluate_cmd(
     engine: str | None,
     half: int | None,
     reader_model: Path | None,
+    detector_model: Path | None,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -199,6 +207,8 @@ def evaluate_cmd(
         os.environ["WORKBENCH_OCR_ENGINE"] = engine
     if reader_model:
         os.environ["WORKBENCH_PLATE_READER"] = str(reader_model)
+    if detector_model:
+        os.environ["WORKBENCH_PLATE_DETECTOR"] = str(detector_model)
     _ocr_settings()
     if crops_csv is not None:
         crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)

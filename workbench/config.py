@@ -133,9 +133,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ocr_engine",
         "plate",
-        "OCR engine for images and video: plate (RapidOCR with the plate reader trained for this project; "
-        "models inside the package, works offline), rapidocr (general OCR alone) or easyocr (optional extra; "
-        "needs easyocr_model_dir).",
+        "OCR engine for images and video: plate (RapidOCR with the plate detector and reader trained for "
+        "this project; models inside the package, works offline), rapidocr (general OCR alone) or easyocr "
+        "(optional extra; needs easyocr_model_dir).",
     ),
     Setting(
         "easyocr_model_dir",

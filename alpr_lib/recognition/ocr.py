@@ -1,8 +1,9 @@
 """OCR engines behind one protocol: an image in, text boxes out.
 
 The default engine, ``plate``, is RapidOCR (``rapidocr-onnxruntime``: PP-OCRv4 detection and recognition
-models that ship inside its wheel, so nothing is downloaded at run time) with the plate reader trained here
-(``reader.py``, an ONNX model shipped in this package) reading the region the pipeline picks. ``rapidocr`` is
+models that ship inside its wheel, so nothing is downloaded at run time) with the plate detector and the plate
+reader trained here (``detect.py`` and ``reader.py``, ONNX models shipped in this package): the detector finds
+plates, the reader reads the text lines the pipeline picks. ``rapidocr`` is
 RapidOCR alone (its general recognizer reads Chinese and Latin text; the pipeline keeps letters and digits).
 ``easyocr`` is an optional extra. ``FakeEngine`` answers from a table, for fast tests.
 """
@@ -117,18 +118,25 @@ class RapidOCREngine:
 class PlateEngine(RapidOCREngine):
     """RapidOCR, and the plate reader trained for this project (the default engine).
 
-    A quick look first: RapidOCR's text detector alone, the plate reader reading every region, and a reading
-    it is very sure of is the plate. Otherwise the general recognizer reads all the text, the pipeline picks
-    the plate among it, and the plate reader (:class:`~alpr_lib.recognition.reader.PlateReader`) reads that
-    region and is believed when it is sure. See ``ACCURACY.md`` for what each part adds."""
+    A focused look first: the plate detector trained for this project
+    (:class:`~alpr_lib.recognition.detect.PlateDetector`) finds the plates, RapidOCR's text detector finds the
+    text lines in each, enlarged, and the plate reader (:class:`~alpr_lib.recognition.reader.PlateReader`)
+    reads them; a reading it is very sure of is the plate. Then a quick look: the text detector on the whole
+    image, the reader reading every region. Otherwise the general recognizer reads all the text, the pipeline
+    picks the plate among it, and the plate reader reads that region and is believed when it is sure. See
+    ``ACCURACY.md`` for what each part adds."""
 
     name = "plate"
 
-    def __init__(self, *, model: str | Path | None = None, threads: int = 2) -> None:
+    def __init__(
+        self, *, model: str | Path | None = None, detector: str | Path | None = None, threads: int = 2
+    ) -> None:
+        from .detect import PlateDetector
         from .reader import PlateReader
 
         super().__init__(threads=threads)
         self.reader = PlateReader(model, threads=threads)
+        self.detector = PlateDetector(detector, threads=threads)
 
 
 class EasyOCREngine:
@@ -175,9 +183,13 @@ class EasyOCREngine:
 
 def make_engine(name: str = "plate", *, model_dir: str | Path | None = None) -> Engine:
     """An engine by name (the ``ocr_engine`` setting): ``plate`` (default), ``rapidocr`` or ``easyocr``.
-    ``WORKBENCH_PLATE_READER`` names another plate reader model than the shipped one (to measure one)."""
+    ``WORKBENCH_PLATE_READER`` and ``WORKBENCH_PLATE_DETECTOR`` name other plate reader and plate detector
+    models than the shipped ones (to measure one)."""
     if name == "plate":
-        return PlateEngine(model=os.environ.get("WORKBENCH_PLATE_READER") or None)
+        return PlateEngine(
+            model=os.environ.get("WORKBENCH_PLATE_READER") or None,
+            detector=os.environ.get("WORKBENCH_PLATE_DETECTOR") or None,
+        )
     if name == "rapidocr":
         return RapidOCREngine()
     if name == "easyocr":
