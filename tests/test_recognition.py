@@ -85,11 +85,11 @@ def test_the_real_engine_reads_real_plates() -> None:
     from alpr_lib.recognition.ocr import default_engine
 
     result = evaluate_folder(folder, default_engine(), limit=25)
-    # The default engine reads 24 of these 25 exactly. The shipped plate reader was trained on these photos
+    # The default engine reads all 25 exactly. The shipped plate reader and detector trained on these photos
     # (ACCURACY.md), so this guards the whole pipeline's wiring and models against a regression; accuracy on
-    # photos it has not seen is measured by cross-validation (ACCURACY.md) and by the held-out crops below.
+    # photos they have not seen is measured by cross-validation (ACCURACY.md) and by the held-out crops below.
     assert result.detected >= 0.8, json.dumps(result.as_dict())
-    assert result.top1 >= 0.84, json.dumps(result.as_dict())
+    assert result.top1 >= 0.92, json.dumps(result.as_dict())
 
 
 # Two photos this pipeline reads exactly (see ACCURACY.md): YG9X2G and SL7C6S.
@@ -522,11 +522,10 @@ def test_the_shipped_plate_detector_finds_real_plates() -> None:
             f"the openalpr benchmark data is missing at {folder} (see shared/datasets/openalpr/README.md)"
         )
     detector = PlateDetector()
-    photos = photos[:40]
     first = sum(
         bool(found) and iou(found[0].bbox, truth) > 0.4
         for found, truth in ((detector.find(cv2.imread(str(p))), b) for p, b in photos)
     )
-    # The shipped detector trained on these photos and finds every one first (plate_detector.json); on
-    # photos it had not seen, detectors trained on half the photos found 93-95% first (ACCURACY.md).
-    assert first / len(photos) >= 0.9, f"{first} of {len(photos)} plates found first"
+    # The shipped detector trained on these photos and puts 108 of the 111 plates first; on photos it had not
+    # seen, detectors trained on half the photos did so for 93-95% (ACCURACY.md).
+    assert first / len(photos) >= 0.95, f"{first} of {len(photos)} plates found first"
