@@ -73,16 +73,10 @@ class PlateDetector:
     """The shipped plate detector (or another ONNX file of the same shape)."""
 
     def __init__(self, model: str | Path | None = None, *, threads: int = 2) -> None:
-        import onnxruntime as ort
+        from .reader import onnx_session
 
         path = Path(model) if model else MODEL_DIR / "plate_detector.onnx"
-        if not path.exists():
-            raise FileNotFoundError(f"the plate detector model is missing: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
+        self._session, self._input = onnx_session(path, threads, "the plate detector")
         self._lock = threading.Lock()
 
     def heat(self, image: np.ndarray) -> tuple[np.ndarray, float]:

@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ALPHABET", "HEIGHT", "WIDTH", "LineReading", "PlateReader", "plate_crop", "prepare"]
+__all__ = [
+    "ALPHABET",
+    "HEIGHT",
+    "WIDTH",
+    "LineReading",
+    "PlateReader",
+    "onnx_session",
+    "plate_crop",
+    "prepare",
+]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # class 0 is CTC's blank; class i + 1 is ALPHABET[i]
 HEIGHT, WIDTH = 32, 128
@@ -56,6 +65,20 @@ def prepare(crop: np.ndarray) -> np.ndarray:
     lo, hi = float(out.min()), float(out.max())
     out = (out - lo) / max(hi - lo, 1.0)  # stretch contrast: night and day plates alike
     return (out * 2.0 - 1.0)[None, :, :]
+
+
+def onnx_session(path: Path, threads: int, what: str):  # noqa: ANN201 - an onnxruntime session
+    """An onnxruntime session on the CPU for the model at ``path`` (``what`` it is, for the error when it is
+    missing), with ``threads`` threads, and its input's name."""
+    import onnxruntime as ort
+
+    if not path.exists():
+        raise FileNotFoundError(f"{what} model is missing: {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session, session.get_inputs()[0].name
 
 
 @dataclass(frozen=True)
@@ -115,16 +138,8 @@ class PlateReader:
     """The shipped plate reader (or another ONNX file of the same shape)."""
 
     def __init__(self, model: str | Path | None = None, *, threads: int = 2) -> None:
-        import onnxruntime as ort
-
         path = Path(model) if model else MODEL_DIR / "plate_reader.onnx"
-        if not path.exists():
-            raise FileNotFoundError(f"the plate reader model is missing: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
+        self._session, self._input = onnx_session(path, threads, "the plate reader")
         self._lock = threading.Lock()
 
     def read(self, crops: list[np.ndarray], *, alternatives: int = 4) -> list[LineReading]:

@@ -375,19 +375,27 @@ def _holdout_crops(crops_dir: Path, items: list[dict], whole: bool) -> tuple[np.
 
 
 def _export(model, out: Path, meta: dict) -> None:  # noqa: ANN001 - a torch module
-    """Write the model as ONNX (batch size free) and its settings and scores beside it."""
+    """Write the reader as ONNX (batch size free) and its settings and scores beside it."""
     import torch
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "plate_reader.onnx"
+    axes = {"image": {0: "n"}, "logits": {0: "n"}}
+    export_onnx(model, out / "plate_reader.onnx", torch.zeros(1, 1, HEIGHT, WIDTH), axes, meta)
+
+
+def export_onnx(model, path: Path, example, axes: dict, meta: dict) -> None:  # noqa: ANN001 - torch
+    """Write a model as ONNX (input ``image``, output ``logits``, ``axes`` free) and ``meta`` as JSON
+    beside it."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
     model.eval()
     torch.onnx.export(
         model,
-        torch.zeros(1, 1, HEIGHT, WIDTH),
+        example,
         str(path),
         input_names=["image"],
         output_names=["logits"],
-        dynamic_axes={"image": {0: "n"}, "logits": {0: "n"}},
+        dynamic_axes=axes,
         opset_version=17,
         dynamo=False,
     )

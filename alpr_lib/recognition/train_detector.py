@@ -150,23 +150,14 @@ def _recall(model, photos: list[tuple[np.ndarray, tuple[float, ...]]]) -> float:
 
 
 def _export(model, out: Path, meta: dict) -> None:  # noqa: ANN001 - a torch module
+    """Write the detector as ONNX (batch size and image size free) and its settings and scores beside it."""
     import torch
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "plate_detector.onnx"
-    model.eval()
-    torch.onnx.export(
-        model,
-        torch.zeros(1, 3, 2 * MULTIPLE * 10, 3 * MULTIPLE * 10),
-        str(path),
-        input_names=["image"],
-        output_names=["logits"],
-        dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h4", 3: "w4"}},
-        opset_version=17,
-        dynamo=False,
-    )
-    model.train()
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    from .train import export_onnx
+
+    axes = {"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h4", 3: "w4"}}
+    example = torch.zeros(1, 3, 20 * MULTIPLE, 30 * MULTIPLE)
+    export_onnx(model, out / "plate_detector.onnx", example, axes, meta)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=Path, nargs="+", required=True, help="openalpr-format folders")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "models")
     parser.add_argument("--leave-out", type=int, choices=(0, 1), help="leave this half of the photos out")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=7)
