@@ -3,8 +3,8 @@
 The default engine, ``plate``, is RapidOCR (``rapidocr-onnxruntime``: PP-OCRv4 detection and recognition
 models that ship inside its wheel, so nothing is downloaded at run time) with the plate detector and the plate
 reader trained here (``detect.py`` and ``reader.py``, ONNX models shipped in this package): the detector finds
-plates, the reader reads the text lines the pipeline picks. ``rapidocr`` is
-RapidOCR alone (its general recognizer reads Chinese and Latin text; the pipeline keeps letters and digits).
+plates, the reader reads the text lines the pipeline picks. ``rapidocr`` is RapidOCR alone (its general
+recognizer reads Chinese and Latin text; the pipeline keeps letters and digits).
 ``easyocr`` is an optional extra. ``FakeEngine`` answers from a table, for fast tests.
 """
 
@@ -116,7 +116,7 @@ class RapidOCREngine:
 
 
 class PlateEngine(RapidOCREngine):
-    """RapidOCR, and the plate reader trained for this project (the default engine).
+    """RapidOCR, and the plate detector and plate reader trained for this project (the default engine).
 
     A focused look first: the plate detector trained for this project
     (:class:`~alpr_lib.recognition.detect.PlateDetector`) finds the plates, RapidOCR's text detector finds the
