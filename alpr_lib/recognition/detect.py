@@ -2,10 +2,11 @@
 shipped as ONNX inside the package (``models/plate_detector.onnx``) and run with onnxruntime.
 
 It looks at the whole image at :data:`SIDE` pixels on its longer side (a smaller image at its own size;
-enlarging it found no more plates and took longer) and marks, for every 4 × 4 pixel cell,
-how likely the cell lies on a plate; connected cells above :data:`THRESHOLD` are one plate. It finds whole
-plates, where the general text detector finds lines of text (a plate's characters, but also a truck's
-number, a shop's phone number, a state name on its own), so the pipeline reads the regions of both.
+enlarging it found no more plates and took longer) and marks, for every 4 × 4 pixel cell, how likely the
+cell lies on a plate; connected cells above :data:`THRESHOLD` are one plate. It finds whole plates, where the
+general text detector finds lines of text (a plate's characters, but also a truck's number, a shop's phone
+number, a state name on its own). It does not read: the pipeline's focused look has the text detector look
+again at each plate it finds, enlarged, and the plate reader read the text lines found there.
 
 The training script is ``alpr_lib/recognition/train_detector.py``
 (``python -m alpr_lib.recognition.train_detector``).
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PlateDetector", "PlateRegion", "SIDE", "STRIDE", "prepare_image"]
+__all__ = ["SIDE", "STRIDE", "PlateDetector", "PlateRegion", "prepare_image", "regions_from_heat"]
 
 MODEL_DIR = Path(__file__).parent / "models"
 SIDE = 640  # the longer side the detector looks at, in pixels
@@ -65,7 +66,8 @@ def regions_from_heat(heat: np.ndarray, scale: float, *, threshold: float = THRE
             continue
         factor = STRIDE / scale
         score = float(heat[labels == k].max())
-        out.append(PlateRegion((x * factor, y * factor, w * factor, h * factor), round(score, 4)))
+        box = (float(x * factor), float(y * factor), float(w * factor), float(h * factor))
+        out.append(PlateRegion(box, round(score, 4)))
     return sorted(out, key=lambda r: -r.score)
 
 
