@@ -67,9 +67,7 @@ def main() -> None:
     parser.add_argument("--detector", type=Path, help="another plate detector model than the shipped one")
     parser.add_argument("--half", type=int, choices=(0, 1), help="every other photo (evaluate --half)")
     args = parser.parse_args()
-    photos = labelled_images(args.folder)
-    if args.half is not None:
-        photos = photos[args.half :: 2]
+    photos = labelled_images(args.folder, args.half)
     if not photos:
         raise SystemExit(f"no labelled photos in {args.folder}")
     plate, general = PlateEngine(model=args.reader, detector=args.detector), RapidOCREngine()

@@ -161,8 +161,8 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     "--half",
     type=click.IntRange(0, 1),
     default=None,
-    help="Only every other image, from the first (0) or the second (1): the half a plate reader trained "
-    "with --leave-out did not see.",
+    help="Only every other image, from the first (0) or the second (1): the half a plate reader or detector "
+    "trained with --leave-out did not see.",
 )
 @click.option(
     "--reader",

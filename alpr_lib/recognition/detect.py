@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SIDE", "STRIDE", "PlateDetector", "PlateRegion", "prepare_image", "regions_from_heat"]
+__all__ = ["SIDE", "STRIDE", "PlateDetector", "PlateRegion", "prepare_image", "regions_from_heat", "to_input"]
 
 MODEL_DIR = Path(__file__).parent / "models"
 SIDE = 640  # the longer side the detector looks at, in pixels
@@ -48,8 +48,12 @@ def prepare_image(image: np.ndarray, side: int = SIDE) -> tuple[np.ndarray, floa
     ph, pw = -h % MULTIPLE, -w % MULTIPLE
     if ph or pw:
         resized = cv2.copyMakeBorder(resized, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-    out = resized.astype(np.float32) / 127.5 - 1.0
-    return out.transpose(2, 0, 1), scale
+    return to_input(resized), scale
+
+
+def to_input(image: np.ndarray) -> np.ndarray:
+    """BGR pixels as the network takes them: values in [-1, 1], channels first (3, H, W)."""
+    return (image.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
 
 
 def regions_from_heat(heat: np.ndarray, scale: float, *, threshold: float = THRESHOLD) -> list[PlateRegion]:

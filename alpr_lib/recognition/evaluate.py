@@ -58,8 +58,12 @@ class Evaluation:
         }
 
 
-def labelled_images(folder: Path) -> list[tuple[Path, tuple[float, float, float, float], str]]:
-    """The images of an openalpr-format folder with their true plate box and plate, in file-name order."""
+def labelled_images(
+    folder: Path, half: int | None = None
+) -> list[tuple[Path, tuple[float, float, float, float], str]]:
+    """The images of an openalpr-format folder with their true plate box and plate, in file-name order.
+    ``half`` (0 or 1): only every other image, starting with the first or the second — how the training
+    scripts' ``--leave-out`` splits photos."""
     out = []
     for txt in sorted(folder.glob("*.txt")):
         parts = txt.read_text().strip().split("\t")
@@ -76,7 +80,7 @@ def labelled_images(folder: Path) -> list[tuple[Path, tuple[float, float, float,
                     normalize(parts[5]),
                 )
             )
-    return out
+    return out if half is None else out[half::2]
 
 
 def evaluate_folder(
@@ -88,14 +92,11 @@ def evaluate_folder(
     progress: Callable[[int], None] | None = None,
 ) -> Evaluation:
     """Run the pipeline over every labelled image of an openalpr-format folder. ``half`` (0 or 1): only every
-    other image in file-name order, starting with the first or the second — the half a plate reader trained
-    with ``train --leave-out`` did not see."""
+    other image in file-name order, starting with the first or the second — the half a plate reader or
+    detector trained with ``--leave-out`` did not see."""
     import cv2
 
-    truths = labelled_images(Path(folder))
-    if half is not None:
-        truths = truths[half::2]
-    truths = truths[:limit]
+    truths = labelled_images(Path(folder), half)[:limit]
     if not truths:
         raise InvalidInput(f"no labelled images in {folder} (expected NAME.jpg with NAME.txt beside it)")
     detected = top1 = topn = loose = 0

@@ -113,7 +113,7 @@ def _regions(boxes: list[TextBox]) -> list[_Candidate]:
     return found
 
 
-def _candidates(boxes: list[TextBox], image_height: int) -> list[_Candidate]:
+def _candidates(boxes: list[TextBox]) -> list[_Candidate]:
     found = _regions(boxes)
     tallest = max((b.bbox[3] for b in boxes), default=1.0) or 1.0
     kept = []
@@ -286,7 +286,7 @@ def _read_boxes(
     image: np.ndarray, engine: Engine, boxes: list[TextBox], reread: int, alternatives: int
 ) -> PlateReading | None:
     """The plate among the text boxes found (steps 2-6), or None when no text looks like a plate."""
-    candidates = _candidates(boxes, image.shape[0])
+    candidates = _candidates(boxes)
     if not candidates:
         return None
     pool: dict[str, tuple[float, tuple[float, float, float, float]]] = {}

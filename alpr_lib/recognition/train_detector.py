@@ -22,22 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .detect import MULTIPLE, SIDE, STRIDE, prepare_image
+from .detect import MULTIPLE, SIDE, STRIDE, prepare_image, to_input
 
 PIECE = 320  # the side of the square pieces the network trains on, in pixels
 
 
-def _load(folders: list[Path], leave_out: int | None) -> list[tuple[np.ndarray, tuple[float, ...]]]:
-    """Each photo resized to a longer side of 1.5 × SIDE (room to scale), with its plate box there."""
+def _load(folders: list[Path], half: int | None) -> list[tuple[np.ndarray, tuple[float, ...]]]:
+    """Each photo (of one ``half``, or all) resized to a longer side of 1.5 × SIDE (room to scale), with its
+    plate box there."""
     import cv2
 
     from .evaluate import labelled_images
 
     out = []
     for folder in folders:
-        for k, (path, box, _plate) in enumerate(labelled_images(folder)):
-            if leave_out is not None and k % 2 == leave_out:
-                continue
+        for path, box, _plate in labelled_images(folder, half):
             image = cv2.imread(str(path))
             if image is None:
                 continue
@@ -90,7 +89,7 @@ def _piece(
         target[r0:r1, c0:c1] = 1.0
     if flip:
         target = target[:, ::-1]
-    return (piece.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1), np.ascontiguousarray(target)
+    return to_input(piece), np.ascontiguousarray(target)
 
 
 def _build_model():  # noqa: ANN202 - a torch module
@@ -179,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     started = time.time()
-    photos = _load(args.photos, args.leave_out)
-    unseen = _load(args.photos, 1 - args.leave_out) if args.leave_out is not None else []
+    photos = _load(args.photos, None if args.leave_out is None else 1 - args.leave_out)
+    unseen = _load(args.photos, args.leave_out) if args.leave_out is not None else []
     print(f"photos: {len(photos)} for training, {len(unseen)} left out", flush=True)
     model = _build_model()
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -200,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python -m alpr_lib.recognition.train_detector "
         + " ".join(sys.argv[1:] if argv is None else argv),
     }
-    total = 0.0
+    total, since = 0.0, 0
     for step in range(1, args.steps + 1):
         pieces = [_piece(*photos[int(rng.integers(len(photos)))], rng) for _ in range(args.batch)]
         xb = torch.from_numpy(np.stack([p[0] for p in pieces]))
@@ -213,16 +212,16 @@ def main(argv: list[str] | None = None) -> None:
         loss.backward()
         optimiser.step()
         schedule.step()
-        total += float(loss.detach())
+        total, since = total + float(loss.detach()), since + 1
         if step % 250 == 0 or step == args.steps:
             seen = _recall(model, photos[::4])
             line = (
-                f"step {step}/{args.steps}: loss {total / 250:.3f}, found first: training photos {seen:.1%}"
+                f"step {step}/{args.steps}: loss {total / since:.3f}, found first: training photos {seen:.1%}"
             )
             if unseen:
                 line += f", left-out photos {_recall(model, unseen):.1%}"
             print(f"{line}, {time.time() - started:.0f} s", flush=True)
-            total = 0.0
+            total, since = 0.0, 0
     scores = {"found_first_training": round(_recall(model, photos), 4)}
     if unseen:
         scores["found_first_left_out"] = round(_recall(model, unseen), 4)
