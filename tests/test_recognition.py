@@ -450,10 +450,11 @@ class _Detector:
         return [PlateRegion(b, 0.99) for b in self.boxes][:limit]
 
 
-def _focusing_engine(plate: tuple[float, float, float, float]) -> FakeEngine:
+def _focusing_engine(plate: tuple[float, float, float, float], *, seen_whole: bool = True) -> FakeEngine:
     """A fake engine over a 1920 x 1080 photo whose plate's text (at ``plate``) is found in the plate's
     surroundings enlarged (as the focused look enlarges them), and nothing in other parts; the whole photo
-    shows a word and the plate. It records the image sizes it was shown."""
+    shows a word and the plate (only the word when not ``seen_whole``). It records the image sizes it was
+    shown."""
     from alpr_lib.recognition.pipeline import FOCUS_MARGINS, FOCUS_WIDTH
 
     x, y, w, h = plate
@@ -470,7 +471,7 @@ def _focusing_engine(plate: tuple[float, float, float, float]) -> FakeEngine:
         s = img.shape[1] / 1920
         return [
             box(100 * s, 80 * s, 300 * s, 60 * s, "OPEN", 0.95),
-            box(x * s, y * s, w * s, h * s, "7ABC123"),
+            *([box(x * s, y * s, w * s, h * s, "7ABC123")] if seen_whole else []),
         ]
 
     engine = FakeEngine(boxes)
@@ -507,6 +508,22 @@ def test_a_focused_look_reads_the_plates_the_plate_detector_finds() -> None:
     doubtful.reader, doubtful.detector = _PlateSizedReader(0.7), _Detector(plate)  # type: ignore[attr-defined]
     assert read_plates(image, doubtful)[0].plate == "7ABC123"
     assert [s[1] for s in doubtful.shapes][1:] == [QUICK_SIDE, 1920]  # type: ignore[attr-defined]
+
+
+def test_a_plate_the_reader_doubts_is_answered_rather_than_none() -> None:
+    """Only the focused look sees the plate (faint at the photo's size) and the reader doubts it: its reading
+    is the answer, with the reader's low confidence — without the detector there is none."""
+    image = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    image[500:550, 800:980] = 255
+    plate = (800.0, 500.0, 180.0, 50.0)
+    faint = _focusing_engine(plate, seen_whole=False)
+    faint.reader, faint.detector = _PlateSizedReader(0.7), _Detector(plate)  # type: ignore[attr-defined]
+    (best,) = read_plates(image, faint)
+    assert best.plate == "7ABC123" and best.confidence == 0.7
+    assert abs(best.bbox[0] - 800) <= 2 and abs(best.bbox[2] - 180) <= 2
+    unaided = _focusing_engine(plate, seen_whole=False)
+    unaided.reader = _PlateSizedReader(0.7)  # type: ignore[attr-defined]
+    assert read_plates(image, unaided) == []
 
 
 @pytest.mark.slow

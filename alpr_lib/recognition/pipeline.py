@@ -20,7 +20,8 @@
 8. With the plate detector too (``detect.py``), a focused look comes before the quick look: the plate detector
    finds the plates in the whole image, the text detector looks at each of the likeliest enlarged, and the
    reader reads the text lines it finds there; a plate-like reading it is very sure of is the answer
-   (:func:`_focused_look`).
+   (:func:`_focused_look`). When it is less sure, steps 7 and 1-6 follow; only when they find no plate at all
+   is the focused look's doubtful reading the answer, with its low confidence.
 """
 
 from __future__ import annotations
@@ -163,9 +164,12 @@ def read_plates(
     ``reread``: how many of the best regions the general recognizer reads again from an enlarged crop, for an
     engine without the plate reader (with it, the reader reads them instead)."""
     reader = getattr(engine, "reader", None)
+    doubtful = None  # the focused look's most plate-like reading, when the reader doubts it
     if reader is not None and hasattr(engine, "detect"):
         detector = getattr(engine, "detector", None)
-        quick = _focused_look(image, engine, reader, detector) if detector is not None else None
+        quick = None
+        if detector is not None:
+            quick, doubtful = _focused_look(image, engine, reader, detector)
         if quick is None:
             quick = _quick_look(image, engine, reader)
         if quick is not None:
@@ -176,6 +180,7 @@ def read_plates(
         if scale > 1.05:
             enlarged = _scaled_boxes(image, engine.detect_and_read, scale)
             found = _read_boxes(image, engine, enlarged, reread, alternatives)
+    found = found or doubtful  # a plate the reader doubts, with its low confidence, rather than none
     return [found] if found else []
 
 
@@ -192,7 +197,7 @@ def _quick_look(image: np.ndarray, engine: Any, reader: Any) -> PlateReading | N
     """The plate reader alone on the regions the text detector finds at :data:`QUICK_SIDE` pixels (no general
     recognizer): the most plate-like reading it is at least :data:`QUICK_SURE` sure of, or None."""
     boxes = _scaled_boxes(image, engine.detect, min(1.0, QUICK_SIDE / max(image.shape[:2])))
-    return _surest_plate(image, reader, boxes)
+    return _surest_plate(image, reader, boxes)[0]
 
 
 #: The focused look (the module's step 8): how many of the plate detector's likeliest plates are looked at,
@@ -206,10 +211,13 @@ FOCUS_HEIGHT = 240
 FOCUS_WIDTH = 640
 
 
-def _focused_look(image: np.ndarray, engine: Any, reader: Any, detector: Any) -> PlateReading | None:
+def _focused_look(
+    image: np.ndarray, engine: Any, reader: Any, detector: Any
+) -> tuple[PlateReading | None, PlateReading | None]:
     """The plate reader on the text lines the text detector finds in the plates the plate detector finds,
     each enlarged to :data:`FOCUS_HEIGHT` pixels high (:data:`FOCUS_WIDTH` wide at most): the most plate-like
-    reading it is at least :data:`QUICK_SURE` sure of, or None."""
+    reading it is at least :data:`QUICK_SURE` sure of, and the most plate-like one it is less sure of (each
+    None when there is none)."""
     boxes: list[TextBox] = []
     for found in detector.find(image, limit=FOCUS_PLATES):
         x, y, w, h = found.bbox
@@ -225,23 +233,31 @@ def _focused_look(image: np.ndarray, engine: Any, reader: Any, detector: Any) ->
     return _surest_plate(image, reader, boxes)
 
 
-def _surest_plate(image: np.ndarray, reader: Any, boxes: list[TextBox]) -> PlateReading | None:
-    """The plate reader on the text boxes (and joined neighbours): the most plate-like reading it is at least
-    :data:`QUICK_SURE` sure of, or None."""
+def _surest_plate(
+    image: np.ndarray, reader: Any, boxes: list[TextBox]
+) -> tuple[PlateReading | None, PlateReading | None]:
+    """The plate reader on the text boxes (and joined neighbours): the most plate-like reading of five
+    characters or more it is at least :data:`QUICK_SURE` sure of, and the most plate-like it is less sure of
+    (each None when there is none)."""
     regions = [(r.bbox, plate_crop(image, r.bbox, PHOTO_MARGINS)) for r in _regions(boxes)]
     regions = [(bbox, crop) for bbox, crop in regions if crop.size]
     if not regions:
-        return None
+        return None, None
     tallest = max(bbox[3] for bbox, _crop in regions)
-    best: tuple[float, Any, tuple[float, float, float, float]] | None = None
+    best: dict[bool, tuple[float, Any, tuple[float, float, float, float]]] = {}
     for (bbox, _crop), read in zip(regions, reader.read([crop for _b, crop in regions]), strict=True):
         score = _plate_score(read.text, read.confidence, bbox[3] / tallest)
-        if read.confidence >= QUICK_SURE and len(read.text) >= 5 and score is not None:
-            if best is None or score > best[0]:
-                best = (score, read, bbox)
-    if best is None:
-        return None
-    _score, read, (x, y, w, h) = best
+        if len(read.text) >= 5 and score is not None:
+            sure = read.confidence >= QUICK_SURE
+            if sure not in best or score > best[sure][0]:
+                best[sure] = (score, read, bbox)
+    sure, doubtful = (_as_reading(*best[s][1:]) if s in best else None for s in (True, False))
+    return sure, doubtful
+
+
+def _as_reading(read: Any, bbox: tuple[float, float, float, float]) -> PlateReading:
+    """The plate reader's reading of a region as the pipeline's answer."""
+    x, y, w, h = bbox
     # The reader's look-alike readings, then readings that fit a state's format once look-alikes are resolved
     # by position (as the full pipeline offers them).
     alternatives = dict(read.alternatives)
