@@ -248,9 +248,9 @@ def _surest_plate(
     for (bbox, _crop), read in zip(regions, reader.read([crop for _b, crop in regions]), strict=True):
         score = _plate_score(read.text, read.confidence, bbox[3] / tallest)
         if len(read.text) >= 5 and score is not None:
-            sure = read.confidence >= QUICK_SURE
-            if sure not in best or score > best[sure][0]:
-                best[sure] = (score, read, bbox)
+            is_sure = read.confidence >= QUICK_SURE
+            if is_sure not in best or score > best[is_sure][0]:
+                best[is_sure] = (score, read, bbox)
     sure, doubtful = (_as_reading(*best[s][1:]) if s in best else None for s in (True, False))
     return sure, doubtful
 
