@@ -381,7 +381,7 @@ def _consult_reader(
         pool[read.text] = (best + 0.01, top.bbox)
         for text, p in read.alternatives:
             offer(text, best * p / max(read.confidence, 1e-6), top.bbox)
-        return read.char_confidence
+        return tuple(read.char_confidence)
     offer(read.text, best - 0.02, top.bbox)
     return ()
 
@@ -411,5 +411,5 @@ def _second_opinion(
         plate_like = is_valid_plate(read.text) and len(read.text) >= 5 and digits > 0
         if read.text == candidate.text and read.confidence >= READER_AGREES and plate_like:
             pool[read.text] = (best + 0.01, candidate.bbox)
-            return read.char_confidence
+            return tuple(read.char_confidence)
     return ()
