@@ -407,7 +407,7 @@ def test_an_image_without_a_plate_like_text_is_searched_again_enlarged() -> None
     assert read_plates(image, alone) == [] and alone.widths == [640]  # type: ignore[attr-defined]
 
 
-def test_evaluation_can_take_every_other_image(tmp_path: Path) -> None:
+def test_evaluation_can_take_one_fold_of_the_images(tmp_path: Path, run) -> None:  # noqa: ANN001
     import cv2
 
     for name in "abcde":
@@ -415,8 +415,12 @@ def test_evaluation_can_take_every_other_image(tmp_path: Path) -> None:
         (tmp_path / f"{name}.txt").write_text(f"{name}.jpg\t100\t100\t200\t60\t7ABC123\n")
     seen: list[int] = []
     engine = FakeEngine(lambda img: seen.append(1) or [box(100, 100, 200, 60, "7ABC123")])
-    assert evaluate_folder(tmp_path, engine, half=0).images == 3
-    assert evaluate_folder(tmp_path, engine, half=1).images == 2 and len(seen) == 5
+    assert evaluate_folder(tmp_path, engine, fold=0).images == 3  # halves by default: a, c, e
+    assert evaluate_folder(tmp_path, engine, fold=1).images == 2 and len(seen) == 5
+    assert evaluate_folder(tmp_path, engine, fold=1, folds=4).images == 1  # quarters: b
+    assert evaluate_folder(tmp_path, engine, fold=0, folds=4).images == 2  # a, e
+    refused = run("evaluate", str(tmp_path), "--fold", "4", "--folds", "4", ok=False)
+    assert refused.exit_code == 2 and "a fold from 0 to 3" in refused.output
 
 
 def test_the_plate_detector_marks_plates_in_cells_and_drops_specks() -> None:

@@ -158,11 +158,20 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     help="The OCR engine to measure (default: the ocr_engine setting).",
 )
 @click.option(
+    "--fold",
     "--half",
-    type=click.IntRange(0, 1),
+    "fold",
+    type=click.IntRange(min=0),
     default=None,
-    help="Only every other image, from the first (0) or the second (1): the half a plate reader or detector "
-    "trained with --leave-out did not see.",
+    help="Only every --folds-th image in file-name order, from image number K (0 is the first): the fold a "
+    "plate reader or detector trained with --leave-out K --folds N did not see.",
+)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=2,
+    show_default=True,
+    help="How many folds the images are split into for --fold (2: halves).",
 )
 @click.option(
     "--reader",
@@ -185,7 +194,8 @@ def evaluate_cmd(
     limit: int | None,
     crops_csv: Path | None,
     engine: str | None,
-    half: int | None,
+    fold: int | None,
+    folds: int,
     reader_model: Path | None,
     detector_model: Path | None,
     db: str | None,
@@ -209,13 +219,15 @@ def evaluate_cmd(
         os.environ["WORKBENCH_PLATE_READER"] = str(reader_model)
     if detector_model:
         os.environ["WORKBENCH_PLATE_DETECTOR"] = str(detector_model)
+    if fold is not None and fold >= folds:
+        raise click.BadParameter(f"a fold from 0 to {folds - 1}", param_hint="--fold")
     _ocr_settings()
     if crops_csv is not None:
         crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
         _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
         return
     with _bar(None, "evaluating", unit="images") as step:
-        result = evaluate_folder(folder, default_engine(), limit=limit, half=half, progress=step)
+        result = evaluate_folder(folder, default_engine(), limit=limit, fold=fold, folds=folds, progress=step)
     data = result.as_dict()
 
     def text() -> None:

@@ -59,11 +59,11 @@ class Evaluation:
 
 
 def labelled_images(
-    folder: Path, half: int | None = None
+    folder: Path, fold: int | None = None, folds: int = 2
 ) -> list[tuple[Path, tuple[float, float, float, float], str]]:
     """The images of an openalpr-format folder with their true plate box and plate, in file-name order.
-    ``half`` (0 or 1): only every other image, starting with the first or the second — how the training
-    scripts' ``--leave-out`` splits photos."""
+    ``fold`` (0 to ``folds`` - 1): only every ``folds``-th image, starting with image number ``fold`` — how
+    the training scripts' ``--leave-out K --folds N`` split photos (two folds, halves, by default)."""
     out = []
     for txt in sorted(folder.glob("*.txt")):
         parts = txt.read_text().strip().split("\t")
@@ -80,7 +80,7 @@ def labelled_images(
                     normalize(parts[5]),
                 )
             )
-    return out if half is None else out[half::2]
+    return out if fold is None else out[fold::folds]
 
 
 def evaluate_folder(
@@ -88,15 +88,16 @@ def evaluate_folder(
     engine: Engine,
     *,
     limit: int | None = None,
-    half: int | None = None,
+    fold: int | None = None,
+    folds: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> Evaluation:
-    """Run the pipeline over every labelled image of an openalpr-format folder. ``half`` (0 or 1): only every
-    other image in file-name order, starting with the first or the second — the half a plate reader or
-    detector trained with ``--leave-out`` did not see."""
+    """Run the pipeline over every labelled image of an openalpr-format folder. ``fold`` (0 to ``folds`` - 1):
+    only every ``folds``-th image in file-name order, starting with image number ``fold`` — the fold a plate
+    reader or detector trained with ``--leave-out K --folds N`` did not see."""
     import cv2
 
-    truths = labelled_images(Path(folder), half)[:limit]
+    truths = labelled_images(Path(folder), fold, folds)[:limit]
     if not truths:
         raise InvalidInput(f"no labelled images in {folder} (expected NAME.jpg with NAME.txt beside it)")
     detected = top1 = topn = loose = 0

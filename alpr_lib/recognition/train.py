@@ -15,8 +15,9 @@ beside it (``plate_reader.json``).
 
 The shipped model was then trained further on labelled photos (``--start`` the model above, ``--photos`` the
 openalpr ``endtoend`` folders): their plates framed as the pipeline frames them. ``--leave-out K`` keeps one
-half of the photos out, so that ``workbench evaluate DIR --half K --reader MODEL`` measures the reader on
-photos it has not seen (how ``ACCURACY.md``'s cross-validated figures were made).
+fold of the photos out (every ``--folds``-th photo from number K: a half by default), so that ``workbench
+evaluate DIR --fold K --folds N --reader MODEL`` measures the reader on photos it has not seen (how
+``ACCURACY.md``'s cross-validated figures were made).
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ def _closest_line(
 def locate_photo_plates(folders: list[Path], cache: Path) -> list[dict]:
     """Each labelled photo's plate (folders in the openalpr benchmark format): its true box, and the text box
     the pipeline's detector gives for it (the framing the reader is shown at reading time), or the true box
-    where the detector gives none close to the truth. Photos are split into two folds by their order, so one
-    half can be left out and measured end to end (``--leave-out``)."""
+    where the detector gives none close to the truth. Each keeps its number in its folder's file-name order
+    (``index``), which splits the photos into folds, so one fold can be left out and measured end to end
+    (``--leave-out``)."""
     if cache.exists():
         return json.loads(cache.read_text())
     import cv2
@@ -153,7 +155,7 @@ def locate_photo_plates(folders: list[Path], cache: Path) -> list[dict]:
                     "box": [float(v) for v in (best if best is not None and ratio >= 0.5 else truth)],
                     "located": ratio >= 0.5,
                     "others": [list(box) for box, text in found if text and iou(box, truth) == 0],
-                    "fold": k % 2,
+                    "index": k,
                 }
             )
     cache.write_text(json.dumps(out))
@@ -426,9 +428,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--leave-out",
         type=int,
-        choices=(0, 1),
-        help="leave this half of the photos out of training, to measure the model on it end to end",
+        help="leave this fold of the photos out of training (0 to --folds - 1), to measure the model on it "
+        "end to end",
     )
+    parser.add_argument("--folds", type=int, default=2, help="how many folds the photos are split into")
     parser.add_argument("--per-photo", type=int, default=40, help="damaged copies of each photo's plate")
     parser.add_argument(
         "--start", type=Path, help="train further from this ONNX reader (a shipped model) instead of anew"
@@ -438,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--lr", type=float, help="the highest learning rate (2e-3 anew, 5e-4 with --start)")
     args = parser.parse_args(argv)
+    if args.leave_out is not None and not 0 <= args.leave_out < args.folds:
+        parser.error(f"--leave-out must be a fold from 0 to {args.folds - 1}")
 
     import torch
     from torch import nn
@@ -477,8 +482,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.photos:
         # The cache is named by the folders: other --photos locate their plates anew.
         key = hashlib.sha256("\n".join(str(f.resolve()) for f in args.photos).encode()).hexdigest()[:12]
-        photos = locate_photo_plates(args.photos, args.work / f"photo_lines-{key}.json")
-        used = [i for i in photos if i["fold"] != args.leave_out]
+        photos = locate_photo_plates(args.photos, args.work / f"photo_lines2-{key}.json")
+        used = [i for i in photos if i["index"] % args.folds != args.leave_out]
         jobs = [(used[k::8], args.per_photo, args.seed * 1000 + 200 + k) for k in range(8)]
         with multiprocessing.Pool(args.threads) as pool:
             parts = pool.map(_photo_examples, jobs)
@@ -533,6 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         "started_from": str(args.start) if args.start else None,
         "photos": [str(f) for f in args.photos],
         "photos_left_out": args.leave_out,
+        "folds": args.folds,
         "command": "python -m alpr_lib.recognition.train " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     for epoch in range(args.epochs):

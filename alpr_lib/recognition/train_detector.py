@@ -7,8 +7,9 @@
 Data: labelled photos in the openalpr benchmark format (each photo's plate box). Each step shows the network
 a square piece of a photo at a random scale around :data:`detect.SIDE` (most pieces hold the plate, the rest
 are background: cars, signs, lettering), its colours, blur and noise changed as cameras change them; the
-target marks the plate's cells. ``--leave-out K`` keeps one half of the photos out (the half
-``workbench evaluate --half K`` reads), to measure the detector on photos it has not seen.
+target marks the plate's cells. ``--leave-out K`` keeps one fold of the photos out (every ``--folds``-th
+photo from number K: a half by default; the fold ``workbench evaluate --fold K --folds N`` reads), to
+measure the detector on photos it has not seen.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +29,20 @@ from .detect import MULTIPLE, SIDE, STRIDE, prepare_image, to_input
 PIECE = 320  # the side of the square pieces the network trains on, in pixels
 
 
-def _load(folders: list[Path], half: int | None) -> list[tuple[np.ndarray, tuple[float, ...]]]:
-    """Each photo (of one ``half``, or all) resized to a longer side of 1.5 × SIDE (room to scale), with its
-    plate box there."""
+def _load(
+    folders: list[Path], folds: int, keep: Callable[[int], bool]
+) -> list[tuple[np.ndarray, tuple[float, ...]]]:
+    """Each photo ``keep`` accepts the fold of (its number in file-name order, modulo ``folds``), resized to a
+    longer side of 1.5 × SIDE (room to scale), with its plate box there."""
     import cv2
 
     from .evaluate import labelled_images
 
     out = []
     for folder in folders:
-        for path, box, _plate in labelled_images(folder, half):
+        for k, (path, box, _plate) in enumerate(labelled_images(folder)):
+            if not keep(k % folds):
+                continue
             image = cv2.imread(str(path))
             if image is None:
                 continue
@@ -163,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=Path, nargs="+", required=True, help="openalpr-format folders")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "models")
-    parser.add_argument("--leave-out", type=int, choices=(0, 1), help="leave this half of the photos out")
+    parser.add_argument("--leave-out", type=int, help="leave this fold of the photos out (0 to --folds - 1)")
+    parser.add_argument("--folds", type=int, default=2, help="how many folds the photos are split into")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -178,8 +185,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     started = time.time()
-    photos = _load(args.photos, None if args.leave_out is None else 1 - args.leave_out)
-    unseen = _load(args.photos, args.leave_out) if args.leave_out is not None else []
+    if args.leave_out is not None and not 0 <= args.leave_out < args.folds:
+        parser.error(f"--leave-out must be a fold from 0 to {args.folds - 1}")
+    photos = _load(args.photos, args.folds, lambda fold: fold != args.leave_out)
+    unseen = (
+        _load(args.photos, args.folds, lambda fold: fold == args.leave_out)
+        if args.leave_out is not None
+        else []
+    )
     print(f"photos: {len(photos)} for training, {len(unseen)} left out", flush=True)
     model = _build_model()
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -193,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         "trained": dt.date.today().isoformat(),
         "photos": [str(f) for f in args.photos],
         "photos_left_out": args.leave_out,
+        "folds": args.folds,
         "training_photos": len(photos),
         "steps": args.steps,
         "seed": args.seed,
