@@ -407,7 +407,7 @@ def test_an_image_without_a_plate_like_text_is_searched_again_enlarged() -> None
     assert read_plates(image, alone) == [] and alone.widths == [640]  # type: ignore[attr-defined]
 
 
-def test_evaluation_can_take_one_fold_of_the_images(tmp_path: Path, run) -> None:  # noqa: ANN001
+def test_evaluation_can_take_one_fold_of_the_images(tmp_path: Path, run) -> None:
     import cv2
 
     for name in "abcde":

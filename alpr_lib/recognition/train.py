@@ -41,6 +41,29 @@ from .synthplates import damage, render_plate
 HOLDOUT_EVERY = 5
 
 
+def add_fold_options(parser: argparse.ArgumentParser) -> None:
+    """``--leave-out K --folds N``, as both training scripts take them: fold K is every N-th photo of a folder
+    in file-name order from number K (:func:`evaluate.labelled_images` splits them the same way)."""
+    parser.add_argument(
+        "--leave-out",
+        type=int,
+        metavar="K",
+        help="leave this fold of the photos out of training (0 to --folds - 1), to measure the model on it "
+        "end to end",
+    )
+    parser.add_argument("--folds", type=int, default=2, help="how many folds the photos are split into")
+
+
+def parse_with_folds(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The parsed arguments, with ``--leave-out`` and ``--folds`` checked against each other."""
+    args = parser.parse_args(argv)
+    if args.folds < 2:
+        parser.error("--folds must be 2 or more")
+    if args.leave_out is not None and not 0 <= args.leave_out < args.folds:
+        parser.error(f"--leave-out must be a fold from 0 to {args.folds - 1}")
+    return args
+
+
 def _clean(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch in ALPHABET)
 
@@ -425,13 +448,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="folders of labelled photos (openalpr benchmark format) whose plates join the training",
     )
-    parser.add_argument(
-        "--leave-out",
-        type=int,
-        help="leave this fold of the photos out of training (0 to --folds - 1), to measure the model on it "
-        "end to end",
-    )
-    parser.add_argument("--folds", type=int, default=2, help="how many folds the photos are split into")
+    add_fold_options(parser)
     parser.add_argument("--per-photo", type=int, default=40, help="damaged copies of each photo's plate")
     parser.add_argument(
         "--start", type=Path, help="train further from this ONNX reader (a shipped model) instead of anew"
@@ -440,9 +457,7 @@ def main(argv: list[str] | None = None) -> None:
         "--keep", type=int, default=20000, help="with --start: how many of the crop and rendered examples"
     )
     parser.add_argument("--lr", type=float, help="the highest learning rate (2e-3 anew, 5e-4 with --start)")
-    args = parser.parse_args(argv)
-    if args.leave_out is not None and not 0 <= args.leave_out < args.folds:
-        parser.error(f"--leave-out must be a fold from 0 to {args.folds - 1}")
+    args = parse_with_folds(parser, argv)
 
     import torch
     from torch import nn

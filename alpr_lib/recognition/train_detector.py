@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .detect import MULTIPLE, SIDE, STRIDE, prepare_image, to_input
+from .train import add_fold_options, export_onnx, parse_with_folds
 
 PIECE = 320  # the side of the square pieces the network trains on, in pixels
 
@@ -158,8 +159,6 @@ def _export(model, out: Path, meta: dict) -> None:  # noqa: ANN001 - a torch mod
     """Write the detector as ONNX (batch size and image size free) and its settings and scores beside it."""
     import torch
 
-    from .train import export_onnx
-
     axes = {"image": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 2: "h4", 3: "w4"}}
     example = torch.zeros(1, 3, 20 * MULTIPLE, 30 * MULTIPLE)
     export_onnx(model, out / "plate_detector.onnx", example, axes, meta)
@@ -169,14 +168,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=Path, nargs="+", required=True, help="openalpr-format folders")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "models")
-    parser.add_argument("--leave-out", type=int, help="leave this fold of the photos out (0 to --folds - 1)")
-    parser.add_argument("--folds", type=int, default=2, help="how many folds the photos are split into")
+    add_fold_options(parser)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
+    args = parse_with_folds(parser, argv)
 
     import torch
     from torch import nn
@@ -185,8 +183,6 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     started = time.time()
-    if args.leave_out is not None and not 0 <= args.leave_out < args.folds:
-        parser.error(f"--leave-out must be a fold from 0 to {args.folds - 1}")
     photos = _load(args.photos, args.folds, lambda fold: fold != args.leave_out)
     unseen = (
         _load(args.photos, args.folds, lambda fold: fold == args.leave_out)
