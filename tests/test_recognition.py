@@ -530,6 +530,63 @@ def test_a_plate_the_reader_doubts_is_answered_rather_than_none() -> None:
     assert read_plates(image, unaided) == []
 
 
+class _ShadeReader:
+    """A plate reader that reads a region by its shade: white (the plate) as 7ABC123, 70% sure; grey (another
+    vehicle's number) as 8XYZ987, 99% sure; anything else as nothing."""
+
+    def read(self, crops: list[np.ndarray]) -> list:
+        from alpr_lib.recognition.reader import LineReading
+
+        def one(crop: np.ndarray) -> LineReading:
+            shade = float(np.median(crop))
+            if shade > 200:
+                return LineReading("7ABC123", 0.7, (0.95,) * 7, ())
+            if shade > 100:
+                return LineReading("8XYZ987", 0.99, (0.99,) * 7, ())
+            return LineReading("", 0.99, (), ())
+
+        return [one(c) for c in crops]
+
+
+def test_text_away_from_every_plate_found_does_not_beat_the_plate_the_reader_doubts() -> None:
+    """The reader doubts the plate the detector found; the quick look then reads another vehicle's number,
+    surely, where the detector found no plate: the plate's doubtful reading is the answer."""
+    image = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    image[500:550, 800:980] = 255  # the plate
+    image[80:140, 100:400] = 128  # another vehicle's number (the fake engine's "OPEN" region)
+    plate = (800.0, 500.0, 180.0, 50.0)
+    engine = _focusing_engine(plate)
+    engine.reader, engine.detector = _ShadeReader(), _Detector(plate)  # type: ignore[attr-defined]
+    (best,) = read_plates(image, engine)
+    assert best.plate == "7ABC123" and best.confidence == 0.7
+    assert abs(best.bbox[0] - 800) <= 2 and abs(best.bbox[1] - 500) <= 2
+    elsewhere = _focusing_engine(plate)  # the detector's "plate" is the number: believed, as before
+    elsewhere.reader = _ShadeReader()  # type: ignore[attr-defined]
+    elsewhere.detector = _Detector((100.0, 80.0, 300.0, 60.0))  # type: ignore[attr-defined]
+    assert read_plates(image, elsewhere)[0].plate == "8XYZ987"
+    unaided = _focusing_engine(plate)  # without a detector nothing says where the plate is
+    unaided.reader = _ShadeReader()  # type: ignore[attr-defined]
+    assert read_plates(image, unaided)[0].plate == "8XYZ987"
+
+
+def test_a_plate_whose_text_no_look_finds_is_read_whole() -> None:
+    """The text detector finds no text anywhere (a faint, low plate): the reader reads the detector's
+    likeliest plate whole, with its own confidence; a reading that is not plate-like is no answer."""
+    image = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    image[500:550, 800:980] = 255
+    plate = (800.0, 500.0, 180.0, 50.0)
+    blind = FakeEngine(lambda img: [])
+    blind.reader, blind.detector = _PlateSizedReader(0.5), _Detector(plate)  # type: ignore[attr-defined]
+    (best,) = read_plates(image, blind)
+    assert best.plate == "7ABC123" and best.confidence == 0.5 and best.bbox == (800, 500, 180, 50)
+    word = FakeEngine(lambda img: [])
+    word.reader, word.detector = _PlateSizedReader(0.5, "OPEN"), _Detector(plate)  # type: ignore[attr-defined]
+    assert read_plates(image, word) == []
+    undetected = FakeEngine(lambda img: [])
+    undetected.reader, undetected.detector = _PlateSizedReader(0.5), _Detector()  # type: ignore[attr-defined]
+    assert read_plates(image, undetected) == []
+
+
 @pytest.mark.slow
 def test_the_shipped_plate_detector_finds_real_plates() -> None:
     import cv2

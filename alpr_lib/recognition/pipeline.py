@@ -20,8 +20,11 @@
 8. With the plate detector too (``detect.py``), a focused look comes before the quick look: the plate detector
    finds the plates in the whole image, the text detector looks at each of the likeliest enlarged, and the
    reader reads the text lines it finds there; a plate-like reading it is very sure of is the answer
-   (:func:`_focused_look`). When it is less sure, steps 7 and 1-6 follow; only when they find no plate at all
-   is the focused look's doubtful reading the answer, with its low confidence.
+   (:func:`_focused_look`). When it is less sure, steps 7 and 1-6 follow. The focused look's doubtful reading,
+   with its low confidence, is the answer when they find no plate at all, or when what they read lies away
+   from every plate the plate detector found (a sign, another vehicle's number): the detector knows where
+   plates are better than the text detector does. When no look finds any text on the likeliest plate, the
+   reader reads it whole (:func:`_whole_plate`).
 """
 
 from __future__ import annotations
@@ -164,24 +167,49 @@ def read_plates(
     ``reread``: how many of the best regions the general recognizer reads again from an enlarged crop, for an
     engine without the plate reader (with it, the reader reads them instead)."""
     reader = getattr(engine, "reader", None)
+    looks = reader is not None and hasattr(engine, "detect")  # the plate reader's own looks (steps 7, 8)
+    detector = getattr(engine, "detector", None) if looks else None
+    plates = detector.find(image, limit=FOCUS_PLATES) if detector is not None else []
     doubtful = None  # the focused look's most plate-like reading, when the reader doubts it
-    if reader is not None and hasattr(engine, "detect"):
-        detector = getattr(engine, "detector", None)
-        quick = None
-        if detector is not None:
-            quick, doubtful = _focused_look(image, engine, reader, detector)
-        if quick is None:
-            quick = _quick_look(image, engine, reader)
-        if quick is not None:
-            return [quick]
-    found = _read_boxes(image, engine, engine.detect_and_read(image), reread, alternatives)
+    if plates:
+        sure, doubtful = _focused_look(image, engine, reader, plates)
+        if sure is not None:
+            return [sure]
+    found = _quick_look(image, engine, reader) if looks else None
+    if found is None:
+        found = _read_boxes(image, engine, engine.detect_and_read(image), reread, alternatives)
     if found is None and reader is not None:
         scale = min(LOOK_CLOSER, _LOOK_CLOSER_MAX_SIDE / max(image.shape[:2]))
         if scale > 1.05:
             enlarged = _scaled_boxes(image, engine.detect_and_read, scale)
             found = _read_boxes(image, engine, enlarged, reread, alternatives)
-    found = found or doubtful  # a plate the reader doubts, with its low confidence, rather than none
+    if found is not None and doubtful is not None and not _on_a_plate(found.bbox, plates):
+        found = doubtful  # the fall-backs read text away from every plate the detector found
+    if found is None and plates:
+        # a plate the reader doubts, with its low confidence, rather than none; failing that, the likeliest
+        # plate read whole (its text lines were not found)
+        found = doubtful or _whole_plate(image, reader, plates[0].bbox)
     return [found] if found else []
+
+
+def _on_a_plate(bbox: tuple[float, float, float, float], plates: list[Any]) -> bool:
+    """Whether the centre of a region lies on one of the plates the plate detector found."""
+    cx, cy = bbox[0] + bbox[2] / 2, bbox[1] + bbox[3] / 2
+    return any(x <= cx <= x + w and y <= cy <= y + h for x, y, w, h in (p.bbox for p in plates))
+
+
+def _whole_plate(
+    image: np.ndarray, reader: Any, bbox: tuple[float, float, float, float]
+) -> PlateReading | None:
+    """The plate reader's reading of a plate the plate detector found, read whole (no margin), when it is
+    plate-like; else None."""
+    crop = plate_crop(image, bbox, (0.0, 0.0))
+    if not crop.size:
+        return None
+    (read,) = reader.read([crop])
+    if len(read.text) < 4 or _plate_score(read.text, read.confidence, 1.0) is None:
+        return None
+    return _as_reading(read, bbox)
 
 
 #: The quick look (the module's step 7): the longer side, in pixels, at which the text detector searches a
@@ -212,14 +240,14 @@ FOCUS_WIDTH = 640
 
 
 def _focused_look(
-    image: np.ndarray, engine: Any, reader: Any, detector: Any
+    image: np.ndarray, engine: Any, reader: Any, plates: list[Any]
 ) -> tuple[PlateReading | None, PlateReading | None]:
     """The plate reader on the text lines the text detector finds in the plates the plate detector finds,
     each enlarged to :data:`FOCUS_HEIGHT` pixels high (:data:`FOCUS_WIDTH` wide at most): the most plate-like
     reading it is at least :data:`QUICK_SURE` sure of, and the most plate-like one it is less sure of (each
     None when there is none)."""
     boxes: list[TextBox] = []
-    for found in detector.find(image, limit=FOCUS_PLATES):
+    for found in plates:
         x, y, w, h = found.bbox
         mx, my = FOCUS_MARGINS[0] * w, FOCUS_MARGINS[1] * h
         x0, y0 = max(int(x - mx), 0), max(int(y - my), 0)
