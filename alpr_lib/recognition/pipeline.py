@@ -207,7 +207,7 @@ def _whole_plate(
     if not crop.size:
         return None
     (read,) = reader.read([crop])
-    if len(read.text) < 4 or _plate_score(read.text, read.confidence, 1.0) is None:
+    if _plate_score(read.text, read.confidence, 1.0) is None:  # also refuses fewer than 4 characters
         return None
     return _as_reading(read, bbox)
 
