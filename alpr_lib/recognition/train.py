@@ -296,11 +296,19 @@ def _as_uint8(crop: np.ndarray) -> np.ndarray:
     return ((prepare(crop)[0] + 1.0) * 127.5).round().astype(np.uint8)
 
 
-def _build_model(*, folded: bool = False):  # noqa: ANN202 - a torch module
+#: The reader's convolution widths and its LSTM's hidden size at ``--width 1`` (the shipped reader).
+WIDTHS, HIDDEN = (32, 64, 128, 128, 192, 256), 128
+
+
+def _build_model(*, folded: bool = False, width: float = 1.0):  # noqa: ANN202 - a torch module
     """The reader's network. ``folded``: batch normalisation folded into the convolutions, as the ONNX export
-    holds it (what a fine-tuning run starts from, see :func:`_from_onnx`)."""
+    holds it (what a fine-tuning run starts from, see :func:`_from_onnx`); ``width``: its convolutions and
+    LSTM that many times wider than the shipped reader's."""
     import torch
     from torch import nn
+
+    c1, c2, c3, c4, c5, c6 = (round(c * width) for c in WIDTHS)
+    hidden = round(HIDDEN * width)
 
     def norm(cout: int) -> nn.Module:
         return nn.Identity() if folded else nn.BatchNorm2d(cout)
@@ -312,22 +320,22 @@ def _build_model(*, folded: bool = False):  # noqa: ANN202 - a torch module
         def __init__(self) -> None:
             super().__init__()
             self.features = nn.Sequential(
-                *block(1, 32),
+                *block(1, c1),
                 nn.MaxPool2d(2),  # 16 x 64
-                *block(32, 64),
+                *block(c1, c2),
                 nn.MaxPool2d(2),  # 8 x 32
-                *block(64, 128),
-                *block(128, 128),
+                *block(c2, c3),
+                *block(c3, c4),
                 nn.MaxPool2d((2, 1)),  # 4 x 32
-                *block(128, 192),
+                *block(c4, c5),
                 nn.MaxPool2d((2, 1)),  # 2 x 32
-                nn.Conv2d(192, 256, (2, 1), bias=folded),
-                norm(256),
+                nn.Conv2d(c5, c6, (2, 1), bias=folded),
+                norm(c6),
                 nn.ReLU(inplace=True),  # 1 x 32
                 nn.Dropout(0.2),
             )
-            self.rnn = nn.LSTM(256, 128, bidirectional=True, batch_first=True)
-            self.head = nn.Linear(256, len(ALPHABET) + 1)
+            self.rnn = nn.LSTM(c6, hidden, bidirectional=True, batch_first=True)
+            self.head = nn.Linear(2 * hidden, len(ALPHABET) + 1)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W) -> (N, T, classes)
             f = self.features(x).squeeze(2).permute(0, 2, 1)
@@ -346,9 +354,13 @@ def _from_onnx(path: Path):  # noqa: ANN202 - a torch module
 
     graph = onnx.load(str(path)).graph
     weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    model = _build_model(folded=True)
-    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
+    for node in graph.node:  # the exporter shares equal weights (an untrained network's) through Identity
+        if node.op_type == "Identity" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
     conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
+    width = weights[conv_nodes[0].input[1]].shape[0] / WIDTHS[0] if conv_nodes else 1.0
+    model = _build_model(folded=True, width=width)
+    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     lstm = next(n for n in graph.node if n.op_type == "LSTM")
     matmul = next(n for n in graph.node if n.op_type == "MatMul")
     if len(convs) != len(conv_nodes):
@@ -457,6 +469,12 @@ def main(argv: list[str] | None = None) -> None:
         "--keep", type=int, default=20000, help="with --start: how many of the crop and rendered examples"
     )
     parser.add_argument("--lr", type=float, help="the highest learning rate (2e-3 anew, 5e-4 with --start)")
+    parser.add_argument(
+        "--width",
+        type=float,
+        default=1.0,
+        help="a network this many times wider than the shipped reader's (anew; with --start the start's)",
+    )
     args = parse_with_folds(parser, argv)
 
     import torch
@@ -531,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
         model.train()
         return sum(g == t for g, t in zip(got, hy, strict=True)) / len(hy)
 
-    model = _from_onnx(args.start) if args.start else _build_model()
+    model = _from_onnx(args.start) if args.start else _build_model(width=args.width)
     lr = args.lr or (5e-4 if args.start else 2e-3)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = args.epochs * (len(y_all) // args.batch)
@@ -549,6 +567,7 @@ def main(argv: list[str] | None = None) -> None:
         "real_crops": len(train_items),
         "held_out_crops": len(held),
         "epochs": args.epochs,
+        "network_width": model.features[0].out_channels / WIDTHS[0],
         "seed": args.seed,
         "started_from": str(args.start) if args.start else None,
         "photos": [str(f) for f in args.photos],
