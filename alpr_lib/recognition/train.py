@@ -473,9 +473,11 @@ def main(argv: list[str] | None = None) -> None:
         "--width",
         type=float,
         default=1.0,
-        help="a network this many times wider than the shipped reader's (anew; with --start the start's)",
+        help="a network this many times wider than the shipped reader's (not with --start)",
     )
     args = parse_with_folds(parser, argv)
+    if args.start and args.width != 1.0:
+        parser.error("--width is for a network trained anew: with --start it is as wide as its start")
 
     import torch
     from torch import nn
