@@ -300,15 +300,21 @@ def _as_uint8(crop: np.ndarray) -> np.ndarray:
 WIDTHS, HIDDEN = (32, 64, 128, 128, 192, 256), 128
 
 
-def _build_model(*, folded: bool = False, width: float = 1.0):  # noqa: ANN202 - a torch module
+def _sizes(width: float) -> tuple[tuple[int, ...], int]:
+    """The convolution widths and LSTM hidden size of a network ``width`` times as wide as the shipped one."""
+    return tuple(round(c * width) for c in WIDTHS), round(HIDDEN * width)
+
+
+def _build_model(  # noqa: ANN202 - a torch module
+    *, folded: bool = False, widths: tuple[int, ...] = WIDTHS, hidden: int = HIDDEN
+):
     """The reader's network. ``folded``: batch normalisation folded into the convolutions, as the ONNX export
-    holds it (what a fine-tuning run starts from, see :func:`_from_onnx`); ``width``: its convolutions and
-    LSTM that many times wider than the shipped reader's."""
+    holds it (what a fine-tuning run starts from, see :func:`_from_onnx`); ``widths``, ``hidden``: its
+    convolutions' output channels and its LSTM's hidden size (:func:`_sizes`)."""
     import torch
     from torch import nn
 
-    c1, c2, c3, c4, c5, c6 = (round(c * width) for c in WIDTHS)
-    hidden = round(HIDDEN * width)
+    c1, c2, c3, c4, c5, c6 = widths
 
     def norm(cout: int) -> nn.Module:
         return nn.Identity() if folded else nn.BatchNorm2d(cout)
@@ -358,13 +364,13 @@ def _from_onnx(path: Path):  # noqa: ANN202 - a torch module
         if node.op_type == "Identity" and node.input[0] in weights:
             weights[node.output[0]] = weights[node.input[0]]
     conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
-    width = weights[conv_nodes[0].input[1]].shape[0] / WIDTHS[0] if conv_nodes else 1.0
-    model = _build_model(folded=True, width=width)
-    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     lstm = next(n for n in graph.node if n.op_type == "LSTM")
     matmul = next(n for n in graph.node if n.op_type == "MatMul")
-    if len(convs) != len(conv_nodes):
+    if len(conv_nodes) != len(WIDTHS):
         raise ValueError(f"{path} is not a plate reader of this shape")
+    widths = tuple(weights[n.input[1]].shape[0] for n in conv_nodes)  # each layer's size, as exported
+    model = _build_model(folded=True, widths=widths, hidden=weights[lstm.input[2]].shape[-1])
+    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
         for conv, node in zip(convs, conv_nodes, strict=True):
             conv.weight.copy_(torch.from_numpy(weights[node.input[1]].copy()))
@@ -551,7 +557,11 @@ def main(argv: list[str] | None = None) -> None:
         model.train()
         return sum(g == t for g, t in zip(got, hy, strict=True)) / len(hy)
 
-    model = _from_onnx(args.start) if args.start else _build_model(width=args.width)
+    if args.start:
+        model = _from_onnx(args.start)
+    else:
+        widths, hidden = _sizes(args.width)
+        model = _build_model(widths=widths, hidden=hidden)
     lr = args.lr or (5e-4 if args.start else 2e-3)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = args.epochs * (len(y_all) // args.batch)
@@ -569,7 +579,10 @@ def main(argv: list[str] | None = None) -> None:
         "real_crops": len(train_items),
         "held_out_crops": len(held),
         "epochs": args.epochs,
-        "network_width": model.features[0].out_channels / WIDTHS[0],
+        "network": {
+            "conv_widths": [m.out_channels for m in model.features if isinstance(m, nn.Conv2d)],
+            "lstm_hidden": model.rnn.hidden_size,
+        },
         "seed": args.seed,
         "started_from": str(args.start) if args.start else None,
         "photos": [str(f) for f in args.photos],
