@@ -1,4 +1,5 @@
-"""Plate text: normalisation, OCR-equivalence keys and state plate formats.
+"""Plate text: normalisation, OCR-equivalence keys, state plate formats, and the words that name a state on
+its plates.
 
 A *plate* is a normalised string (upper case, letters and digits only) with its
 state. Readers confuse some characters with others (``0``/``O``/``D``/``Q``,
@@ -22,11 +23,13 @@ __all__ = [
     "MIN_PLATE_LENGTH",
     "PLATE_FORMATS",
     "EquivalenceClasses",
+    "STATE_WORDS",
     "PlateFormat",
     "equivalence_key",
     "guess_states",
     "is_valid_plate",
     "normalize",
+    "state_named",
 ]
 
 MIN_PLATE_LENGTH = 2
@@ -142,3 +145,107 @@ def guess_states(plate: str) -> list[str]:
         if fmt.matches(plate) and fmt.state not in states:
             states.append(fmt.state)
     return states
+
+
+#: Words printed on a state's plates that name it: the state's name and slogans only its plates carry, as
+#: the general recognizer reads a plate's lettering (``recognition.pipeline`` reads the state from them).
+STATE_WORDS: dict[str, tuple[str, ...]] = {
+    "AL": ("ALABAMA", "HEART OF DIXIE"),
+    "AK": ("ALASKA", "THE LAST FRONTIER"),
+    "AZ": ("ARIZONA", "GRAND CANYON STATE"),
+    "AR": ("ARKANSAS", "THE NATURAL STATE"),
+    "CA": ("CALIFORNIA",),
+    "CO": ("COLORADO",),
+    "CT": ("CONNECTICUT", "CONSTITUTION STATE"),
+    "DE": ("DELAWARE", "THE FIRST STATE"),
+    "DC": ("DISTRICT OF COLUMBIA", "WASHINGTON DC", "TAXATION WITHOUT REPRESENTATION"),
+    "FL": ("FLORIDA", "SUNSHINE STATE"),
+    "GA": ("GEORGIA", "PEACH STATE"),
+    "HI": ("HAWAII", "ALOHA STATE"),
+    "ID": ("IDAHO", "FAMOUS POTATOES"),
+    "IL": ("ILLINOIS", "LAND OF LINCOLN"),
+    "IN": ("INDIANA", "CROSSROADS OF AMERICA"),
+    "IA": ("IOWA",),
+    "KS": ("KANSAS",),
+    "KY": ("KENTUCKY",),
+    "LA": ("LOUISIANA", "SPORTSMANS PARADISE"),
+    "ME": ("MAINE", "VACATIONLAND"),
+    "MD": ("MARYLAND",),
+    "MA": ("MASSACHUSETTS", "THE SPIRIT OF AMERICA"),
+    "MI": ("MICHIGAN", "GREAT LAKES STATE"),
+    "MN": ("MINNESOTA",),
+    "MS": ("MISSISSIPPI", "MAGNOLIA STATE"),
+    "MO": ("MISSOURI", "SHOW ME STATE"),
+    "MT": ("MONTANA",),
+    "NE": ("NEBRASKA", "CORNHUSKER STATE"),
+    "NV": ("NEVADA", "THE SILVER STATE", "BATTLE BORN"),
+    "NH": ("NEW HAMPSHIRE", "LIVE FREE OR DIE"),
+    "NJ": ("NEW JERSEY", "GARDEN STATE"),
+    "NM": ("NEW MEXICO", "LAND OF ENCHANTMENT"),
+    "NY": ("NEW YORK", "EMPIRE STATE"),
+    "NC": ("NORTH CAROLINA", "FIRST IN FLIGHT", "FIRST IN FREEDOM"),
+    "ND": ("NORTH DAKOTA", "PEACE GARDEN STATE", "DISCOVER THE SPIRIT"),
+    "OH": ("OHIO", "BIRTHPLACE OF AVIATION"),
+    "OK": ("OKLAHOMA", "NATIVE AMERICA"),
+    "OR": ("OREGON",),
+    "PA": ("PENNSYLVANIA", "KEYSTONE STATE"),
+    "RI": ("RHODE ISLAND", "OCEAN STATE"),
+    "SC": ("SOUTH CAROLINA",),
+    "SD": ("SOUTH DAKOTA", "GREAT FACES GREAT PLACES"),
+    "TN": ("TENNESSEE", "VOLUNTEER STATE"),
+    "TX": ("TEXAS", "LONE STAR STATE"),
+    "UT": ("UTAH", "LIFE ELEVATED"),
+    "VT": ("VERMONT", "GREEN MOUNTAIN STATE"),
+    "VA": ("VIRGINIA",),
+    "WA": ("WASHINGTON", "EVERGREEN STATE"),
+    "WV": ("WEST VIRGINIA", "WILD WONDERFUL"),
+    "WI": ("WISCONSIN", "AMERICAS DAIRYLAND"),
+    "WY": ("WYOMING",),
+}
+_WORDS = sorted(
+    ((re.sub("[^A-Z]", "", word), state) for state, words in STATE_WORDS.items() for word in words),
+    key=lambda ws: -len(ws[0]),
+)
+
+
+def state_named(text: str) -> tuple[str, int] | None:
+    """The state a piece of a plate's lettering names, and how sure: the word's letters less two for each
+    letter read wrong, missing or extra (a longer word is surer); None when it names none. Only letters
+    count (the recognizer loses spaces and adds stray marks); a word of six to nine letters may be read with
+    one such error, a longer one with one in five letters (``rn`` read as ``m`` is two). Where several
+    words fit, the surest wins: ``WEST VIRGINIA`` over ``VIRGINIA``, ``ARKANSAS`` over ``KANSAS``,
+    ``WASHINGTON`` read exactly over ``WASHINGTON DC`` without its last two letters.
+
+    >>> state_named("Washington, D.C.")
+    ('DC', 12)
+    >>> state_named("1.COLORAD0")
+    ('CO', 6)
+    >>> state_named("WASHINGTON")
+    ('WA', 10)
+    >>> state_named("Califomia")
+    ('CA', 6)
+    >>> state_named("MONTH") is None
+    True
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    letters = re.sub("[^A-Z]", "", text.upper())
+    best: tuple[str, int] | None = None
+    for word, state in _WORDS:
+        if best is not None and len(word) < best[1]:
+            break  # the words are longest first: none left can beat the match found
+        allowed = len(word) // 5 if len(word) >= 10 else len(word) // 6
+        if len(letters) < len(word) - allowed:
+            continue
+        if word in letters:
+            return state, len(word)
+        if not allowed:
+            continue
+        edits = min(
+            Levenshtein.distance(word, letters[i : i + size], score_cutoff=allowed)
+            for size in range(len(word) - allowed, len(word) + allowed + 1)
+            for i in range(max(len(letters) - size + 1, 1))
+        )
+        if edits <= allowed and (best is None or len(word) - 2 * edits > best[1]):
+            best = (state, len(word) - 2 * edits)
+    return best

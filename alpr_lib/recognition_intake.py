@@ -158,7 +158,7 @@ def ingest_images(
             rows.append(
                 {
                     "plate": reading.plate,
-                    "state": "",
+                    "state": reading.state,
                     "raw": reading.plate,
                     "confidence": reading.confidence,
                     "ts": round(when.timestamp() * 1000),
@@ -205,7 +205,7 @@ def ingest_video(
         rows.append(
             {
                 "plate": found.plate,
-                "state": "",
+                "state": found.state,
                 "raw": found.plate,
                 "confidence": found.confidence,
                 "ts": round((start + dt.timedelta(seconds=found.start_s)).timestamp() * 1000),

@@ -5,11 +5,13 @@ from hypothesis import strategies as st
 from alpr_lib.plates import (
     DEFAULT_EQUIVALENCE_CLASSES,
     PLATE_FORMATS,
+    STATE_WORDS,
     EquivalenceClasses,
     equivalence_key,
     guess_states,
     is_valid_plate,
     normalize,
+    state_named,
 )
 
 plate_text = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=2, max_size=8)
@@ -75,3 +77,42 @@ def test_every_template_matches_its_own_format() -> None:
     for fmt in PLATE_FORMATS:
         sample = "".join("5" if ch == "9" else "K" for ch in fmt.template)
         assert fmt.matches(sample), fmt.name
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("OREGON", "OR"),
+        ("Nov California", "CA"),  # a sticker's month read into the same line
+        ("1.COLORAD0", "CO"),  # a digit in a letter's place
+        ("Califomia", "CA"),  # rn read as m
+        ("NORTHDAKOTA", "ND"),  # the space lost
+        ("West Virginia", "WV"),  # not Virginia
+        ("ARKANSAS", "AR"),  # not Kansas
+        ("SN'KANSAS", "KS"),
+        ("WASHINGTON", "WA"),  # not Washington DC short of two letters
+        ("Washington, D.C.", "DC"),
+        ("PEACE GARDEN STATE", "ND"),  # not New Jersey's Garden State
+        ("Garden State", "NJ"),
+        ("-Ocean State", "RI"),
+        ("Famous Potatoes", "ID"),
+    ],
+)
+def test_the_state_a_plates_lettering_names(text: str, state: str) -> None:
+    named = state_named(text)
+    assert named is not None and named[0] == state
+
+
+@pytest.mark.parametrize(
+    "text", ["", "MONTH", "JAN", "We Support Our Troops", "U.S. MARINE CORPS", "MAIN ST", "TAXES"]
+)
+def test_lettering_that_names_no_state(text: str) -> None:
+    assert state_named(text) is None
+
+
+def test_every_state_word_names_its_own_state() -> None:
+    assert len(STATE_WORDS) == 51  # the fifty states and the District of Columbia
+    for state, words in STATE_WORDS.items():
+        for word in words:
+            assert state_named(word) == (state, len(word.replace(" ", ""))), word
+            assert state_named(f"JAN {word.lower()} 2026") == (state, len(word.replace(" ", ""))), word

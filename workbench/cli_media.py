@@ -223,7 +223,8 @@ def evaluate_cmd(
         raise click.BadParameter(f"a fold from 0 to {folds - 1}", param_hint="--fold")
     _ocr_settings()
     if crops_csv is not None:
-        crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit)
+        with _bar(None, "evaluating", unit="crops") as step:
+            crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit, progress=step)
         _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
         return
     with _bar(None, "evaluating", unit="images") as step:

@@ -30,13 +30,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..plates import PLATE_FORMATS, guess_states, is_valid_plate
+from ..plates import PLATE_FORMATS, guess_states, is_valid_plate, state_named
 from .ocr import Engine, TextBox
 from .reader import plate_crop
 
@@ -58,6 +59,7 @@ class PlateReading:
     states: tuple[str, ...] = ()
     alternatives: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     char_confidence: tuple[float, ...] = ()  # one per character, where the engine gives them
+    state: str = ""  # the state the plate's lettering names (its name, a slogan), where it was read
 
 
 def clean(text: str) -> str:
@@ -171,25 +173,67 @@ def read_plates(
     detector = getattr(engine, "detector", None) if looks else None
     plates = detector.find(image, limit=FOCUS_PLATES) if detector is not None else []
     doubtful = None  # the focused look's most plate-like reading, when the reader doubts it
+    focused: list[TextBox] = []
     if plates:
-        sure, doubtful = _focused_look(image, engine, reader, plates)
+        sure, doubtful, focused = _focused_look(image, engine, reader, plates)
         if sure is not None:
-            return [sure]
-    found = _quick_look(image, engine, reader) if looks else None
+            return [_with_state(image, engine, sure, focused)]
+    found, seen = _quick_look(image, engine, reader) if looks else (None, [])
     if found is None:
-        found = _read_boxes(image, engine, engine.detect_and_read(image), reread, alternatives)
+        seen = engine.detect_and_read(image)
+        found = _read_boxes(image, engine, seen, reread, alternatives)
     if found is None and reader is not None:
         scale = min(LOOK_CLOSER, _LOOK_CLOSER_MAX_SIDE / max(image.shape[:2]))
         if scale > 1.05:
-            enlarged = _scaled_boxes(image, engine.detect_and_read, scale)
-            found = _read_boxes(image, engine, enlarged, reread, alternatives)
+            seen = _scaled_boxes(image, engine.detect_and_read, scale)
+            found = _read_boxes(image, engine, seen, reread, alternatives)
     if found is not None and doubtful is not None and not _on_a_plate(found.bbox, plates):
-        found = doubtful  # the fall-backs read text away from every plate the detector found
+        found, seen = doubtful, focused  # the fall-backs read text away from every plate the detector found
     if found is None and plates:
         # a plate the reader doubts, with its low confidence, rather than none; failing that, the likeliest
         # plate read whole (its text lines were not found)
-        found = doubtful or _whole_plate(image, reader, plates[0].bbox)
-    return [found] if found else []
+        found, seen = doubtful or _whole_plate(image, reader, plates[0].bbox), focused
+    return [_with_state(image, engine, found, seen)] if found else []
+
+
+#: Where the plate's lettering (its state's name, a slogan) is looked for around the text line read as the
+#: plate: text lines whose centre lies within these parts of the line's width to either side, and of its
+#: height above and below it; the nearest few are read (ACCURACY.md, "The state").
+LETTERING_AROUND = (0.5, 2.0, 2.5)
+LETTERING_LINES = 4
+_LETTERING_MIN_HEIGHT = 5  # pixels: a line smaller than this is not legible
+
+
+def _with_state(image: np.ndarray, engine: Any, found: PlateReading, boxes: list[TextBox]) -> PlateReading:
+    """The reading with the state its plate's lettering names: the text lines around the plate's (among
+    ``boxes``, those the look that read the plate found) are read by the general recognizer, where the look
+    did not read them already, and each that names a state (:func:`~alpr_lib.plates.state_named`) votes for
+    it, a surer name more. That state leads the reading's ``states``; without one, the reading is as it
+    was."""
+    x, y, w, h = found.bbox
+    side, above, below = LETTERING_AROUND
+    lines = []
+    for box in boxes:
+        bx, by, bw, bh = box.bbox
+        mx, my = bx + bw / 2, by + bh / 2
+        if x <= mx <= x + w and y <= my <= y + h:
+            continue  # the plate's own text
+        near = x - side * w <= mx <= x + (1 + side) * w and y - above * h <= my <= y + (1 + below) * h
+        if near and (box.text or bh >= _LETTERING_MIN_HEIGHT):
+            lines.append(((mx - x - w / 2) ** 2 + (my - y - h / 2) ** 2, box))
+    votes: Counter[str] = Counter()
+    for _distance, box in sorted(lines, key=lambda pair: pair[0])[:LETTERING_LINES]:
+        text = box.text
+        if not text:
+            crop = plate_crop(image, box.bbox, (0.05, 0.15))
+            text = engine.read_line(crop)[0] if crop.size else ""
+        named = state_named(text)
+        if named is not None:
+            votes[named[0]] += named[1]
+    if not votes:
+        return found
+    state = votes.most_common(1)[0][0]
+    return replace(found, state=state, states=(state, *(s for s in found.states if s != state)))
 
 
 def _on_a_plate(bbox: tuple[float, float, float, float], plates: list[Any]) -> bool:
@@ -221,11 +265,12 @@ QUICK_SIDE = 960
 QUICK_SURE = 0.9
 
 
-def _quick_look(image: np.ndarray, engine: Any, reader: Any) -> PlateReading | None:
+def _quick_look(image: np.ndarray, engine: Any, reader: Any) -> tuple[PlateReading | None, list[TextBox]]:
     """The plate reader alone on the regions the text detector finds at :data:`QUICK_SIDE` pixels (no general
-    recognizer): the most plate-like reading it is at least :data:`QUICK_SURE` sure of, or None."""
+    recognizer): the most plate-like reading it is at least :data:`QUICK_SURE` sure of, or None; and the
+    regions."""
     boxes = _scaled_boxes(image, engine.detect, min(1.0, QUICK_SIDE / max(image.shape[:2])))
-    return _surest_plate(image, reader, boxes)[0]
+    return _surest_plate(image, reader, boxes)[0], boxes
 
 
 #: The focused look (the module's step 8): how many of the plate detector's likeliest plates are looked at,
@@ -241,11 +286,11 @@ FOCUS_WIDTH = 640
 
 def _focused_look(
     image: np.ndarray, engine: Any, reader: Any, plates: list[Any]
-) -> tuple[PlateReading | None, PlateReading | None]:
+) -> tuple[PlateReading | None, PlateReading | None, list[TextBox]]:
     """The plate reader on the text lines the text detector finds in the plates the plate detector finds,
     each enlarged to :data:`FOCUS_HEIGHT` pixels high (:data:`FOCUS_WIDTH` wide at most): the most plate-like
     reading it is at least :data:`QUICK_SURE` sure of, and the most plate-like one it is less sure of (each
-    None when there is none)."""
+    None when there is none); and the text lines."""
     boxes: list[TextBox] = []
     for found in plates:
         x, y, w, h = found.bbox
@@ -258,7 +303,7 @@ def _focused_look(
         scale = min(FOCUS_HEIGHT / area.shape[0], FOCUS_WIDTH / area.shape[1])
         for b in _scaled_boxes(area, engine.detect, scale):
             boxes.append(TextBox(tuple((px + x0, py + y0) for px, py in b.points), b.text, b.score))
-    return _surest_plate(image, reader, boxes)
+    return (*_surest_plate(image, reader, boxes), boxes)
 
 
 def _surest_plate(

@@ -1,8 +1,8 @@
 """Video: frames sampled from a file, plates tracked across frames, one read per vehicle pass.
 
 A pass is a run of sampled frames in which readings of (nearly) the same plate follow one another with
-no gap longer than ``max_gap_s``: their texts vote (weighted by confidence) and the best frame's crop is
-kept as evidence.
+no gap longer than ``max_gap_s``: their texts vote (weighted by confidence), so do the states their plate's
+lettering names where a frame shows it legibly, and the best frame's crop is kept as evidence.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["Pass", "frames", "passes"]
 @dataclass(frozen=True)
 class Pass:
     """One vehicle pass: the voted plate, its confidence, when (seconds into the video), the frames seen,
-    the best frame's reading and crop."""
+    the best frame's reading and crop, and the state the frames' lettering named (empty when none did)."""
 
     plate: str
     confidence: float
@@ -35,6 +35,7 @@ class Pass:
     frames: int
     best: PlateReading
     crop: np.ndarray
+    state: str = ""
 
 
 def frames(path: Path, *, every_s: float = 0.2) -> Iterator[tuple[float, np.ndarray]]:
@@ -87,6 +88,7 @@ def passes(
                     "first": t,
                     "last": t,
                     "votes": defaultdict(float),
+                    "states": defaultdict(float),
                     "n": 0,
                     "best": reading,
                     "frame": frame,
@@ -95,6 +97,8 @@ def passes(
             track["last"] = t
             track["n"] += 1
             track["votes"][reading.plate] += reading.confidence
+            if reading.state:
+                track["states"][reading.state] += 1.0
             if reading.confidence > track["best"].confidence:
                 track["best"], track["frame"] = reading, frame
     done.extend(open_tracks)
@@ -112,6 +116,7 @@ def passes(
                 track["n"],
                 track["best"],
                 crop,
+                max(track["states"].items(), key=lambda kv: kv[1])[0] if track["states"] else "",
             )
         )
     return out
