@@ -76,7 +76,8 @@ def ingest_images_cmd(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Read the plates in every image of FOLDER; corrupt, empty or non-image files are skipped and listed.
+    """Read the plates in every image of FOLDER, and the state a plate's lettering names where it is legible;
+    corrupt, empty or non-image files are skipped and listed.
 
     \b
     Example:
@@ -103,7 +104,7 @@ def ingest_images_cmd(
 def ingest_video_cmd(
     file: Path, camera: str, at: str | None, start: str, user: str | None, db: str | None, as_json: bool
 ) -> None:
-    """One read per vehicle pass in a video FILE (plates tracked across frames, texts voted).
+    """One read per vehicle pass in a video FILE (plates tracked across frames, texts and states voted).
 
     \b
     Example:
@@ -149,7 +150,10 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     "crops_csv",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE).",
+    help=(
+        "OCR only: FOLDER holds plate crops, this CSV their truths (file,state,PLATE); "
+        "the state read on each is scored too."
+    ),
 )
 @click.option(
     "--engine",
