@@ -1,5 +1,5 @@
-"""Time per photo: the default engine as shipped, beside it without its plate detector, without its quick
-look either, and RapidOCR alone.
+"""Time per photo: the default engine as shipped, beside it without reading the state, without its plate
+detector, without its quick look either, and RapidOCR alone.
 
     python benchmarks/bench_recognition.py [--folder ../shared/datasets/openalpr/endtoend/us] [--reader MODEL]
         [--detector MODEL] [--half K]
@@ -11,7 +11,8 @@ text detector and the general recognizer at full size. Four ways over the same p
 same models loaded once:
 
 * focused: the default engine as shipped (focused look, quick look, then the full pipeline, each when the
-  one before found no plate the reader is very sure of);
+  one before found no plate the reader is very sure of; then the state read from the plate's lettering);
+* stateless: the same without reading the state (what the state costs);
 * quick: the same engine without the plate detector (quick look, then the full pipeline);
 * full: without the quick look either (the naive baseline: everything at full size);
 * rapidocr: RapidOCR alone, without the plate reader (the first pipeline).
@@ -38,10 +39,15 @@ DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" 
 DEFAULT = DATASET / "endtoend" / "us"
 
 
-def run(photos: list, engine, *, detector: bool, quick: bool) -> tuple[float, float, int]:  # noqa: ANN001
+def run(  # noqa: ANN001
+    photos: list, engine, *, detector: bool, quick: bool, state: bool = True
+) -> tuple[float, float, int]:
     saved, saved_detector = pipeline._quick_look, getattr(engine, "detector", None)
+    saved_state = pipeline._with_state
     if not quick:
-        pipeline._quick_look = lambda *_a: None  # type: ignore[assignment]
+        pipeline._quick_look = lambda *_a: (None, [])  # type: ignore[assignment]
+    if not state:
+        pipeline._with_state = lambda _image, _engine, found, _boxes: found  # type: ignore[assignment]
     if not detector and saved_detector is not None:
         engine.detector = None
     try:
@@ -53,7 +59,7 @@ def run(photos: list, engine, *, detector: bool, quick: bool) -> tuple[float, fl
             times.append((time.perf_counter() - t0) * 1000)
             exact += bool(found) and found[0].plate == plate
     finally:
-        pipeline._quick_look = saved
+        pipeline._quick_look, pipeline._with_state = saved, saved_state
         if saved_detector is not None:
             engine.detector = saved_detector
     ordered = sorted(times)
@@ -74,13 +80,14 @@ def main() -> None:
     pipeline.read_plates(cv2.imread(str(photos[0][0])), plate)  # load and warm the models once
     print(f"{len(photos)} photos from {args.folder}")
     ways = (
-        ("focused", plate, True, True),
-        ("quick", plate, False, True),
-        ("full", plate, False, False),
-        ("rapidocr", general, False, False),
+        ("focused", plate, True, True, True),
+        ("stateless", plate, True, True, False),
+        ("quick", plate, False, True, True),
+        ("full", plate, False, False, True),
+        ("rapidocr", general, False, False, True),
     )
-    for name, engine, detector, quick in ways:
-        median, p95, exact = run(photos, engine, detector=detector, quick=quick)
+    for name, engine, detector, quick, state in ways:
+        median, p95, exact = run(photos, engine, detector=detector, quick=quick, state=state)
         print(f"{name:>9}: {median:6.1f} ms median, {p95:6.1f} ms p95, {exact}/{len(photos)} read exactly")
 
 

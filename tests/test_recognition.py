@@ -478,7 +478,12 @@ def test_the_state_is_read_from_the_plates_lettering() -> None:
     # Where the look that read the plate found the lettering's lines without reading them (the quick look),
     # the general recognizer reads them; the nearest lines vote.
     image = np.zeros((1080, 1920, 3), dtype=np.uint8)
-    lines = [box(800, 500, 180, 50, ""), box(820, 460, 140, 22, ""), box(1500, 100, 200, 40, "")]
+    lines = [
+        box(800, 500, 180, 50, ""),  # the plate's number
+        box(820, 460, 140, 22, ""),  # its lettering
+        box(1000, 505, 30, 30, ""),  # a sticker: too short for a state's word
+        box(1500, 100, 200, 40, ""),  # away from the plate
+    ]
     read: list[tuple[int, int]] = []
 
     def line(crop: np.ndarray) -> tuple[str, float]:
@@ -489,7 +494,7 @@ def test_the_state_is_read_from_the_plates_lettering() -> None:
     quick.reader = _PlateSizedReader(0.97)  # type: ignore[attr-defined]
     (best,) = read_plates(image, quick)
     assert best.plate == "7ABC123" and best.state == "ID" and best.states[0] == "ID"
-    assert len(read) == 1  # the lettering above the plate only: not the plate, not the far line
+    assert len(read) == 1  # the lettering above the plate only: not the plate, the sticker or the far line
 
 
 def _scaled(b: TextBox, s: float) -> TextBox:

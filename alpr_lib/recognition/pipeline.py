@@ -200,8 +200,13 @@ def read_plates(
 #: plate: text lines whose centre lies within these parts of the line's width to either side, and of its
 #: height above and below it; the nearest few are read (ACCURACY.md, "The state").
 LETTERING_AROUND = (0.5, 2.0, 2.5)
-LETTERING_LINES = 4
+LETTERING_LINES = 3
 _LETTERING_MIN_HEIGHT = 5  # pixels: a line smaller than this is not legible
+# A line the look found unread is read (~27 ms a line) only when it can be a plate's word: no taller than
+# this part of the plate's number, and at least this many times as wide as it is high (four letters or more).
+# Reading 2, 3 or 4 such lines named the same states on the held-out crops and the US photos (ACCURACY.md).
+_LETTERING_MAX_HEIGHT = 0.9
+_LETTERING_MIN_ASPECT = 2.0
 
 
 def _with_state(image: np.ndarray, engine: Any, found: PlateReading, boxes: list[TextBox]) -> PlateReading:
@@ -219,14 +224,20 @@ def _with_state(image: np.ndarray, engine: Any, found: PlateReading, boxes: list
         if x <= mx <= x + w and y <= my <= y + h:
             continue  # the plate's own text
         near = x - side * w <= mx <= x + (1 + side) * w and y - above * h <= my <= y + (1 + below) * h
-        if near and (box.text or bh >= _LETTERING_MIN_HEIGHT):
+        legible = (
+            _LETTERING_MIN_HEIGHT <= bh <= _LETTERING_MAX_HEIGHT * h and bw >= _LETTERING_MIN_ASPECT * bh
+        )
+        if near and (box.text or legible):
             lines.append(((mx - x - w / 2) ** 2 + (my - y - h / 2) ** 2, box))
+    nearest = [box for _distance, box in sorted(lines, key=lambda pair: pair[0])[:LETTERING_LINES]]
+    texts = [box.text for box in nearest if box.text]
+    crops = [plate_crop(image, box.bbox, (0.05, 0.15)) for box in nearest if not box.text]
+    crops = [crop for crop in crops if crop.size]
+    # Lines the look found without reading them, one by one: read in one batch, padded to the widest, the
+    # recognizer named the state on 2 fewer of the 111 US photos (and saved ~3 ms a photo).
+    texts += [engine.read_line(crop)[0] for crop in crops]
     votes: Counter[str] = Counter()
-    for _distance, box in sorted(lines, key=lambda pair: pair[0])[:LETTERING_LINES]:
-        text = box.text
-        if not text:
-            crop = plate_crop(image, box.bbox, (0.05, 0.15))
-            text = engine.read_line(crop)[0] if crop.size else ""
+    for text in texts:
         named = state_named(text)
         if named is not None:
             votes[named[0]] += named[1]
