@@ -25,6 +25,8 @@
    from every plate the plate detector found (a sign, another vehicle's number): the detector knows where
    plates are better than the text detector does. When no look finds any text on the likeliest plate, the
    reader reads it whole (:func:`_whole_plate`).
+9. Last, the state: the general recognizer reads the text lines around the plate's number that the look
+   which read it found, and a state's name or slogan among them is the reading's state (:func:`_with_state`).
 """
 
 from __future__ import annotations
