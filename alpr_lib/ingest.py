@@ -266,6 +266,7 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
             "state": pl.String,
             "raw": pl.String,
             "confidence": pl.Float64,
+            "char_confidence": pl.String,  # only from the workbench's own recognition
             "ts": pl.Int64,
             "camera": pl.String,
             "lat": pl.Float64,

@@ -1,5 +1,5 @@
-"""Plate text: normalisation, OCR-equivalence keys, state plate formats, and the words that name a state on
-its plates.
+"""Plate text: normalisation, OCR-equivalence keys, state plate formats, the words that name a state on its
+plates, and how a read keeps its confidence per character.
 
 A *plate* is a normalised string (upper case, letters and digits only) with its
 state. Readers confuse some characters with others (``0``/``O``/``D``/``Q``,
@@ -15,6 +15,7 @@ to one representative so that two readings of the same plate share a key.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -25,11 +26,13 @@ __all__ = [
     "EquivalenceClasses",
     "STATE_WORDS",
     "PlateFormat",
+    "char_percentages",
     "equivalence_key",
     "guess_states",
     "is_valid_plate",
     "normalize",
     "state_named",
+    "unsure_characters",
 ]
 
 MIN_PLATE_LENGTH = 2
@@ -249,3 +252,27 @@ def state_named(text: str) -> tuple[str, int] | None:
         if edits <= allowed and (best is None or len(word) - 2 * edits > best[1]):
             best = (state, len(word) - 2 * edits)
     return best
+
+
+def char_percentages(confidences: Sequence[float]) -> str | None:
+    """A read's per-character confidences (0-1) as it stores them: whole percentages separated by spaces;
+    None when there are none.
+
+    >>> char_percentages([0.994, 0.41, 0.97])
+    '99 41 97'
+    """
+    return " ".join(str(round(c * 100)) for c in confidences) or None
+
+
+def unsure_characters(stored: str | None, plate: str, *, below: int = 80) -> list[int]:
+    """The positions (0-based) of the characters of ``plate`` the reader was less than ``below`` percent sure
+    of, from a read's stored per-character confidences (:func:`char_percentages`); none when it has none or
+    they do not fit the plate.
+
+    >>> unsure_characters("99 41 97", "7AB")
+    [1]
+    """
+    values = (stored or "").split()
+    if len(values) != len(plate) or not all(v.isdigit() for v in values):
+        return []
+    return [i for i, v in enumerate(values) if int(v) < below]

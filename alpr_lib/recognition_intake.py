@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import InvalidInput
 from .ingest import _write_batch
+from .plates import char_percentages
 from .recognition.ocr import Engine
 from .recognition.pipeline import read_plates
 from .recognition.video import passes
@@ -161,6 +162,7 @@ def ingest_images(
                     "state": reading.state,
                     "raw": reading.plate,
                     "confidence": reading.confidence,
+                    "char_confidence": char_percentages(reading.char_confidence),
                     "ts": round(when.timestamp() * 1000),
                     "camera": camera,
                     "lat": lat,
@@ -208,6 +210,9 @@ def ingest_video(
                 "state": found.state,
                 "raw": found.plate,
                 "confidence": found.confidence,
+                "char_confidence": char_percentages(found.best.char_confidence)
+                if found.best.plate == found.plate
+                else None,
                 "ts": round((start + dt.timedelta(seconds=found.start_s)).timestamp() * 1000),
                 "camera": camera,
                 "lat": lat,

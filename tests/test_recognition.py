@@ -220,6 +220,50 @@ def test_reads_from_stills_and_video_keep_the_state_their_plate_names(
     assert passes(video, unlettered, every_s=0.2)[0].state == ""
 
 
+class _UnsureReader:
+    """A plate reader reading every region as 7ABC123, sure of all its characters but the second."""
+
+    def read(self, crops: list[np.ndarray]) -> list:
+        from alpr_lib.recognition.reader import LineReading
+
+        return [LineReading("7ABC123", 0.95, (0.99, 0.41, 0.98, 0.97, 0.99, 0.99, 0.995), ()) for _c in crops]
+
+
+def test_a_recognised_read_keeps_its_confidence_per_character_for_the_alert_verifier(
+    admin_store: Store, tmp_path: Path
+) -> None:
+    import cv2
+    import polars as pl
+
+    from alpr_lib.hotlists import add_entries, alerts_frame
+    from alpr_lib.plates import unsure_characters
+    from alpr_lib.recognition_intake import ingest_images
+    from workbench.ui.dashboards import _marked
+
+    with admin_store.atomic() as conn:
+        add_entries(
+            conn,
+            pl.DataFrame(
+                {"hotlist": ["Stolen"], "plate": ["7ABC123"], "state": [""], "kind": ["stolen-vehicle"]}
+            ),
+        )
+    engine = FakeEngine(lambda _img: [box(220, 140, 180, 50, "7ABC123")])
+    engine.reader = _UnsureReader()  # type: ignore[attr-defined]
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "cam_2026-11-03_14-00-00.jpg"), IMAGE)
+    report = ingest_images(
+        admin_store, folder, camera="PORT-09", engine=engine, crops_dir=tmp_path / "crops", at=(43.97, -124.1)
+    )
+    assert (report.imported, report.alerts) == (1, 1)
+    with admin_store.read() as conn:
+        (alert,) = alerts_frame(conn).to_dicts()
+    assert alert["read_plate"] == "7ABC123" and alert["char_confidence"] == "99 41 98 97 99 99 100"
+    assert unsure_characters(alert["char_confidence"], alert["read_plate"]) == [1]  # the A
+    assert _marked("7ABC123", [1]).count("<u") == 1 and ">A</u>" in _marked("7ABC123", [1])
+    assert unsure_characters(None, "7ABC123") == [] and unsure_characters("99 41", "7ABC123") == []
+
+
 def test_the_easyocr_engine_says_how_to_get_its_models(tmp_path: Path) -> None:
     from alpr_lib.errors import ConfigError
     from alpr_lib.recognition.ocr import make_engine

@@ -187,6 +187,9 @@ class Read(Base):
     plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id"))
     raw: Mapped[str] = mapped_column(String(32))  # the text as the reader gave it
     confidence: Mapped[float | None] = mapped_column(Float)  # 0..1
+    # One whole percentage per character of raw, separated by spaces, where the workbench's own recognition
+    # read the plate ("99 98 41 99 97 99 99"; migration 0009); empty for vendors' reads.
+    char_confidence: Mapped[str | None] = mapped_column(String(40))
     ts: Mapped[int] = mapped_column(BigInteger)  # UTC epoch milliseconds
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
     lat: Mapped[float] = mapped_column(Float)

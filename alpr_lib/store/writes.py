@@ -36,6 +36,7 @@ READ_COLUMNS: tuple[str, ...] = (
     "plate_id",
     "raw",
     "confidence",
+    "char_confidence",
     "ts",
     "camera_id",
     "lat",
@@ -231,10 +232,13 @@ def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
 
 
 def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
-    """Insert reads (columns :data:`READ_COLUMNS`), skipping any whose ``(source_id, ts)`` is known.
+    """Insert reads (columns :data:`READ_COLUMNS`; ``char_confidence`` may be left out), skipping any whose
+    ``(source_id, ts)`` is known.
 
     Returns the number of reads actually added.
     """
+    if "char_confidence" not in reads.columns:  # only the workbench's own recognition gives it
+        reads = reads.with_columns(char_confidence=pl.lit(None, dtype=pl.String))
     missing = [c for c in READ_COLUMNS if c not in reads.columns]
     if missing:
         raise ValueError(f"reads frame lacks columns {missing}")

@@ -10,6 +10,8 @@ from typing import Any
 import ipywidgets as W
 import polars as pl
 
+from alpr_lib.plates import unsure_characters
+
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
 
 __all__ = ["alerts", "audit_review", "canvass", "partial_plate", "timeline"]
@@ -331,6 +333,19 @@ def timeline() -> W.Widget:
 # -- alerts -------------------------------------------------------------------------------------
 
 
+#: Characters of a read the plate reader was less sure of than this (percent) are marked in the alert
+#: verifier: the ones to check first against the crop and in LEDS.
+UNSURE_BELOW = 80
+
+
+def _marked(plate: str, unsure: list[int]) -> str:
+    """The plate as HTML, its unsure characters underlined in red."""
+    return "".join(
+        f'<u style="color:#b91c1c" title="unsure">{html.escape(ch)}</u>' if i in unsure else html.escape(ch)
+        for i, ch in enumerate(plate)
+    )
+
+
 def alerts() -> W.Widget:
     """The queue of hotlist hits, and recording their verification against LEDS."""
     door = Door()
@@ -380,6 +395,11 @@ def alerts() -> W.Widget:
             )
         if r["state_agrees"] is False:
             warn.append(f"the read's state {r['read_state']} differs from the entry's {r['listed_state']}")
+        plate = str(r["read_plate"] or "")
+        unsure = unsure_characters(r.get("char_confidence"), plate, below=UNSURE_BELOW)
+        if unsure:
+            places = ", ".join(f"{plate[i]} (character {i + 1})" for i in unsure)
+            warn.append(f"the reader was less than {UNSURE_BELOW}% sure of {html.escape(places)}")
         caution = (
             message("Caution: " + "; ".join(warn) + ". Verify with special care.", "error").value
             if warn
@@ -392,7 +412,7 @@ def alerts() -> W.Widget:
                 crop.value = image
                 crop.layout.display = "block"
         detail.value = (
-            f"<p><b>Read</b> {html.escape(str(r['read_plate']))} "
+            f"<p><b>Read</b> {_marked(plate, unsure)} "
             f"{html.escape(str(r['read_state'] or ''))} at "
             f"{html.escape(str(r['camera']))}, {door.local(r['ts'])}, confidence {r['confidence']}<br>"
             f"<b>Hotlist</b> {html.escape(str(r['hotlist']))}: {html.escape(str(r['listed_plate']))} "
