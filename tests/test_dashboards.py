@@ -208,6 +208,59 @@ def test_alert_verification(open_dashboard: Any, served: tuple) -> None:
     assert (entry.user_name, entry.outcome, entry.purpose) == ("investigator", "ok", "hit-verification")
 
 
+class _UnsureReader:
+    """A plate reader reading every region as 9XYZ123, sure of all its characters but the third."""
+
+    def read(self, crops: list[Any]) -> list:
+        from alpr_lib.recognition.reader import LineReading
+
+        return [LineReading("9XYZ123", 0.95, (0.99, 0.98, 0.35, 0.97, 0.99, 0.99, 0.99), ()) for _c in crops]
+
+
+def test_the_alert_verifier_marks_the_characters_the_reader_doubted(
+    open_dashboard: Any, served: tuple, tmp_path: Path
+) -> None:
+    """A still the workbench read itself hits a hotlist: the alert shows which character the plate reader
+    was unsure of, underlined and named in the caution."""
+    import cv2
+    import numpy as np
+    import polars as pl
+
+    from alpr_lib.hotlists import add_entries
+    from alpr_lib.recognition import FakeEngine, TextBox
+    from alpr_lib.recognition_intake import ingest_images
+
+    _server, store, _manifest = served
+    with store.atomic() as conn:
+        add_entries(
+            conn,
+            pl.DataFrame(
+                {"hotlist": ["Stolen"], "plate": ["9XYZ123"], "state": [""], "kind": ["stolen-vehicle"]}
+            ),
+        )
+    plate = TextBox(((220, 140), (400, 140), (400, 190), (220, 190)), "9XYZ123", 0.9)
+    engine = FakeEngine(lambda _img: [plate])
+    engine.reader = _UnsureReader()  # type: ignore[attr-defined]
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "cam_2026-11-30_23-00-00.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    with store.read() as conn:
+        camera = conn.execute(sa.select(s.Camera.name).order_by(s.Camera.id).limit(1)).scalar_one()
+    report = ingest_images(store, folder, camera=camera, engine=engine, crops_dir=tmp_path / "crops")
+    assert (report.imported, report.alerts) == (1, 1)
+
+    d = open_dashboard("alerts", "investigator")
+    d.purpose("hotlist hit verification", "", "checking this shift's hits")
+    p = d.page
+    p.get_by_role("button", name="Load alerts").click()
+    p.wait_for_selector("td:has-text('9XYZ123')")
+    chosen = p.get_by_label("Alert", exact=True)
+    chosen.select_option(label=next(o for o in chosen.locator("option").all_inner_texts() if "9XYZ123" in o))
+    p.wait_for_selector("text=less than 80% sure of Y (character 3)")
+    marked = p.locator("u[title=unsure]")
+    assert marked.count() == 1 and marked.inner_text() == "Y"
+
+
 def test_audit_review_for_supervisors_only(open_dashboard: Any, served: tuple) -> None:
     _server, store, _manifest = served
     d = open_dashboard("audit_review", "supervisor")
