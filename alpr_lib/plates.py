@@ -25,6 +25,7 @@ __all__ = [
     "PLATE_FORMATS",
     "EquivalenceClasses",
     "STATE_WORDS",
+    "UNSURE_BELOW",
     "PlateFormat",
     "char_percentages",
     "equivalence_key",
@@ -205,8 +206,9 @@ STATE_WORDS: dict[str, tuple[str, ...]] = {
     "WI": ("WISCONSIN", "AMERICAS DAIRYLAND"),
     "WY": ("WYOMING",),
 }
+_NOT_LETTER = re.compile("[^A-Z]")
 _WORDS = sorted(
-    ((re.sub("[^A-Z]", "", word), state) for state, words in STATE_WORDS.items() for word in words),
+    ((_NOT_LETTER.sub("", word), state) for state, words in STATE_WORDS.items() for word in words),
     key=lambda ws: -len(ws[0]),
 )
 
@@ -232,7 +234,7 @@ def state_named(text: str) -> tuple[str, int] | None:
     """
     from rapidfuzz.distance import Levenshtein
 
-    letters = re.sub("[^A-Z]", "", text.upper())
+    letters = _NOT_LETTER.sub("", text.upper())
     best: tuple[str, int] | None = None
     for word, state in _WORDS:
         if best is not None and len(word) < best[1]:
@@ -264,7 +266,12 @@ def char_percentages(confidences: Sequence[float]) -> str | None:
     return " ".join(str(round(c * 100)) for c in confidences) or None
 
 
-def unsure_characters(stored: str | None, plate: str, *, below: int = 80) -> list[int]:
+#: A read's characters the plate reader was less sure of than this (percent) are unsure: the alert verifier
+#: marks them, the ones to check first against the crop and in LEDS.
+UNSURE_BELOW = 80
+
+
+def unsure_characters(stored: str | None, plate: str, *, below: int = UNSURE_BELOW) -> list[int]:
     """The positions (0-based) of the characters of ``plate`` the reader was less than ``below`` percent sure
     of, from a read's stored per-character confidences (:func:`char_percentages`); none when it has none or
     they do not fit the plate.

@@ -20,6 +20,7 @@ from . import partitions
 from . import schema as s
 
 __all__ = [
+    "OPTIONAL_READ_COLUMNS",
     "READ_COLUMNS",
     "READ_KEY",
     "ensure_cameras",
@@ -45,6 +46,9 @@ READ_COLUMNS: tuple[str, ...] = (
     "crop_path",
     "source_id",
 )
+
+#: Columns of :data:`READ_COLUMNS` a reads frame may leave out, and their type: written empty.
+OPTIONAL_READ_COLUMNS: dict[str, type[pl.DataType]] = {"char_confidence": pl.String}
 
 _CHUNK = 50_000
 #: The reads' import key: the same source's read at the same time is the same read.
@@ -232,13 +236,16 @@ def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
 
 
 def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
-    """Insert reads (columns :data:`READ_COLUMNS`; ``char_confidence`` may be left out), skipping any whose
-    ``(source_id, ts)`` is known.
+    """Insert reads (columns :data:`READ_COLUMNS`, less any of :data:`OPTIONAL_READ_COLUMNS`), skipping any
+    whose ``(source_id, ts)`` is known.
 
     Returns the number of reads actually added.
     """
-    if "char_confidence" not in reads.columns:  # only the workbench's own recognition gives it
-        reads = reads.with_columns(char_confidence=pl.lit(None, dtype=pl.String))
+    reads = reads.with_columns(
+        pl.lit(None, dtype=kind).alias(name)
+        for name, kind in OPTIONAL_READ_COLUMNS.items()
+        if name not in reads.columns
+    )
     missing = [c for c in READ_COLUMNS if c not in reads.columns]
     if missing:
         raise ValueError(f"reads frame lacks columns {missing}")

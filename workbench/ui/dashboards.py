@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 import polars as pl
 
-from alpr_lib.plates import unsure_characters
+from alpr_lib.plates import UNSURE_BELOW, unsure_characters
 
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
 
@@ -333,11 +333,6 @@ def timeline() -> W.Widget:
 # -- alerts -------------------------------------------------------------------------------------
 
 
-#: Characters of a read the plate reader was less sure of than this (percent) are marked in the alert
-#: verifier: the ones to check first against the crop and in LEDS.
-UNSURE_BELOW = 80
-
-
 def _marked(plate: str, unsure: list[int]) -> str:
     """The plate as HTML, its unsure characters underlined in red."""
     return "".join(
@@ -396,7 +391,7 @@ def alerts() -> W.Widget:
         if r["state_agrees"] is False:
             warn.append(f"the read's state {r['read_state']} differs from the entry's {r['listed_state']}")
         plate = str(r["read_plate"] or "")
-        unsure = unsure_characters(r.get("char_confidence"), plate, below=UNSURE_BELOW)
+        unsure = unsure_characters(r.get("char_confidence"), plate)
         if unsure:
             places = ", ".join(f"{plate[i]} (character {i + 1})" for i in unsure)
             warn.append(f"the reader was less than {UNSURE_BELOW}% sure of {html.escape(places)}")
