@@ -147,6 +147,21 @@ def test_convoy_finds_the_companion(town: AccessSession) -> None:
     assert town.convoy("7ABC123", window_s=10, min_times=1).count == 0
 
 
+def test_a_plate_read_with_and_without_its_state_is_not_its_own_companion(
+    admin_store: Store, tmp_path: Path
+) -> None:
+    # The camera reads 7ABC123 twice in one pass, naming the state only once: two plates in the store, one
+    # vehicle. Its companion is FOLLOW1, never itself.
+    write_reads(admin_store, tmp_path, [*READS, ("7ABC123", "", "CAM-A", 0.2, 0.80)])
+    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.record_training("admin")
+    result = admin.convoy("7ABC123", window_s=60, min_times=1, **WHY)
+    assert result.frame.select("plate", "state", "times").rows() == [("FOLLOW1", "WA", 4)]
+    assert set(result.extra["together"]["plate"]) == {"FOLLOW1"}
+    only_ca = admin.convoy("7ABC123", state="CA", window_s=60, min_times=1, **WHY)
+    assert only_ca.frame.select("plate", "times").rows() == [("FOLLOW1", 3)]
+
+
 def test_clones_by_impossible_travel(town: AccessSession) -> None:
     result = town.clones()
     assert result.frame["plate"].to_list() == ["CLONE77"]

@@ -380,7 +380,10 @@ class Searches:
                 raise InvalidInput("--min-times is at least 1")
             since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, _state(state))
-            counted = q.companion_counts(conn, ids, int(window_s * 1000), since_ms, until_ms, min_times)
+            itself = q.plate_ids(conn, text) if state else ids
+            counted = q.companion_counts(
+                conn, ids, int(window_s * 1000), since_ms, until_ms, min_times, itself=itself
+            )
             ranked = rank_companions(counted)
             top = ranked.head(min(cap, 50))
             with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))

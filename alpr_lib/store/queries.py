@@ -311,7 +311,7 @@ def _companions_statement(dialect: str) -> sa.Select[Any]:
             sa.func.max(r.ts).label("last"),
         )
         .select_from(joined)
-        .where(where)
+        .where(where, sa.not_(_id_list(dialect, "itself", r.plate_id)))
         .group_by(r.plate_id)
         .having(sa.func.count(sa.distinct(tc.id)) >= sa.bindparam("min_times", type_=sa.BigInteger))
         .subquery()
@@ -335,9 +335,12 @@ def companion_counts(
     since_ms: int | None,
     until_ms: int | None,
     min_times: int,
+    itself: Sequence[int] = (),
 ) -> pl.DataFrame:
     """Plates read at the same camera within ``half_window_ms`` of a read of these plates, at least
-    ``min_times`` separate times: counted in the database (one indexed self-join, grouped there)."""
+    ``min_times`` separate times: counted in the database (one indexed self-join, grouped there). None of
+    ``itself`` (the plate's ids under every state) is a companion: the same number read with and without
+    its state at one camera is the vehicle itself."""
     schema = {
         "plate": pl.String(),
         "state": pl.String(),
@@ -356,6 +359,7 @@ def companion_counts(
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
         "min_times": int(min_times),
+        "itself": _pack(conn, sorted({*plate_ids, *itself})),
     }
     rows = _rows(conn, "companion_counts", _companions_statement, params)
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
