@@ -35,12 +35,19 @@ _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Pl
 _A = s.Alert.__table__
 
 
+_HELD_PLATE, _READ_PLATE = _P.alias("held_plate"), _P.alias("read_plate")
+
+
 def held_clause() -> sa.ColumnElement[bool]:
-    """True for a read that an active hold keeps: by its id, or by its plate and time window."""
+    """True for a read that an active hold keeps: by its id, or by its plate and time window. A hold on a
+    plate keeps its reads under every state: one read names the state and the next does not, and both are
+    the evidence the hold was made for."""
     by_read = sa.exists().where(_HR.c.read_id == _R.c.id, _HR.c.hold_id == _H.c.id, _H.c.status == "active")
     by_plate = sa.exists().where(
         _H.c.status == "active",
-        _H.c.plate_id == _R.c.plate_id,
+        _HELD_PLATE.c.id == _H.c.plate_id,
+        _READ_PLATE.c.id == _R.c.plate_id,
+        _READ_PLATE.c.plate == _HELD_PLATE.c.plate,
         sa.or_(_H.c.ts_from.is_(None), _R.c.ts >= _H.c.ts_from),
         sa.or_(_H.c.ts_to.is_(None), _R.c.ts < _H.c.ts_to),
     )

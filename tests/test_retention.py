@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from alpr_lib.access import login
 from alpr_lib.errors import AccessDenied, InvalidCaseNumber, NotFound
+from alpr_lib.ingest import import_csv
 from alpr_lib.retention import held_clause
 from alpr_lib.store import Store, partitions
 from alpr_lib.store import schema as s
 
-from .conftest import DEMO_PASSWORD, DEMO_START
+from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START
 
 NOW = dt.datetime.combine(DEMO_START + dt.timedelta(days=20), dt.time(12), tzinfo=dt.UTC)
 CUTOFF_MS = int((NOW - dt.timedelta(days=7)).timestamp() * 1000)
@@ -120,6 +121,25 @@ def test_an_interrupted_purge_finishes_its_files(city: Store, tmp_path: Path) ->
         conn.execute(sa.insert(s.PurgeFile).values(path=str(left)))
     login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)
     assert not left.exists()
+
+
+def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store, tmp_path: Path) -> None:
+    # One vehicle: two cameras named its state, one did not. The hold is on the plate; purge keeps all three.
+    old = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
+    rows = ["plate,state,camera,ts,lat,lon"]
+    for i, (plate, state) in enumerate([("7ABC123", "OR"), ("7ABC123", ""), ("7ABC123", "OR"), ("LONER99", "")]):
+        rows.append(f"{plate},{state},CAM-{i},{(old + dt.timedelta(hours=i)).isoformat()},44.0,-124.1")
+    (tmp_path / "reads.csv").write_text("\n".join(rows) + "\n")
+    assert import_csv(admin_store, tmp_path / "reads.csv").imported == 4
+    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.add_hold(plate="7ABC123", since=old, until=old + dt.timedelta(days=1), case="26-05555", reason="kept")
+    report = admin.purge(now=old + dt.timedelta(days=40), retention_days=30)
+    assert report["reads_destroyed"] == 1
+    with admin_store.read() as conn:
+        kept = conn.execute(
+            sa.select(s.Plate.plate, s.Plate.state).join(s.Read, s.Read.plate_id == s.Plate.id)
+        ).all()
+    assert sorted(kept) == [("7ABC123", ""), ("7ABC123", "OR"), ("7ABC123", "OR")]
 
 
 def test_holds_are_gated_and_checked(city: Store) -> None:
