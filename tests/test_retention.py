@@ -127,12 +127,14 @@ def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store,
     # One vehicle: two cameras named its state, one did not. The hold is on the plate; purge keeps all three.
     old = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
     rows = ["plate,state,camera,ts,lat,lon"]
-    for i, (plate, state) in enumerate([("7ABC123", "OR"), ("7ABC123", ""), ("7ABC123", "OR"), ("LONER99", "")]):
+    reads = [("7ABC123", "OR"), ("7ABC123", ""), ("7ABC123", "OR"), ("LONER99", "")]
+    for i, (plate, state) in enumerate(reads):
         rows.append(f"{plate},{state},CAM-{i},{(old + dt.timedelta(hours=i)).isoformat()},44.0,-124.1")
     (tmp_path / "reads.csv").write_text("\n".join(rows) + "\n")
     assert import_csv(admin_store, tmp_path / "reads.csv").imported == 4
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.add_hold(plate="7ABC123", since=old, until=old + dt.timedelta(days=1), case="26-05555", reason="kept")
+    until = old + dt.timedelta(days=1)
+    admin.add_hold(plate="7ABC123", since=old, until=until, case="26-05555", reason="evidence kept")
     report = admin.purge(now=old + dt.timedelta(days=40), retention_days=30)
     assert report["reads_destroyed"] == 1
     with admin_store.read() as conn:
