@@ -122,6 +122,24 @@ def test_canvass_follows_a_named_camera_that_moves(admin_store: Store, tmp_path:
     assert found.frame["plate"].to_list() == ["PATROL2"]
 
 
+def test_canvass_keeps_a_fixed_cameras_read_by_its_own_position(admin_store: Store, tmp_path: Path) -> None:
+    # A fixed camera whose export jitters its position by ~40 m (it stays fixed: under ~100 m). The camera
+    # was placed where its first read was, 520 m from the scene; its second read was 480 m from it.
+    lines = ["plate,camera,ts,lat,lon"]
+    for i, lat in enumerate([44.00468, 44.00432]):
+        lines.append(f"JITTER{i},GATE-1,{(T0 + dt.timedelta(minutes=i)).isoformat()},{lat},-124.1")
+    (tmp_path / "gate.csv").write_text("\n".join(lines) + "\n")
+    import_csv(admin_store, tmp_path / "gate.csv")
+    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.record_training("admin")
+    with admin_store.read() as conn:
+        assert q.cameras(conn)["kind"].to_list() == ["fixed"]
+    found = admin.canvass([Scene(44.0, -124.1, 500, MS0 - 60_000, MS0 + 600_000)], **WHY)
+    assert found.frame["plate"].to_list() == ["JITTER1"]
+    near = admin.search_partial("JITTER*", near=(44.0, -124.1, 500), **WHY)
+    assert near.frame["plate"].to_list() == ["JITTER1"]
+
+
 def test_common_plates_across_scenes(town: AccessSession) -> None:
     scenes = [scene("CAM-A", 100, -1, 2), scene("CAM-B", 100, 0, 3), scene("CAM-A", 100, 590, 610)]
     result = town.common_plates(scenes, min_scenes=3)

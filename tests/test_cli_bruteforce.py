@@ -75,19 +75,26 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def _random_reads(rng: random.Random, plates: list[str], n: int) -> list[dict[str, Any]]:
+    # Cameras 1-4 are fixed, their exports jittering the position by up to ~45 m; 5-8 are patrol cars.
+    posts = {c: (LAT0 + rng.uniform(-0.02, 0.02), LON0 + rng.uniform(-0.03, 0.03)) for c in range(1, 5)}
     rows = []
     for i in range(n):
         ts = START + dt.timedelta(seconds=rng.randint(0, 5 * 86400))
         if i % 40 == 0:
             ts = ts.replace(minute=0, second=0)  # on the hour: the edges of windows
+        camera = rng.randint(1, 8)
+        if camera in posts:
+            lat, lon = (v + rng.uniform(-0.0004, 0.0004) for v in posts[camera])
+        else:
+            lat, lon = LAT0 + rng.uniform(-0.03, 0.03), LON0 + rng.uniform(-0.04, 0.04)
         rows.append(
             {
                 "source_id": f"r{i}",
                 "plate": rng.choice(plates),
                 "ts": ts.isoformat(),
-                "lat": round(LAT0 + rng.uniform(-0.03, 0.03), 6),
-                "lon": round(LON0 + rng.uniform(-0.04, 0.04), 6),
-                "camera": f"cam{rng.randint(1, 8)}",
+                "camera": f"cam{camera}",
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
                 "state": rng.choice(["OR", "WA", "CA", ""]),
                 "confidence": rng.choice(["", round(rng.uniform(0.3, 1.0), 3)]),
             }

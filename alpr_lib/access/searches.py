@@ -34,7 +34,7 @@ from ..store import Store
 from ..store import queries as q
 from ..store import schema as s
 from ..store.queries import READ_SCHEMA
-from ..store.writes import ensure_case
+from ..store.writes import FIXED_SPREAD_M, ensure_case
 from .purpose import Why
 from .results import Result, _iso, _now, _window
 
@@ -216,8 +216,8 @@ class Searches:
         if near is not None:
             lat, lon, radius = near
             scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
-            fixed, mobile = cameras_near(all_cams, scene)
-            ids = set(fixed + mobile)
+            fixed, by_position = cameras_near(all_cams, scene, spread_m=FIXED_SPREAD_M)
+            ids = set(fixed + by_position)
             camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
         frame = q.fetch_reads(
             conn,
@@ -237,7 +237,8 @@ class Searches:
         return frame.head(cap), frame.height > cap
 
     def _fetch_scenes(self, conn: Connection, scenes: list[Scene]) -> list[pl.DataFrame]:
-        """Each scene's candidate reads: the fixed cameras near it, and mobile units' reads in its box."""
+        """Each scene's candidate reads: the fixed cameras near it, and the reads in its box of mobile units
+        and of fixed cameras just beyond it (:func:`~alpr_lib.analytics.canvass.cameras_near`)."""
         if not scenes:
             raise InvalidInput("give at least one scene: a place (LAT,LON), a radius and a time window")
         if len(scenes) > 20:
@@ -245,12 +246,12 @@ class Searches:
         all_cams = q.cameras(conn)
         per_scene = []
         for scene in scenes:
-            fixed, mobile = cameras_near(all_cams, scene)
+            fixed, by_position = cameras_near(all_cams, scene, spread_m=FIXED_SPREAD_M)
             per_scene.append(
                 pl.concat(
                     [
                         q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
-                        q.reads_at_cameras(conn, mobile, scene.since_ms, scene.until_ms, box=scene.box),
+                        q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
                     ]
                 )
             )

@@ -65,16 +65,25 @@ class Scene:
         }
 
 
-def cameras_near(cameras: pl.DataFrame, scene: Scene) -> tuple[list[int], list[int]]:
-    """Ids of the fixed cameras within the scene's radius, and of every mobile unit (their reads are
-    filtered by their own positions). A plain loop: a department has tens of cameras, not millions."""
-    fixed, mobile = [], []
+def cameras_near(
+    cameras: pl.DataFrame, scene: Scene, *, spread_m: float = 0.0
+) -> tuple[list[int], list[int]]:
+    """Ids of the fixed cameras within the scene's radius, whose reads are fetched whole; and of the cameras
+    whose reads are fetched within the scene's box and kept by their own positions: every mobile unit, and
+    the fixed cameras just beyond the radius, within ``spread_m`` (how far a fixed camera's reads may lie
+    from its place: a read of one may be inside when its camera is not). A plain loop: a department has
+    tens of cameras, not millions."""
+    fixed, by_position = [], []
     for cid, kind, lat, lon in cameras.select("camera_id", "kind", "lat", "lon").iter_rows():
         if kind == "mobile" or lat is None or lon is None:
-            mobile.append(cid)
-        elif haversine(lat, lon, scene.lat, scene.lon) <= scene.radius_m:
+            by_position.append(cid)
+            continue
+        distance = haversine(lat, lon, scene.lat, scene.lon)
+        if distance <= scene.radius_m:
             fixed.append(cid)
-    return fixed, mobile
+        elif distance <= scene.radius_m + spread_m:
+            by_position.append(cid)
+    return fixed, by_position
 
 
 def distances_m(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:

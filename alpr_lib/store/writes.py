@@ -8,6 +8,7 @@ there are skipped, not duplicated.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -111,8 +112,12 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
     return known
 
 
-#: A "fixed" camera whose reads lie farther apart than this (degrees, about 100 m) is really moving.
-_MOVING = 0.001
+#: A "fixed" camera whose reads lie farther from its place than this (degrees of latitude or longitude, about
+#: 100 m) is really moving (:func:`mark_moving_cameras`). So every read of a fixed camera lies within
+#: :data:`FIXED_SPREAD_M` of it: a search by place takes the fixed cameras that near the place, then each read
+#: by its own position.
+FIXED_SPREAD_DEG = 0.001
+FIXED_SPREAD_M = math.hypot(FIXED_SPREAD_DEG, FIXED_SPREAD_DEG) * math.pi / 180 * 6_371_008.8
 
 
 def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
@@ -145,7 +150,7 @@ def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
         if lat is None or lon is None:
             continue
         far = max(abs(lat_lo - lat), abs(lat_hi - lat), abs(lon_lo - lon), abs(lon_hi - lon))
-        if far > _MOVING:
+        if far > FIXED_SPREAD_DEG:
             moving.append(cid)
     if moving:
         conn.execute(sa.update(s.Camera).where(c.id.in_(moving)).values(kind="mobile"))
