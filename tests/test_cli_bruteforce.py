@@ -4,7 +4,7 @@ the same question answered by plain Python over the CSV rows (no workbench code 
 
 The town is made to catch what hand-built data misses: look-alike characters in every plate, the same plate
 read with and without its state, reads on the hour at the edges of windows, travelling companions, a camera
-reading one vehicle twice in a pass.
+reading one vehicle twice in a pass, fixed cameras whose exported positions jitter ~40 m beside patrol cars.
 """
 
 from __future__ import annotations
