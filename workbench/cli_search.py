@@ -42,21 +42,6 @@ def search() -> None:
     """
 
 
-@search.command("plate")
-@click.argument("plate")
-@data_options()
-def search_plate(plate: str, **kw: Any) -> None:
-    """Every read of exactly PLATE, oldest first.
-
-    \b
-    Example:
-        workbench search plate 7ABC123 --from 2026-11-01 --purpose investigation \\
-            --case 26-01234 --reason "vehicle seen leaving the scene" --user investigator
-    """
-    session, why, as_json = _door(kw)
-    _data_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
-
-
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--min-confidence", type=float, default=None, help="Only reads at least this confident (0-1)."
@@ -73,6 +58,23 @@ def _filters(kw: dict[str, Any]) -> None:
     kw["cameras"] = list(kw.pop("cameras")) or None
     near = kw.pop("near")
     kw["near"] = tuple(_floats(near, 3, "--near")) if near else None
+
+
+@search.command("plate")
+@click.argument("plate")
+@filter_options
+@data_options()
+def search_plate(plate: str, **kw: Any) -> None:
+    """Every read of exactly PLATE, oldest first.
+
+    \b
+    Example:
+        workbench search plate 7ABC123 --from 2026-11-01 --near 43.9717,-124.1009,500 \\
+            --purpose investigation --case 26-01234 --reason "seen leaving the scene" --user investigator
+    """
+    session, why, as_json = _door(kw)
+    _filters(kw)
+    _data_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
 
 
 @search.command("partial")

@@ -87,13 +87,20 @@ class Searches:
         state: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        cameras: list[str] | None = None,
+        near: tuple[float, float, float] | None = None,
+        min_confidence: float | None = None,
         limit: int | None = None,
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
     ) -> Result:
-        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``."""
+        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``; the
+        other filters are :meth:`search_partial`'s."""
         params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
+        filtered = bool(cameras) or near is not None or min_confidence is not None
+        if filtered:
+            params = _filters(state, since, until, cameras, near, min_confidence) | {"plate": plate}
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             text = normalize(plate)
@@ -101,6 +108,11 @@ class Searches:
                 raise InvalidInput("give a plate: letters and digits")
             since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
+            if filtered:
+                plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
+                filters = (cameras, near, min_confidence)
+                found, truncated = self._reads_of(conn, plates, cap, since, until, *filters)
+                return found, truncated, {}
             frame = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
             return frame.head(cap), frame.height > cap, {}
 
