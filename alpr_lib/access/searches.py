@@ -34,7 +34,7 @@ from ..store import Store
 from ..store import queries as q
 from ..store import schema as s
 from ..store.queries import READ_SCHEMA
-from ..store.writes import FIXED_SPREAD_M, ensure_case
+from ..store.writes import FIXED_SPREAD_DEG, ensure_case
 from .purpose import Why
 from .results import Result, _iso, _now, _window
 
@@ -97,24 +97,16 @@ class Searches:
     ) -> Result:
         """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``; the
         other filters are :meth:`search_partial`'s."""
-        params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
-        filtered = bool(cameras) or near is not None or min_confidence is not None
-        if filtered:
-            params = _filters(state, since, until, cameras, near, min_confidence) | {"plate": plate}
+        params = _filters(state, since, until, cameras, near, min_confidence) | {"plate": plate}
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             text = normalize(plate)
             if not text:
                 raise InvalidInput("give a plate: letters and digits")
-            since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
-            if filtered:
-                plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
-                filters = (cameras, near, min_confidence)
-                found, truncated = self._reads_of(conn, plates, cap, since, until, *filters)
-                return found, truncated, {}
-            frame = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
-            return frame.head(cap), frame.height > cap, {}
+            plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
+            filters = (cameras, near, min_confidence)
+            return (*self._reads_of(conn, plates, cap, since, until, *filters), {})
 
         return self._query("search.plate", params, work, self._why_of(purpose, case, reason), limit)
 
@@ -228,7 +220,7 @@ class Searches:
         if near is not None:
             lat, lon, radius = near
             scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
-            fixed, by_position = cameras_near(all_cams, scene, spread_m=FIXED_SPREAD_M)
+            fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
             ids = set(fixed + by_position)
             camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
         frame = q.fetch_reads(
@@ -258,7 +250,7 @@ class Searches:
         all_cams = q.cameras(conn)
         per_scene = []
         for scene in scenes:
-            fixed, by_position = cameras_near(all_cams, scene, spread_m=FIXED_SPREAD_M)
+            fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
             per_scene.append(
                 pl.concat(
                     [

@@ -66,13 +66,14 @@ class Scene:
 
 
 def cameras_near(
-    cameras: pl.DataFrame, scene: Scene, *, spread_m: float = 0.0
+    cameras: pl.DataFrame, scene: Scene, *, spread_deg: float = 0.0
 ) -> tuple[list[int], list[int]]:
     """Ids of the fixed cameras within the scene's radius, whose reads are fetched whole; and of the cameras
     whose reads are fetched within the scene's box and kept by their own positions: every mobile unit, and
-    the fixed cameras just beyond the radius, within ``spread_m`` (how far a fixed camera's reads may lie
-    from its place: a read of one may be inside when its camera is not). A plain loop: a department has
-    tens of cameras, not millions."""
+    the fixed cameras just beyond the radius, by as far as a read may lie from its fixed camera
+    (``spread_deg`` of latitude and of longitude: a read of one may be inside when its camera is not). A
+    plain loop: a department has tens of cameras, not millions."""
+    spread_m = math.radians(math.hypot(spread_deg, spread_deg)) * EARTH_RADIUS_M
     fixed, by_position = [], []
     for cid, kind, lat, lon in cameras.select("camera_id", "kind", "lat", "lon").iter_rows():
         if kind == "mobile" or lat is None or lon is None:

@@ -8,7 +8,6 @@ there are skipped, not duplicated.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -113,11 +112,9 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
 
 
 #: A "fixed" camera whose reads lie farther from its place than this (degrees of latitude or longitude, about
-#: 100 m) is really moving (:func:`mark_moving_cameras`). So every read of a fixed camera lies within
-#: :data:`FIXED_SPREAD_M` of it: a search by place takes the fixed cameras that near the place, then each read
-#: by its own position.
+#: 100 m) is really moving (:func:`mark_moving_cameras`). So a read of a fixed camera may lie this far from it
+#: in both: a search by place takes the fixed cameras that near the place, then each read by its own position.
 FIXED_SPREAD_DEG = 0.001
-FIXED_SPREAD_M = math.hypot(FIXED_SPREAD_DEG, FIXED_SPREAD_DEG) * math.pi / 180 * 6_371_008.8
 
 
 def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
