@@ -48,7 +48,7 @@ test: install browser
 # when missing and we are root), stopped and removed afterwards whatever the outcome.
 test-postgres: install
 	@dir=$$(mktemp -d /tmp/alpr-pg.XXXXXX) && chmod 755 $$dir; \
-	url=$$(scripts/pg-test-cluster start $$dir/cluster) || exit 1; \
+	url=$$(scripts/pg-test-cluster start $$dir/cluster) || { rm -rf $$dir; exit 1; }; \
 	echo "PostgreSQL run against $$url"; \
 	ALPR_TEST_POSTGRES=$$url $(BIN)/python -m pytest -p no:cacheprovider; rc=$$?; \
 	scripts/pg-test-cluster stop $$dir/cluster; rm -rf $$dir; exit $$rc

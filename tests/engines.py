@@ -1,7 +1,7 @@
 """Which database engine the suite runs on, and fresh databases on it.
 
 The suite runs twice in CI: on SQLite (the default) and on PostgreSQL when ``ALPR_TEST_POSTGRES`` names a
-server, e.g. ``postgresql+psycopg://postgres@127.0.0.1:55432`` (``scripts/pg-test-cluster start`` starts a
+server, e.g. ``postgresql+psycopg://postgres@127.0.0.1:PORT`` (``scripts/pg-test-cluster start`` starts a
 throwaway one on loopback; ``make test`` does it all). Tests ask for databases through :func:`new_database`
 and never spell an engine's URL themselves, unless they test something only one engine has (marked
 ``sqlite_only`` or ``postgresql_only``).
