@@ -121,7 +121,6 @@ def test_import_needs_an_administrator(run, demo_db: str, tmp_path: Path) -> Non
     assert result.exit_code == 1 and "may not import-reads" in result.stderr
 
 
-@pytest.mark.sqlite_only
 def test_backup_opens_with_db(run, demo_db: str, tmp_path: Path) -> None:
     dest = tmp_path / "backup.db"
     out = json.loads(

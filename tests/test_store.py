@@ -7,10 +7,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from alpr_lib.access import audit
 from alpr_lib.errors import StoreError
 from alpr_lib.store import Store, mask_url, partitions
 from alpr_lib.store import schema as s
 from alpr_lib.store.writes import ensure_cameras, ensure_plates, insert_reads
+
+from .conftest import DEMO_READS
 
 TABLES = {
     "agencies",
@@ -153,9 +156,35 @@ def test_backup_is_a_consistent_openable_copy(demo_store: Store, tmp_path: Path)
         demo_store.backup(dest)
 
 
-def test_backup_of_memory_or_server_stores_is_refused(fresh_store: Store, tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="SQLite files"):
-        fresh_store.backup(tmp_path / "x.db")
+def test_backup_copies_every_row_and_the_audit_chain_verifies(demo_store: Store, tmp_path: Path) -> None:
+    """On PostgreSQL the copy is made table by table from one snapshot: nothing may be lost or changed."""
+    left = [tmp_path / "copy.db.partial", tmp_path / "copy.db.partial-wal"]
+    for path in left:
+        path.write_bytes(b"what a killed backup left")
+    dest = demo_store.backup(tmp_path / "copy.db")
+    assert not any(path.exists() for path in left)
+    copy = Store(f"sqlite:///{dest}")
+    assert copy.revision() == demo_store.revision()
+    copied = {}
+    with demo_store.read() as src, copy.read() as out:
+        for table in s.Base.metadata.sorted_tables:
+            order = list(table.primary_key.columns)
+            rows = src.execute(sa.select(table).order_by(*order)).all()
+            assert out.execute(sa.select(table).order_by(*order)).all() == rows, table.name
+            copied[table.name] = len(rows)
+        report = audit.verify_chain(out)
+    assert copied["reads"] == DEMO_READS and copied["plates"] and copied["alerts"]
+    assert report.ok and report.rows == copied["audit_log"] > 0
+    assert sqlite3.connect(dest).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    copy.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_backup_of_an_in_memory_store_is_refused(tmp_path: Path) -> None:
+    store = Store("sqlite://")
+    store.migrate()
+    with pytest.raises(StoreError, match="in-memory"):
+        store.backup(tmp_path / "x.db")
 
 
 def test_urls_are_shown_without_passwords() -> None:

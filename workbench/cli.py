@@ -358,15 +358,19 @@ def grants(app_role: str, auditor_role: str, apply_: bool, db: str | None) -> No
 def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
     """Make a consistent online copy of the database at DEST (administrators).
 
-    The copy opens like any database: workbench info --db sqlite:///DEST. To restore, stop
-    the workbench and put the copy in place of the database file.
+    The copy is one SQLite file and opens like any database: workbench info --db
+    sqlite:///DEST. An SQLite database is copied whole; a PostgreSQL one from one snapshot,
+    table by table, while it keeps running. To restore an SQLite database, stop the
+    workbench and put the copy in place of the database file (see the admin guide).
 
     \b
     Example:
         workbench backup /backups/workbench-2026-11-29.db --user admin
     """
     store = _open(db)
-    path = _login(store, user).backup(dest)
+    session = _login(store, user)
+    with _bar(None, "copying", unit="rows") as step:
+        path = session.backup(dest, progress=step)
     _emit(
         as_json,
         {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},

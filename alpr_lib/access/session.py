@@ -819,9 +819,11 @@ class AccessSession(Searches):
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
         return Result(frame, entry, "audit.report", False, {"flags": flags, "checkpoint": head})
 
-    def backup(self, dest: Path) -> Path:
-        """A consistent online copy of the database (SQLite) at ``dest``."""
-        return self._admin("backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest)), None))
+    def backup(self, dest: Path, progress: Callable[[int], None] | None = None) -> Path:
+        """A consistent online copy of the database at ``dest``, an SQLite file (see :meth:`Store.backup`)."""
+        return self._admin(
+            "backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest), progress), None)
+        )
 
 
 def _why_fields(why: Why | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Indexes dropped while a fresh database is bulk-loaded and built once afterwards:
 # appending millions of rows to three B-trees costs far more than building them.
 _BULK_LOAD_INDEXES = ("ix_reads_plate_id_ts_cover", "ix_reads_camera_id_ts_cover", "ix_reads_ts")
+
+# Rows a PostgreSQL backup fetches and writes at a time: memory stays flat however large the database.
+_BACKUP_BATCH = 20_000
 
 
 def mask_url(url: str | sa.URL) -> str:
@@ -320,20 +323,40 @@ class Store:
 
     # -- backup -------------------------------------------------------------------------------
 
-    def backup(self, dest: Path) -> Path:
-        """A consistent online copy of an SQLite store at ``dest`` (SQLite's backup API).
+    def backup(self, dest: Path, progress: Callable[[int], None] | None = None) -> Path:
+        """A consistent online copy of the store at ``dest``: an SQLite file that opens with ``--db``.
 
-        Readers and writers may keep working while the copy is made. ``dest`` must not exist.
+        Readers and writers may keep working while the copy is made. An SQLite store is copied with
+        SQLite's backup API; a PostgreSQL one row by row from one snapshot of the whole database (a
+        read-only repeatable-read transaction) into a new SQLite file at the same schema revision, with
+        ``progress`` told how many rows each batch added. ``dest`` must not exist; a copy that fails
+        leaves nothing behind.
         """
-        src = self.sqlite_path()
-        if src is None:
-            raise StoreError(
-                "online backup is built in for SQLite files only; back up PostgreSQL with pg_dump"
-            )
         dest = dest.expanduser()
         if dest.exists():
             raise StoreError(f"{dest} already exists; choose a new file name for the backup")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and renamed when whole: a killed backup leaves no file that looks like one, and
+        # running it again starts afresh.
+        partial = dest.with_name(dest.name + ".partial")
+        leftovers = [partial.with_name(partial.name + end) for end in ("", "-wal", "-shm", "-journal")]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        try:
+            if self.dialect == "postgresql":
+                self._snapshot_to_sqlite(partial, progress)
+            else:
+                self._sqlite_backup(partial)
+        except BaseException:
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+            raise
+        partial.rename(dest)
+        return dest
+
+    def _sqlite_backup(self, dest: Path) -> None:
+        if self.sqlite_path() is None:
+            raise StoreError("an in-memory database cannot be backed up; back up a database file")
         raw = self.engine.raw_connection()
         try:
             target = sqlite3.connect(dest)
@@ -346,11 +369,44 @@ class Store:
             finally:
                 target.close()
         except sqlite3.Error as exc:
-            dest.unlink(missing_ok=True)
             raise StoreError(f"the backup failed ({type(exc).__name__}); nothing was written") from exc
         finally:
             raw.close()
-        return dest
+
+    def _snapshot_to_sqlite(self, dest: Path, progress: Callable[[int], None] | None) -> None:
+        copy = Store(f"sqlite:///{dest}", create=True)
+        try:
+            copy.migrate(self.revision() or "head")
+            tables = s.Base.metadata.sorted_tables
+            snapshot = self.engine.connect().execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            with snapshot, copy.engine.connect() as out:
+                # The copy holds what the database holds, as it is: references included as they stand. (On
+                # the driver's own connection: SQLite ignores the pragma inside a transaction.)
+                _driver(out).execute("PRAGMA foreign_keys=OFF")
+                with snapshot.begin(), out.begin():
+                    for table in reversed(tables):  # the roles the migrations seed come from the source
+                        out.execute(table.delete())
+                    for table in tables:
+                        rows = snapshot.execution_options(yield_per=_BACKUP_BATCH).execute(sa.select(table))
+                        for batch in rows.partitions():
+                            out.execute(table.insert(), [row._asdict() for row in batch])
+                            if progress is not None:
+                                progress(len(batch))
+                # One self-contained file, as an SQLite backup is.
+                _driver(out).execute("PRAGMA journal_mode=DELETE")
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"the backup failed ({type(exc).__name__}); nothing was written") from exc
+        finally:
+            copy.dispose()
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under an SQLAlchemy one, for pragmas that must run outside a transaction."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
 
 
 def _iso(ms: int | None) -> str | None:
