@@ -322,7 +322,7 @@ def alerts_frame(
     if since_ms is not None:
         query = query.where(a.c.read_ts >= since_ms)
     if until_ms is not None:
-        query = query.where(a.c.read_ts < until_ms)
+        query = query.where(a.c.read_ts <= until_ms)
     if alert_id is not None:
         query = query.where(a.c.id == alert_id)
     if limit is not None:

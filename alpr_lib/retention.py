@@ -49,7 +49,7 @@ def held_clause() -> sa.ColumnElement[bool]:
         _READ_PLATE.c.id == _R.c.plate_id,
         _READ_PLATE.c.plate == _HELD_PLATE.c.plate,
         sa.or_(_H.c.ts_from.is_(None), _R.c.ts >= _H.c.ts_from),
-        sa.or_(_H.c.ts_to.is_(None), _R.c.ts < _H.c.ts_to),
+        sa.or_(_H.c.ts_to.is_(None), _R.c.ts <= _H.c.ts_to),
     )
     return sa.or_(by_read, by_plate)
 

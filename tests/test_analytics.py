@@ -140,6 +140,23 @@ def test_canvass_keeps_a_fixed_cameras_read_by_its_own_position(admin_store: Sto
     assert near.frame["plate"].to_list() == ["JITTER1"]
 
 
+def test_a_time_window_holds_both_its_ends(town: AccessSession) -> None:
+    # "From 08:01 to 18:00" includes a read at 18:00:00 exactly, in every search that takes a window.
+    since, until = T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=600)
+    plate = town.search_plate("7ABC123", since=since, until=until)
+    assert plate.frame["ts"].to_list() == [since, until]
+    assert town.timeline("7ABC123", since=since, until=until, timezone="UTC").count == 2
+    assert town.canvass([scene("CAM-A", 100, 0.5, 600)]).frame["plate"].to_list() == [
+        "FOLLOW1", "CLONE77", "LONER99", "7ABC123",
+    ]  # fmt: skip
+    ends = town.clones(since=T0 + dt.timedelta(minutes=30), until=T0 + dt.timedelta(minutes=33))
+    assert ends.frame["plate"].to_list() == ["CLONE77"]
+    assert (
+        town.common_plates([scene("CAM-A", 100, 0, 0.5), scene("CAM-A", 100, 600, 600.5)], min_scenes=2).count
+        == 2
+    )
+
+
 def test_common_plates_across_scenes(town: AccessSession) -> None:
     scenes = [scene("CAM-A", 100, -1, 2), scene("CAM-B", 100, 0, 3), scene("CAM-A", 100, 590, 610)]
     result = town.common_plates(scenes, min_scenes=3)

@@ -210,7 +210,7 @@ def test_canvass_of_one_or_several_scenes_agrees(town: Town) -> None:
             (i, *key(r))
             for i, (lat, lon) in enumerate(places, start=1)
             for r in town.rows
-            if since <= local(r["ts"]) < until and metres(lat, lon, r["lat"], r["lon"]) <= radius
+            if since <= local(r["ts"]) <= until and metres(lat, lon, r["lat"], r["lon"]) <= radius
         ]
         assert sorted((r["scene"], *key(r)) for r in got["rows"]) == sorted(expected)
         for r in got["rows"]:
@@ -236,7 +236,7 @@ def test_common_plates_agree(town: Town) -> None:
         seen: dict[tuple[str, str], set[int]] = {}  # a plate is its text and its state (GLOSSARY.md)
         for i, (lat, lon, radius, since, until) in enumerate(scenes):
             for r in town.rows:
-                if since <= local(r["ts"]) < until and metres(lat, lon, r["lat"], r["lon"]) <= radius:
+                if since <= local(r["ts"]) <= until and metres(lat, lon, r["lat"], r["lon"]) <= radius:
                     seen.setdefault((r["plate"], r["state"]), set()).add(i)
         expected = {p: len(s) for p, s in seen.items() if len(s) >= least}
         assert {(r["plate"], r["state"] or ""): r["n_scenes"] for r in got["rows"]} == expected
@@ -304,7 +304,7 @@ def test_plate_search_and_its_filters_agree(town: Town) -> None:
         if rng.random() < 0.5:
             since, until = some_time(rng, 80, (1, 60))
             args += ["--from", since.isoformat(), "--to", until.isoformat()]
-            keep.append(lambda r, a=since, b=until: a <= local(r["ts"]) < b)
+            keep.append(lambda r, a=since, b=until: a <= local(r["ts"]) <= b)
         got = town.ask(*args)
         assert sorted(key(r) for r in got["rows"]) == sorted(
             key(r) for r in town.rows if all(k(r) for k in keep)
@@ -455,7 +455,7 @@ def test_purge_with_holds_agrees(own_town: Town) -> None:
 
     def kept(r: dict[str, Any]) -> bool:
         t = local(r["ts"])
-        held = any(r["plate"] == p and a <= t < b for p, a, b in holds)
+        held = any(r["plate"] == p and a <= t <= b for p, a, b in holds)
         return t >= cutoff or held or r["read_id"] in kept_ids
 
     assert {r["read_id"] for r in after} == {r["read_id"] for r in before if kept(r)}

@@ -133,7 +133,7 @@ def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store,
     (tmp_path / "reads.csv").write_text("\n".join(rows) + "\n")
     assert import_csv(admin_store, tmp_path / "reads.csv").imported == 4
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    until = old + dt.timedelta(days=1)
+    until = old + dt.timedelta(hours=2)  # the time of the last read: a hold's window keeps both its ends
     admin.add_hold(plate="7ABC123", since=old, until=until, case="26-05555", reason="evidence kept")
     report = admin.purge(now=old + dt.timedelta(days=40), retention_days=30)
     assert report["reads_destroyed"] == 1

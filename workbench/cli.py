@@ -849,9 +849,7 @@ def data_options(*, window: bool = True, state: bool = True, limit: bool = True)
         if state:
             fn = click.option("--state", metavar="ST", help="Only plates of this state, e.g. OR.")(fn)
         if window:
-            fn = click.option("--to", "until", metavar="TIME", help="End of the time window (not included).")(
-                fn
-            )
+            fn = click.option("--to", "until", metavar="TIME", help="End of the time window (included).")(fn)
             fn = click.option(
                 "--from", "since", metavar="TIME", help="Start (ISO 8601, local time by default)."
             )(fn)
@@ -1094,7 +1092,7 @@ def hold() -> None:
 @hold.command("add")
 @click.option("--plate", default=None, help="Keep this plate's reads (with --from/--to).")
 @click.option("--from", "since", metavar="TIME", default=None, help="Start of the window.")
-@click.option("--to", "until", metavar="TIME", default=None, help="End of the window.")
+@click.option("--to", "until", metavar="TIME", default=None, help="End of the window (included).")
 @click.option("--read", "read_ids", multiple=True, type=int, help="Keep this read (repeatable).")
 @click.option("--case", "case", required=True, help="The case number the reads are kept for.")
 @click.option("--reason", required=True, help="Why, in a few words.")

@@ -109,7 +109,7 @@ def canvass(reads_per_scene: Sequence[pl.DataFrame], scenes: Sequence[Scene]) ->
     for i, (reads, scene) in enumerate(zip(reads_per_scene, scenes, strict=True), start=1):
         d = distances_m(reads["lat"].to_numpy(), reads["lon"].to_numpy(), scene.lat, scene.lon)
         ts = _ms(reads)
-        keep = np.flatnonzero((d <= scene.radius_m) & (ts >= scene.since_ms) & (ts < scene.until_ms))
+        keep = np.flatnonzero((d <= scene.radius_m) & (ts >= scene.since_ms) & (ts <= scene.until_ms))
         parts.append(
             reads[keep].hstack(
                 [

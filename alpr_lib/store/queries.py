@@ -178,7 +178,7 @@ def _fetch_statement(dialect: str) -> sa.Select[Any]:
         statement.where(
             _id_list(dialect, "ids", r.plate_id),
             r.ts >= sa.bindparam("since", type_=sa.BigInteger),
-            r.ts < sa.bindparam("until", type_=sa.BigInteger),
+            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
             sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
             sa.or_(
                 sa.bindparam("any_conf", type_=sa.Boolean),
@@ -241,7 +241,7 @@ def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
         .where(
             _id_list(dialect, "cams", r.camera_id),
             r.ts >= sa.bindparam("since", type_=sa.BigInteger),
-            r.ts < sa.bindparam("until", type_=sa.BigInteger),
+            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
             r.lat.between(sa.bindparam("south", type_=sa.Float), sa.bindparam("north", type_=sa.Float)),
             r.lon.between(sa.bindparam("west", type_=sa.Float), sa.bindparam("east", type_=sa.Float)),
         )
@@ -292,7 +292,7 @@ def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
     where = sa.and_(
         _id_list(dialect, "ids", tc.plate_id),
         tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
-        tc.ts < sa.bindparam("until", type_=sa.BigInteger),
+        tc.ts <= sa.bindparam("until", type_=sa.BigInteger),
     )
     return joined, where, tc
 
@@ -412,7 +412,7 @@ def read_positions(
     if since_ms is not None:
         query = query.where(r.ts >= since_ms)
     if until_ms is not None:
-        query = query.where(r.ts < until_ms)
+        query = query.where(r.ts <= until_ms)
     if plate_ids is not None:
         query = query.where(_in(conn, r.plate_id, plate_ids))
     schema = {
