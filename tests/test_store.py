@@ -179,6 +179,11 @@ def test_backup_copies_every_row_and_the_audit_chain_verifies(demo_store: Store,
     copy.dispose()
 
 
+def test_a_backup_that_cannot_be_written_says_where(demo_store: Store) -> None:
+    with pytest.raises(StoreError, match="cannot write the backup at /proc/"):
+        demo_store.backup(Path("/proc/no-such-folder/copy.db"))
+
+
 @pytest.mark.sqlite_only
 def test_backup_of_an_in_memory_store_is_refused(tmp_path: Path) -> None:
     store = Store("sqlite://")

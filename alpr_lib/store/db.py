@@ -335,23 +335,26 @@ class Store:
         dest = dest.expanduser()
         if dest.exists():
             raise StoreError(f"{dest} already exists; choose a new file name for the backup")
-        dest.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed when whole: a killed backup leaves no file that looks like one, and
         # running it again starts afresh.
         partial = dest.with_name(dest.name + ".partial")
         leftovers = [partial.with_name(partial.name + end) for end in ("", "-wal", "-shm", "-journal")]
-        for path in leftovers:
-            path.unlink(missing_ok=True)
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            for path in leftovers:
+                path.unlink(missing_ok=True)
             if self.dialect == "postgresql":
                 self._snapshot_to_sqlite(partial, progress)
             else:
                 self._sqlite_backup(partial)
-        except BaseException:
+            partial.rename(dest)
+        except BaseException as exc:
             for path in leftovers:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot write the backup at {dest}: {exc.strerror or exc}") from exc
             raise
-        partial.rename(dest)
         return dest
 
     def _sqlite_backup(self, dest: Path) -> None:
