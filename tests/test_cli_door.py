@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 
 import pytest
 import sqlalchemy as sa
 
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
+from workbench.config import local_time
 
 from .conftest import DEMO_PASSWORD
 
@@ -66,6 +68,46 @@ def test_search_plate_json_matches_the_database(run, city: Store) -> None:
         ).stdout
     )
     assert (capped["count"], capped["truncated"]) == (1, reads > 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("2026-11-03T14:00", True, "2026-11-03T14:00:00-08:00"),  # a time is that time, end or not
+        ("2026-11-03", False, "2026-11-03T00:00:00-08:00"),
+        ("2026-11-03", True, "2026-11-03T23:59:59.999000-08:00"),  # a plain date ends with its last instant
+        (
+            "2026-11-01",
+            True,
+            "2026-11-01T23:59:59.999000-08:00",
+        ),  # the day of 25 hours (daylight saving ends)
+        ("2026-11-03T00:00Z", True, "2026-11-03T00:00:00+00:00"),
+    ],
+)
+def test_times_are_local_and_a_plain_date_ends_with_its_day(text: str, end: bool, expected: str) -> None:
+    assert local_time(text, "America/Los_Angeles", end=end).isoformat() == expected
+
+
+def test_a_window_to_a_plain_date_takes_in_that_whole_day(run, city: Store) -> None:
+    plate, _reads = busiest_plate(city)
+    zone = zoneinfo.ZoneInfo("America/Los_Angeles")  # the default department time zone
+    every = search_rows(run, city, plate)
+    days = sorted({dt.datetime.fromisoformat(r["ts"]).astimezone(zone).date() for r in every})
+    first, last = days[0], days[len(days) // 2]
+    window = ["--from", first.isoformat(), "--to", last.isoformat()]
+    got = search_rows(run, city, plate, *window)
+    expected = [
+        r for r in every if first <= dt.datetime.fromisoformat(r["ts"]).astimezone(zone).date() <= last
+    ]
+    assert [r["read_id"] for r in got] == [r["read_id"] for r in expected] and got
+
+
+def search_rows(run, city: Store, plate: str, *args: str) -> list[dict]:
+    out = run(
+        "search", "plate", plate, *WHY, *args, "--user", "analyst", "--db", str(city.url), "--json",
+        env={"WORKBENCH_PASSWORD": DEMO_PASSWORD, "WORKBENCH_TIMEZONE": "America/Los_Angeles"},
+    )  # fmt: skip
+    return json.loads(out.stdout)["rows"]
 
 
 def test_login_once_then_search_then_logout(run, city: Store) -> None:

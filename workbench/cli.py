@@ -25,7 +25,7 @@ from alpr_lib.access.purpose import PURPOSES, Policy
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 
-from .config import load_settings, policy_from
+from .config import load_settings, local_time, policy_from
 
 __all__ = ["main"]
 
@@ -668,7 +668,7 @@ def audit_report(
     """
     settings = _settings()
     result = _login(_open(db), user).audit_report(
-        since=_when(since), until=_when(until), user=member, timezone=settings.timezone
+        since=_when(since), until=_when(until, end=True), user=member, timezone=settings.timezone
     )
     flags = result.extra["flags"]
     head = result.extra["checkpoint"]
@@ -773,17 +773,15 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
 # -- data -------------------------------------------------------------------------------------
 
 
-def _when(value: str | None) -> dt.datetime | None:
-    """An ISO 8601 time; without an offset, the department's local time."""
+def _when(value: str | None, *, end: bool = False) -> dt.datetime | None:
+    """An ISO 8601 time; without an offset, the department's local time. A plain date that ends a window
+    (``end``) is the end of that day."""
     if value is None:
         return None
     try:
-        when = dt.datetime.fromisoformat(value.strip())
+        return local_time(value, _settings().timezone, end=end)
     except ValueError:
         raise InvalidInput(f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-03T14:00") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=zoneinfo.ZoneInfo(_settings().timezone))
-    return when
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -849,7 +847,12 @@ def data_options(*, window: bool = True, state: bool = True, limit: bool = True)
         if state:
             fn = click.option("--state", metavar="ST", help="Only plates of this state, e.g. OR.")(fn)
         if window:
-            fn = click.option("--to", "until", metavar="TIME", help="End of the time window (included).")(fn)
+            fn = click.option(
+                "--to",
+                "until",
+                metavar="TIME",
+                help="End of the time window (included; a date alone ends with its day).",
+            )(fn)
             fn = click.option(
                 "--from", "since", metavar="TIME", help="Start (ISO 8601, local time by default)."
             )(fn)
@@ -864,7 +867,7 @@ def _door(kw: dict[str, Any]) -> tuple[AccessSession, dict[str, Any], bool]:
     why = {"purpose": kw.pop("purpose"), "case": kw.pop("case"), "reason": kw.pop("reason")}
     for key in ("since", "until"):
         if key in kw:
-            kw[key] = _when(kw[key])
+            kw[key] = _when(kw[key], end=key == "until")
     return session, why, kw.pop("as_json")
 
 
@@ -1042,7 +1045,7 @@ def release_create(
         dest=out,
         plate=plate,
         since=_when(since),
-        until=_when(until),
+        until=_when(until, end=True),
         read_ids=read_ids,
         department_state=settings.department_state,
         allow_out_of_state=settings.release_out_of_state,
@@ -1092,7 +1095,13 @@ def hold() -> None:
 @hold.command("add")
 @click.option("--plate", default=None, help="Keep this plate's reads (with --from/--to).")
 @click.option("--from", "since", metavar="TIME", default=None, help="Start of the window.")
-@click.option("--to", "until", metavar="TIME", default=None, help="End of the window (included).")
+@click.option(
+    "--to",
+    "until",
+    metavar="TIME",
+    default=None,
+    help="End of the window (included; a date alone ends with its day).",
+)
 @click.option("--read", "read_ids", multiple=True, type=int, help="Keep this read (repeatable).")
 @click.option("--case", "case", required=True, help="The case number the reads are kept for.")
 @click.option("--reason", required=True, help="Why, in a few words.")
@@ -1126,7 +1135,7 @@ def hold_add(
         reason=reason,
         plate=plate,
         since=_when(since),
-        until=_when(until),
+        until=_when(until, end=True),
         read_ids=read_ids,
         review_on=review.date() if review else None,
     )

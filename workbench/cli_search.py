@@ -188,7 +188,7 @@ def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
                 "e.g. 43.97,-124.10,400,2026-11-03T01:00,2026-11-03T03:00"
             )
         lat, lon, radius = _floats(",".join(parts[:3]), 3, "--scene")
-        parsed.append(_scene(lat, lon, radius, _when(parts[3]), _when(parts[4])))
+        parsed.append(_scene(lat, lon, radius, _when(parts[3]), _when(parts[4], end=True)))
     result = session.common_plates(parsed, min_scenes=min_scenes, **kw, **why)
     _data_result(
         result,

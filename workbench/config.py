@@ -9,6 +9,7 @@ the default. CLI options, validation and the administrator's guide all come from
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -23,7 +24,15 @@ import platformdirs
 from alpr_lib.access.purpose import Policy
 from alpr_lib.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "policy_from", "settings_markdown"]
+__all__ = [
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "local_time",
+    "policy_from",
+    "settings_markdown",
+]
 
 
 def _default_data_dir() -> str:
@@ -230,3 +239,19 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         max_hours=settings["session_max_hours"],
         result_limit=settings["result_limit"],
     )
+
+
+def local_time(text: str, timezone: str, *, end: bool = False) -> dt.datetime:
+    """An ISO 8601 time as typed by a member: without an offset, in the department's ``timezone``.
+
+    A plain date is the start of that day, or with ``end`` (the end of a window, which holds both its ends)
+    its last millisecond: "to 2026-11-30" takes in the whole of the 30th. Raises ``ValueError`` when the
+    text is not a time.
+    """
+    text = text.strip()
+    when = dt.datetime.fromisoformat(text)
+    zone = zoneinfo.ZoneInfo(timezone)
+    if end and "T" not in text.upper() and " " not in text and when.time() == dt.time():
+        day = dt.datetime.combine(when.date() + dt.timedelta(days=1), dt.time(), zone)
+        return day - dt.timedelta(milliseconds=1)
+    return when if when.tzinfo else when.replace(tzinfo=zone)

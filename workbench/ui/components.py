@@ -20,7 +20,7 @@ import polars as pl
 from alpr_lib.access import PURPOSES, AccessSession, Result
 from alpr_lib.errors import AlprError
 
-from ..config import load_settings
+from ..config import load_settings, local_time
 
 __all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "bar_chart", "message"]
 
@@ -91,13 +91,13 @@ class Door:
             return f"{when.astimezone(self.timezone):%Y-%m-%d %H:%M:%S}"
         return "" if when is None else str(when)
 
-    def parse_time(self, text: str) -> dt.datetime | None:
-        """An ISO time typed in a dashboard (the department's zone unless it has an offset), or None."""
+    def parse_time(self, text: str, *, end: bool = False) -> dt.datetime | None:
+        """An ISO time typed in a dashboard (the department's zone unless it has an offset), or None; a plain
+        date that ends a window (``end``) is the end of that day."""
         text = (text or "").strip()
         if not text:
             return None
-        when = dt.datetime.fromisoformat(text)
-        return when if when.tzinfo else when.replace(tzinfo=self.timezone)
+        return local_time(text, str(self.timezone), end=end)
 
 
 class PurposeBar(W.VBox):

@@ -86,7 +86,7 @@ def canvass() -> W.Widget:
 
     def add_scene(lat: float, lon: float) -> None:
         try:
-            frm, to = door.parse_time(since.value), door.parse_time(until.value)
+            frm, to = door.parse_time(since.value), door.parse_time(until.value, end=True)
         except ValueError:
             door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
             return
@@ -183,7 +183,7 @@ def partial_plate() -> W.Widget:
         if not _guard(door, bar):
             return
         try:
-            window = {"since": door.parse_time(since.value), "until": door.parse_time(until.value)}
+            window = {"since": door.parse_time(since.value), "until": door.parse_time(until.value, end=True)}
         except ValueError:
             door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
             return
@@ -486,7 +486,7 @@ def audit_review() -> W.Widget:
 
     def do_show(_b: Any) -> None:
         try:
-            frm, to = door.parse_time(since.value), door.parse_time(until.value)
+            frm, to = door.parse_time(since.value), door.parse_time(until.value, end=True)
         except ValueError:
             door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
             return
