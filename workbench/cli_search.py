@@ -219,11 +219,15 @@ def timeline_cmd(plate: str, **kw: Any) -> None:
     )
     if not as_json:
         summary = result.extra["summary"]
-        click.echo(
-            f"{summary.get('reads', 0)} sightings at {summary.get('places', 0)} places; usually seen at "
-            f"{', '.join(f'{h:02d}h' for h in summary.get('usual_hours', []))}.",
-            err=True,
+        reads, places, hours = (
+            summary.get("reads", 0),
+            summary.get("places", 0),
+            summary.get("usual_hours", []),
         )
+        line = f"{reads} sighting{'s' * (reads != 1)} at {places} place{'s' * (places != 1)}"
+        if hours:
+            line += f"; usually seen at {', '.join(f'{h:02d}h' for h in hours)}"
+        click.echo(line + ".", err=True)
 
 
 @main.command("convoy")

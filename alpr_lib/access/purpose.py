@@ -84,7 +84,7 @@ def check_why(why: Why | None, policy: Policy, *, synthetic: bool) -> Why:
         raise InvalidCaseNumber("the case number does not match the department's format (e.g. 26-01234)")
     reason = " ".join((why.reason or "").split())
     if len(reason) < 4:
-        raise InvalidInput("give a reason for the search in a few words")
+        raise InvalidInput("give a reason in a few words (4 characters at least)")
     if len(reason) > 500:
         raise InvalidInput("keep the reason under 500 characters")
     return Why(why.purpose, case, reason)
