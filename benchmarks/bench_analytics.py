@@ -16,7 +16,8 @@ baseline measured in the same run, on the same inputs:
 * fuzzy: a pure-Python edit distance over every distinct plate's equivalence key;
 * canvass, common plates: a scan of every read in the window with no index (``NOT INDEXED``)
   and the distance computed for each;
-* convoy: one SQL self-join of the target's reads with all reads at the same camera.
+* convoy: one SQL self-join of the target's reads with all reads at the same camera;
+* clones: every pair of each plate's reads in the day, in Python.
 
 Prints a table with the issue's target for each operation; record it in RESULTS.md.
 """
@@ -54,6 +55,7 @@ TARGETS_MS = {
     "common plates, 3 scenes": 30,
     "timeline (~1,000 reads)": 20,
     "convoy, 30 days": 500,
+    "clones, one day": None,
 }
 
 
@@ -249,6 +251,26 @@ def main() -> None:
                 ).all()
             )
 
+    def naive_clones(day: tuple[dt.datetime, dt.datetime]) -> int:
+        a, b = (int(t.timestamp() * 1000) for t in day)
+        per_plate: dict[int, list[tuple[int, float, float]]] = {}
+        with store.read() as conn:
+            scan = "SELECT plate_id, ts, lat, lon FROM reads WHERE ts >= :a AND ts <= :b"
+            for plate_id, ts, la, lo in conn.execute(sa.text(scan), {"a": a, "b": b}):
+                per_plate.setdefault(plate_id, []).append((ts, la, lo))
+        n = 0
+        for seen in per_plate.values():
+            for i, (t1, la1, lo1) in enumerate(seen):
+                for t2, la2, lo2 in seen[i + 1 :]:
+                    d, secs = _dist(la1, lo1, la2, lo2), abs(t2 - t1) / 1000
+                    n += d >= 5000 and (secs == 0 or d / secs * 3.6 >= 200)
+        return n
+
+    days = []
+    for _ in range(args.runs):
+        start = dt.datetime.fromtimestamp(rng.randrange(first_ms, last_ms - 86_400_000) / 1000, dt.UTC)
+        days.append((start, start + dt.timedelta(days=1)))
+
     nr = args.naive_runs
     rows = [
         (
@@ -286,13 +308,19 @@ def main() -> None:
             timed(lambda p: session.convoy(p), convoy_plates),
             timed(naive_convoy, convoy_plates[:nr], False),
         ),
+        (
+            "clones, one day",
+            timed(lambda d: session.clones(since=d[0], until=d[1]), days),
+            timed(naive_clones, days[:nr], False),
+        ),
     ]
     title = "operation (through the door, audit included)"
     header = f"{title:<46}{'target':>8}{'door ms':>10}{'naive ms':>11}"
     print(f"\n{header}  met")
     for name, door, naive in rows:
         target = TARGETS_MS[name]
-        print(f"{name:<46}{target:>8}{door:>10.2f}{naive:>11.1f}  {'yes' if door <= target else 'NO'}")
+        met = "-" if target is None else "yes" if door <= target else "NO"
+        print(f"{name:<46}{target or '-':>8}{door:>10.2f}{naive:>11.1f}  {met}")
 
 
 def _dist(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

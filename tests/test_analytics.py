@@ -204,6 +204,22 @@ def test_clones_by_impossible_travel(town: AccessSession) -> None:
     assert 350 < result.frame["kmh"][0] < 450
 
 
+def test_a_clone_is_found_across_short_hops(admin_store: Store, tmp_path: Path) -> None:
+    # Three reads 3 km and 10 s apart: no single step reaches the 5 km floor, but the first and the last are
+    # 6 km in 20 s, a trip no car makes.
+    lines = ["plate,camera,ts,lat,lon"]
+    for i in range(3):
+        ts = (T0 + dt.timedelta(seconds=10 * i)).isoformat()
+        lines.append(f"HOPPER1,CAM-{i},{ts},{44.0 + 0.027 * i},-124.1")
+    (tmp_path / "hops.csv").write_text("\n".join(lines) + "\n")
+    import_csv(admin_store, tmp_path / "hops.csv")
+    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.record_training("admin")
+    found = admin.clones(**WHY)
+    assert found.frame.select("first_camera", "second_camera").rows() == [("CAM-0", "CAM-2")]
+    assert 5900 < found.frame["distance_m"][0] < 6100 and found.frame["seconds"][0] == 20
+
+
 def test_hotlist_matches_exact_and_look_alike_with_state_flags(
     town: AccessSession, admin_store: Store
 ) -> None:

@@ -410,8 +410,9 @@ class Searches:
         case: str | None = None,
         reason: str | None = None,
     ) -> Result:
-        """Pairs of consecutive reads of one plate that imply impossible travel (faster than ``min_kmh``
-        over at least ``min_distance_m``): one plate on two vehicles. Fastest first."""
+        """Pairs of reads of one plate that imply impossible travel (faster than ``min_kmh`` over at least
+        ``min_distance_m``): one plate on two vehicles. Any two reads, not only consecutive ones; fastest
+        first."""
         params = {
             "plate": plate,
             "since": _iso(since),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from .geo import haversine_m
+from .geo import EARTH_RADIUS_M
 
 __all__ = ["impossible_travel", "rank_companions"]
+
+_PAIRS = {"plate_id": pl.Int64, "first_read": pl.Int64, "second_read": pl.Int64} | dict.fromkeys(
+    ("distance_m", "seconds", "kmh"), pl.Float64
+)
 
 
 def rank_companions(counted: pl.DataFrame) -> pl.DataFrame:
@@ -18,31 +23,62 @@ def rank_companions(counted: pl.DataFrame) -> pl.DataFrame:
 
 
 def impossible_travel(positions: pl.DataFrame, *, min_kmh: float, min_distance_m: float) -> pl.DataFrame:
-    """Consecutive reads of one plate (``positions`` ordered by plate_id, ts) that imply faster travel
-    than ``min_kmh`` over at least ``min_distance_m``: one plate on two vehicles."""
-    steps = positions.with_columns(
-        prev_read=pl.col("read_id").shift(1).over("plate_id"),
-        prev_ts=pl.col("ts").shift(1).over("plate_id"),
-        prev_lat=pl.col("lat").shift(1).over("plate_id"),
-        prev_lon=pl.col("lon").shift(1).over("plate_id"),
-    ).filter(pl.col("prev_read").is_not_null())
-    steps = steps.with_columns(
-        distance_m=haversine_m(pl.col("prev_lat"), pl.col("prev_lon"), pl.col("lat"), pl.col("lon")),
-        seconds=(pl.col("ts") - pl.col("prev_ts")) / 1000,
-    ).with_columns(
-        kmh=pl.when(pl.col("seconds") > 0)
-        .then(pl.col("distance_m") / pl.col("seconds") * 3.6)
-        .otherwise(float("inf"))
-    )
-    return (
-        steps.filter((pl.col("distance_m") >= min_distance_m) & (pl.col("kmh") >= min_kmh))
-        .select(
-            "plate_id",
-            first_read="prev_read",
-            second_read="read_id",
-            distance_m=pl.col("distance_m").round(0),
-            seconds=pl.col("seconds").round(1),
-            kmh=pl.col("kmh").round(0),
+    """Pairs of reads of one plate (``positions`` ordered by plate_id, ts) that imply faster travel than
+    ``min_kmh`` over at least ``min_distance_m``: one plate on two vehicles.
+
+    Any two reads of the plate, not only consecutive ones: three reads 3 km and 10 s apart each are one
+    6 km trip in 20 s, though no single step reaches 5 km. Two reads further apart in time than the
+    longest trip the window's places allow, at ``min_kmh``, cannot be too fast, so each read is paired only
+    with the reads of its plate within that horizon (a few, for all but parked cars).
+    """
+    if positions.height < 2:
+        return pl.DataFrame(schema=_PAIRS)
+    plate = positions["plate_id"].to_numpy()
+    read = positions["read_id"].to_numpy()
+    ts = positions["ts"].to_numpy().astype(np.int64)
+    lat = np.radians(positions["lat"].to_numpy())
+    lon = np.radians(positions["lon"].to_numpy())
+    # The longest trip between two of these places, at most: along a meridian, then a parallel no shorter
+    # than the widest one the places reach.
+    widest = 1.0 if lat.min() <= 0 <= lat.max() else float(np.cos(np.abs(lat).min()))
+    extent_m = EARTH_RADIUS_M * ((lat.max() - lat.min()) + (lon.max() - lon.min()) * widest)
+    horizon_ms = extent_m / (min_kmh / 3.6) * 1000
+    firsts, seconds_, found = [], [], []
+    alive = np.arange(plate.size)
+    step = 1
+    while alive.size:
+        later = alive + step
+        keep = later < plate.size
+        alive, later = alive[keep], later[keep]
+        keep = (plate[later] == plate[alive]) & (ts[later] - ts[alive] <= horizon_ms)
+        alive, later = alive[keep], later[keep]
+        a = (
+            np.sin((lat[later] - lat[alive]) / 2) ** 2
+            + np.cos(lat[alive]) * np.cos(lat[later]) * np.sin((lon[later] - lon[alive]) / 2) ** 2
         )
-        .sort("kmh", descending=True)
+        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+        secs = (ts[later] - ts[alive]) / 1000
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kmh = np.where(secs > 0, metres / np.where(secs > 0, secs, 1) * 3.6, np.inf)
+        hit = (metres >= min_distance_m) & (kmh >= min_kmh)
+        firsts.append(alive[hit])
+        seconds_.append(later[hit])
+        found.append(np.column_stack([metres[hit], secs[hit], kmh[hit]]))
+        step += 1
+    first, second = np.concatenate(firsts), np.concatenate(seconds_)
+    values = np.concatenate(found) if found else np.empty((0, 3))
+    return (
+        pl.DataFrame(
+            {
+                "plate_id": plate[first],
+                "first_read": read[first],
+                "second_read": read[second],
+                "distance_m": values[:, 0],
+                "seconds": values[:, 1],
+                "kmh": values[:, 2],
+            },
+            schema=_PAIRS,
+        )
+        .with_columns(pl.col("distance_m", "kmh").round(0), pl.col("seconds").round(1))
+        .sort(["kmh", "first_read", "second_read"], descending=[True, False, False])
     )

@@ -408,7 +408,7 @@ def read_positions(
 ) -> pl.DataFrame:
     """Every read's plate id, time, place and camera in a window, ordered by plate then time (for clones)."""
     r = s.Read.__table__.c
-    query = sa.select(r.id, r.plate_id, r.ts, r.lat, r.lon, r.camera_id).order_by(r.plate_id, r.ts)
+    query = sa.select(r.id, r.plate_id, r.ts, r.lat, r.lon, r.camera_id).order_by(r.plate_id, r.ts, r.id)
     if since_ms is not None:
         query = query.where(r.ts >= since_ms)
     if until_ms is not None:
