@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InvalidInput
-from .geo import EARTH_RADIUS_M, bounding_box, haversine
+from .geo import EARTH_RADIUS_M, bounding_box, distances_m, haversine
 
 __all__ = [
     "MAX_RADIUS_M",
@@ -85,13 +85,6 @@ def cameras_near(
         elif distance <= scene.radius_m + spread_m:
             by_position.append(cid)
     return fixed, by_position
-
-
-def distances_m(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
-    """Great-circle distances in metres from (lat0, lon0) to each point (numpy arrays, degrees)."""
-    p1, p2 = np.radians(lat0), np.radians(lat)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - lon0) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 def _ms(frame: pl.DataFrame) -> np.ndarray:

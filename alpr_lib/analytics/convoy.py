@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 
-from .geo import EARTH_RADIUS_M
+from .geo import EARTH_RADIUS_M, distances_m
 
 __all__ = ["impossible_travel", "rank_companions"]
 
@@ -36,46 +38,39 @@ def impossible_travel(positions: pl.DataFrame, *, min_kmh: float, min_distance_m
     plate = positions["plate_id"].to_numpy()
     read = positions["read_id"].to_numpy()
     ts = positions["ts"].to_numpy().astype(np.int64)
-    lat = np.radians(positions["lat"].to_numpy())
-    lon = np.radians(positions["lon"].to_numpy())
+    lat, lon = positions["lat"].to_numpy(), positions["lon"].to_numpy()
     # The longest trip between two of these places, at most: along a meridian, then a parallel no shorter
     # than the widest one the places reach.
-    widest = 1.0 if lat.min() <= 0 <= lat.max() else float(np.cos(np.abs(lat).min()))
-    extent_m = EARTH_RADIUS_M * ((lat.max() - lat.min()) + (lon.max() - lon.min()) * widest)
+    south, north = np.radians(lat.min()), np.radians(lat.max())
+    widest = 1.0 if south <= 0 <= north else math.cos(min(abs(south), abs(north)))
+    extent_m = EARTH_RADIUS_M * ((north - south) + np.radians(lon.max() - lon.min()) * widest)
     horizon_ms = extent_m / (min_kmh / 3.6) * 1000
-    firsts, seconds_, found = [], [], []
+    pairs: list[tuple[np.ndarray, ...]] = []
     alive = np.arange(plate.size)
     step = 1
+    # ``alive``: the reads whose plate may still have a read ``step`` places on within the horizon.
     while alive.size:
         later = alive + step
         keep = later < plate.size
         alive, later = alive[keep], later[keep]
         keep = (plate[later] == plate[alive]) & (ts[later] - ts[alive] <= horizon_ms)
         alive, later = alive[keep], later[keep]
-        a = (
-            np.sin((lat[later] - lat[alive]) / 2) ** 2
-            + np.cos(lat[alive]) * np.cos(lat[later]) * np.sin((lon[later] - lon[alive]) / 2) ** 2
-        )
-        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+        metres = distances_m(lat[later], lon[later], lat[alive], lon[alive])
         secs = (ts[later] - ts[alive]) / 1000
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kmh = np.where(secs > 0, metres / np.where(secs > 0, secs, 1) * 3.6, np.inf)
+        kmh = np.where(secs > 0, metres / np.where(secs > 0, secs, 1) * 3.6, np.inf)
         hit = (metres >= min_distance_m) & (kmh >= min_kmh)
-        firsts.append(alive[hit])
-        seconds_.append(later[hit])
-        found.append(np.column_stack([metres[hit], secs[hit], kmh[hit]]))
+        pairs.append((alive[hit], later[hit], metres[hit], secs[hit], kmh[hit]))
         step += 1
-    first, second = np.concatenate(firsts), np.concatenate(seconds_)
-    values = np.concatenate(found) if found else np.empty((0, 3))
+    first, second, metres, secs, kmh = (np.concatenate(column) for column in zip(*pairs, strict=True))
     return (
         pl.DataFrame(
             {
                 "plate_id": plate[first],
                 "first_read": read[first],
                 "second_read": read[second],
-                "distance_m": values[:, 0],
-                "seconds": values[:, 1],
-                "kmh": values[:, 2],
+                "distance_m": metres,
+                "seconds": secs,
+                "kmh": kmh,
             },
             schema=_PAIRS,
         )

@@ -1,12 +1,13 @@
-"""Distances on the Earth's surface, as polars expressions and plain floats."""
+"""Distances on the Earth's surface, as polars expressions, numpy arrays and plain floats."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
-__all__ = ["EARTH_RADIUS_M", "bounding_box", "haversine", "haversine_m"]
+__all__ = ["EARTH_RADIUS_M", "bounding_box", "distances_m", "haversine", "haversine_m"]
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -30,6 +31,16 @@ def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     )
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def distances_m(
+    lat: np.ndarray, lon: np.ndarray, lat0: float | np.ndarray, lon0: float | np.ndarray
+) -> np.ndarray:
+    """Great-circle distances in metres from (lat0, lon0) to each point, in degrees: one place to many, or
+    pair by pair when ``lat0`` and ``lon0`` are arrays too."""
+    p1, p2 = np.radians(lat0), np.radians(lat)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - lon0) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
