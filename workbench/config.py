@@ -251,7 +251,15 @@ def local_time(text: str, timezone: str, *, end: bool = False) -> dt.datetime:
     text = text.strip()
     when = dt.datetime.fromisoformat(text)
     zone = zoneinfo.ZoneInfo(timezone)
-    if end and "T" not in text.upper() and " " not in text and when.time() == dt.time():
+    if end and _is_plain_date(text):
         day = dt.datetime.combine(when.date() + dt.timedelta(days=1), dt.time(), zone)
         return day - dt.timedelta(milliseconds=1)
     return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+def _is_plain_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -95,7 +95,7 @@ class Searches:
         case: str | None = None,
         reason: str | None = None,
     ) -> Result:
-        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until)``; the
+        """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until]``; the
         other filters are :meth:`search_partial`'s."""
         params = _filters(state, since, until, cameras, near, min_confidence) | {"plate": plate}
 

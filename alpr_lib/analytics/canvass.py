@@ -31,7 +31,7 @@ MAX_WINDOW = dt.timedelta(days=31)
 
 @dataclass(frozen=True)
 class Scene:
-    """A place and a time window: reads within ``radius_m`` metres of (lat, lon), ``[since_ms, until_ms)``."""
+    """A place and a time window: reads within ``radius_m`` metres of (lat, lon), ``[since_ms, until_ms]``."""
 
     lat: float
     lon: float

@@ -200,7 +200,7 @@ def fetch_reads(
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
 ) -> pl.DataFrame:
-    """Reads of the given plate ids in ``[since, until)``, oldest first, at most ``limit`` rows."""
+    """Reads of the given plate ids in ``[since, until]``, oldest first, at most ``limit`` rows."""
     if not ids or (camera_ids is not None and not camera_ids):
         return pl.DataFrame(schema=READ_SCHEMA)
     params = {
@@ -259,7 +259,7 @@ def reads_at_cameras(
     box: tuple[float, float, float, float] | None = None,
     limit: int | None = None,
 ) -> pl.DataFrame:
-    """Reads by these cameras in ``[since, until)`` — by the (camera_id, ts) index — optionally within a
+    """Reads by these cameras in ``[since, until]`` — by the (camera_id, ts) index — optionally within a
     lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position:
     the index holds the place too, so reads outside the box are never fetched."""
     if not camera_ids:
