@@ -1,6 +1,6 @@
 """ALPR Workbench, the application: command line, settings, Jupyter login, dashboards' components.
 
-In a notebook, ``workbench.connect()`` gives the logged-in member's audited session; what it refuses raises
+In a notebook, ``workbench.connect()`` gives the logged-in member's door client; what it refuses raises
 ``workbench.AlprError`` with a one-line reason.
 """
 
@@ -13,8 +13,8 @@ from alpr_lib.errors import AlprError
 __all__ = ["AlprError", "connect"]
 
 
-def connect(db: str | None = None) -> Any:
-    """The logged-in member's audited session in this kernel (see :func:`workbench.jupyter.connect`)."""
+def connect() -> Any:
+    """The logged-in member's door client in this kernel (see :func:`workbench.jupyter.connect`)."""
     from .jupyter import connect as _connect
 
-    return _connect(db)
+    return _connect()

@@ -158,6 +158,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
+    Setting(
+        "kernel_user",
+        "nobody",
+        "The unprivileged account notebook and dashboard kernels run as when the server runs as root "
+        "(inside their sandbox either way).",
+    ),
 )
 
 

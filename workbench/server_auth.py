@@ -5,25 +5,27 @@ One set of classes serves both servers (``workbench lab`` and ``workbench serve`
 :class:`WorkbenchIdentityProvider`
     a login page against the workbench's users (same lockout, same audit as the CLI), no
     token to copy. The signed cookie holds only the session's random token; each request
-    checks that the session is still live (30 minutes idle, 12 hours at most).
+    checks that the session is still live (30 minutes idle, 12 hours at most). Only a member's
+    actions reset the idle clock: opening a page, running a cell, a dashboard widget event, a door
+    operation — never a browser's background polling.
 :class:`WorkbenchKernelManager`
-    starts each kernel with the requesting member's session in its environment
-    (``WORKBENCH_SESSION``; never a password), so ``workbench.connect()`` in a notebook or a
-    dashboard resumes it. It remembers who owns each kernel and lists only one's own.
+    starts each kernel in the sandbox (:mod:`workbench.sandbox`) with the door's socket and a kernel
+    token of its own — never the database, a password or the member's login session — and binds
+    that token to the kernel's processes at the door. It remembers who owns each kernel, lists
+    only one's own, audits interrupts and restarts, and stops the kernels of a session that ended.
 :class:`WorkbenchAuthorizer`
     lets members reach only their own kernels and sessions; terminals are refused.
 :class:`AuditedKernelConnection`
-    records every ``execute_request`` — member, time, notebook, cell source — in the audit
-    log as it passes from the browser to the kernel, where kernel code cannot alter it. A
-    cell whose session has ended is not run.
+    sits between the browser and the kernel, where kernel code cannot reach: every
+    ``execute_request``, on any channel, is recorded (member, time, notebook, channel, source)
+    before it is passed on; a message with no channel, or a debugger request (it evaluates
+    code), is refused and recorded. A cell whose session has ended is not run.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
-from functools import cache
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
@@ -39,14 +41,16 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 from tornado import web
+from tornado.ioloop import PeriodicCallback
 from traitlets import Unicode
 
 from alpr_lib.access import Policy, login
-from alpr_lib.access.session import identify, record_event, resume
+from alpr_lib.access.session import identify, record_event, record_refusal, resume
 from alpr_lib.errors import AlprError, NotAuthenticated
 from alpr_lib.store import Store
 
-from .config import load_settings, policy_from
+from . import sandbox
+from .servers import runtime
 
 __all__ = [
     "COOKIE",
@@ -58,23 +62,18 @@ __all__ = [
 ]
 
 COOKIE = "workbench-session"
-#: Environment variables a kernel must not inherit from the server.
-_SECRETS = ("WORKBENCH_PASSWORD", "WORKBENCH_NEW_PASSWORD", "WORKBENCH_DEMO_PASSWORD", "JUPYTER_TOKEN")
 _MAX_CELL = 20_000  # characters of a cell's source kept in its audit entry
-
-
-@cache
-def _door(url: str) -> tuple[Store, Policy]:
-    return Store(url), policy_from(load_settings())
+_IDLE_CHECK_MS = 60_000  # how often the kernels of ended sessions are looked for
 
 
 def door() -> tuple[Store, Policy]:
-    """The server's store and policy (the database from ``WORKBENCH_DB_URL`` or the settings)."""
-    return _door(os.environ.get("WORKBENCH_DB_URL") or load_settings().db_url)
+    """The server's store and policy."""
+    run = runtime()
+    return run.store, run.policy
 
 
 def _client() -> str:
-    return os.environ.get("WORKBENCH_CLIENT", "lab")
+    return runtime().client
 
 
 def session_token(handler: web.RequestHandler) -> str | None:
@@ -160,6 +159,8 @@ class WorkbenchLoginHandler(JupyterHandler):
         if self.request.protocol == "https":
             options["secure"] = True
         self.set_secure_cookie(COOKIE, session.token, expires_days=None, **options)
+        if sandbox.PLAN is not None:
+            sandbox.PLAN.member_folder(session.name)
         self.redirect(_safe_next(self, self.get_argument("next", None)))
 
 
@@ -208,7 +209,7 @@ class WorkbenchIdentityProvider(IdentityProvider):
         if not token:
             return None
         store, policy = door()
-        member = identify(store, token, client=_client(), policy=policy)
+        member = identify(store, token, client=_client(), policy=policy, touch=_member_action(handler))
         if member is None:
             handler.clear_cookie(COOKIE, path=handler.base_url)  # type: ignore[attr-defined]
             return None
@@ -221,6 +222,16 @@ class WorkbenchIdentityProvider(IdentityProvider):
             )
 
 
+def _member_action(handler: web.RequestHandler) -> bool:
+    """Whether a request is a member opening a page (it resets the idle clock); a browser's background
+    requests — the API, static files, polling — are not."""
+    request = handler.request
+    if request.method != "GET" or "text/html" not in request.headers.get("Accept", ""):
+        return False
+    path = request.path or ""
+    return not any(part in path for part in ("/api/", "/static/", "/lab/extensions/", "/files/"))
+
+
 def _current() -> tuple[str | None, str | None]:
     """The user name and session token of the request being handled, if any."""
     handler = CallContext.get(CallContext.JUPYTER_HANDLER)
@@ -231,13 +242,21 @@ def _current() -> tuple[str | None, str | None]:
 
 
 class WorkbenchKernelManager(AsyncMappingKernelManager):
-    """Kernels that carry their member's session, and are listed to their member only."""
+    """Kernels in the sandbox, bound to their member at the door, listed to their member only."""
 
     owners: dict[str, str]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owners = {}
+        self._tokens: dict[str, str] = {}
+        self._idle_check: PeriodicCallback | None = None
+
+    def _pid(self, kernel_id: str) -> int | None:
+        try:
+            return self.get_kernel(kernel_id).provisioner.pid  # type: ignore[no-any-return]
+        except (KeyError, AttributeError):
+            return None
 
     async def start_kernel(
         self, *, kernel_id: str | None = None, path: str | None = None, **kwargs: Any
@@ -245,33 +264,70 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
         name, token = _current()
         if not name or not token:
             raise web.HTTPError(403, "log in to start a kernel")
-        store, policy = door()
+        run = runtime()
         given = kwargs.get("env") or {}
         # Lab's session manager names the notebook, Voila the page in SCRIPT_NAME; path is only its folder.
         notebook = given.get("WORKBENCH_NOTEBOOK") or given.get("SCRIPT_NAME") or path
         try:
             record_event(
-                store,
+                run.store,
                 token,
-                client=_client(),
+                client=run.client,
                 operation="kernel.start",
                 params={"notebook": notebook},
-                policy=policy,
+                policy=run.policy,
             )
         except NotAuthenticated as exc:
             raise web.HTTPError(403, str(exc)) from None
-        env = {**os.environ, **given}
-        for key in _SECRETS:
-            env.pop(key, None)
-        env.update(
-            WORKBENCH_SESSION=token,
-            WORKBENCH_CLIENT=_client(),
-            WORKBENCH_DB_URL=str(store.url.render_as_string(hide_password=False)),
+        kernel_id = kernel_id or self.new_kernel_id(**kwargs)
+        kernel_token = run.service.kernels.register(
+            kernel_id, name, token, pid_of=lambda: self._pid(kernel_id)
         )
-        kwargs["env"] = env
-        kid: str = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+        kwargs["env"] = sandbox.kernel_env(
+            given,
+            {
+                "WORKBENCH_DOOR": sandbox.DOOR_SOCKET if run.protected else str(run.service.path),
+                "WORKBENCH_KERNEL_TOKEN": kernel_token,
+                "WORKBENCH_MEMBER": name,
+            },
+        )
+        try:
+            kid: str = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+        except Exception:
+            run.service.kernels.unregister(kernel_id)
+            raise
+        if not isinstance(self.get_kernel(kid).provisioner, sandbox.SandboxProvisioner):
+            # Fail closed: a kernel started any other way is outside the sandbox.
+            await self.shutdown_kernel(kid, now=True)
+            raise web.HTTPError(500, "the kernel did not start in the workbench sandbox")
         self.owners[kid] = name
+        self._tokens[kid] = token
+        if self._idle_check is None:
+            self._idle_check = PeriodicCallback(self._stop_ended, _IDLE_CHECK_MS)
+            self._idle_check.start()
         return kid
+
+    async def _stop_ended(self) -> None:
+        """Stop the kernels whose member's session has ended (idle, expired, logged out, disabled)."""
+        run = runtime()
+        for kid, token in list(self._tokens.items()):
+            if identify(run.store, token, client=run.client, policy=run.policy) is None:
+                self.log.info("Stopping a kernel: its member's session has ended.")
+                await self.shutdown_kernel(kid, now=True)
+
+    async def shutdown_kernel(self, kernel_id: str, now: bool = False, restart: bool = False) -> None:
+        await super().shutdown_kernel(kernel_id, now=now, restart=restart)
+        runtime().service.kernels.unregister(kernel_id)
+        self.owners.pop(kernel_id, None)
+        self._tokens.pop(kernel_id, None)
+
+    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:
+        _audit_kernel_event(self, kernel_id, "kernel.restart")
+        await super().restart_kernel(kernel_id, now=now)
+
+    def interrupt_kernel(self, kernel_id: str) -> Any:
+        _audit_kernel_event(self, kernel_id, "kernel.interrupt")
+        return super().interrupt_kernel(kernel_id)
 
     def owner(self, kernel_id: str) -> str | None:
         return self.owners.get(kernel_id)
@@ -279,6 +335,22 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
     def list_kernels(self) -> list[dict[str, Any]]:
         name, _token = _current()
         return [k for k in super().list_kernels() if name is None or self.owners.get(k["id"]) == name]
+
+
+def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: str) -> None:
+    """Audit an interrupt or restart asked for by a member (refused when their session has ended)."""
+    _name, token = _current()
+    token = token or km._tokens.get(kernel_id)
+    run = runtime()
+    if not token:
+        raise web.HTTPError(403, "log in first")
+    try:
+        record_event(
+            run.store, token, client=run.client, operation=operation, params={"kernel": kernel_id},
+            policy=run.policy,
+        )  # fmt: skip
+    except NotAuthenticated as exc:
+        raise web.HTTPError(403, str(exc)) from None
 
 
 class WorkbenchSessionManager(SessionManager):
@@ -331,8 +403,17 @@ def _peek(connection: ZMQChannelsWebsocketConnection, message: Any) -> tuple[str
     return msg.get("channel"), msg.get("header") or {}, msg.get("content") or {}
 
 
+_CHANNELS = ("shell", "control", "stdin")
+#: Messages that make a kernel run code a member wrote: recorded before they pass.
+_RUNS_CODE = ("execute_request",)
+#: Messages refused outright: the debugger evaluates arbitrary code outside the cell audit.
+_REFUSED = ("debug_request",)
+#: Messages recorded as kernel events.
+_EVENTS = {"interrupt_request": "kernel.interrupt", "shutdown_request": "kernel.shutdown"}
+
+
 class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
-    """The browser-to-kernel channel, recording every cell sent to run before it reaches the kernel."""
+    """The browser-to-kernel channel: code is recorded before it reaches the kernel, or refused."""
 
     notebook: str | None = None
 
@@ -344,30 +425,58 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
         except Exception:  # no notebook session (a console, a bare kernel): the kernel id says enough
             self.notebook = None
 
+    def _refuse(self, token: str | None, why: str, params: dict[str, Any]) -> None:
+        run = runtime()
+        name, _token = _current()
+        user = self.websocket_handler.current_user
+        record_refusal(
+            run.store, client=run.client, operation="kernel.message", detail=why,
+            user_name=user.username if user else name, params={"kernel": self.kernel_id, **params},
+        )  # fmt: skip
+        self.log.warning("A message to a kernel was refused: %s.", why)
+
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         try:
             channel, header, content = _peek(self, incoming_msg)
         except Exception:
-            channel, header, content = None, {}, {}
-        if channel == "shell" and header.get("msg_type") == "execute_request":
-            token = session_token(self.websocket_handler)
+            channel, header, content = "unreadable", {}, {}
+        token = session_token(self.websocket_handler)
+        msg_type = str(header.get("msg_type", ""))
+        if channel not in _CHANNELS or msg_type in _REFUSED:
+            why = f"a {msg_type or 'message'} on {'no channel' if channel is None else 'the ' + str(channel)}"
+            self._refuse(token, why + " channel is not run", {"channel": channel, "msg_type": msg_type[:40]})
+            return
+        if msg_type in _RUNS_CODE or msg_type in _EVENTS:
             code = str(content.get("code", ""))
-            params = {
-                "notebook": self.notebook,
-                "kernel": self.kernel_id,
-                "code": code[:_MAX_CELL],
-                "truncated": len(code) > _MAX_CELL,
-            }
-            store, policy = door()
-            try:
-                if not token:
-                    raise NotAuthenticated("no session")
-                record_event(
-                    store, token, client=_client(), operation="cell.execute", params=params, policy=policy
-                )
-            except AlprError:
-                # Not audited means not run: the session ended, or the audit could not be written.
-                self.log.warning("A cell was not run: the workbench session has ended or cannot be audited.")
+            params: dict[str, Any] = {"notebook": self.notebook, "kernel": self.kernel_id, "channel": channel}
+            if msg_type in _RUNS_CODE:
+                params |= {"code": code[:_MAX_CELL], "truncated": len(code) > _MAX_CELL}
+            else:
+                params |= {"restart": bool(content.get("restart"))}
+            operation = "cell.execute" if msg_type in _RUNS_CODE else _EVENTS[msg_type]
+            if not self._record(token, operation, params):
+                return
+        elif msg_type == "comm_msg" and token:
+            # A dashboard widget event is a member's action: it resets the idle clock.
+            run = runtime()
+            if identify(run.store, token, client=run.client, policy=run.policy, touch=True) is None:
                 self.websocket_handler.close(4001, "session ended; log in again")
                 return
         super().handle_incoming_message(incoming_msg)
+
+    def _record(self, token: str | None, operation: str, params: dict[str, Any]) -> bool:
+        run = runtime()
+        try:
+            if not token:
+                raise NotAuthenticated("no session")
+            record_event(
+                run.store, token, client=run.client, operation=operation, params=params, policy=run.policy
+            )
+        except AlprError:
+            # Not audited means not run: the session ended, or the audit could not be written.
+            self.log.warning(
+                "A message was not passed to a kernel: the session has ended or cannot be audited."
+            )
+            self.websocket_handler.close(4001, "session ended; log in again")
+            return False
+        return True

@@ -1,32 +1,63 @@
-"""Starting JupyterLab and Voila behind the workbench login, on this machine only by default."""
+"""Starting JupyterLab and Voila behind the workbench login, on this machine only by default.
+
+The server process is the only holder of the database and the settings: it runs the door as a service
+on a Unix socket (:class:`~alpr_lib.access.service.DoorService`) and starts every kernel in a sandbox
+(:mod:`workbench.sandbox`) whose environment names the door's socket and the kernel's own token, and
+nothing else of the workbench's.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_core.paths import jupyter_runtime_dir
+
+from alpr_lib.access import Policy
+from alpr_lib.access.service import DoorService
 from alpr_lib.store import Store
 
-__all__ = ["lab_argv", "launch", "prepare_environment", "voila_argv"]
+from . import sandbox
+
+__all__ = ["Runtime", "lab_argv", "launch", "runtime", "voila_argv"]
 
 _AUTH = "workbench.server_auth"
 _CULL = ["--MappingKernelManager.cull_idle_timeout=1800", "--MappingKernelManager.cull_interval=120"]
+#: Environment variables the server itself must not keep (its kernels get none of its environment).
+_SECRETS = (
+    "WORKBENCH_PASSWORD",
+    "WORKBENCH_NEW_PASSWORD",
+    "WORKBENCH_DEMO_PASSWORD",
+    "WORKBENCH_SESSION",
+    "WORKBENCH_KERNEL_TOKEN",
+    "JUPYTER_TOKEN",
+)
 
 
-def prepare_environment(db_url: str, client: str) -> None:
-    """What the server and its kernels inherit: the database, the client kind, and no passwords."""
-    for key in (
-        "WORKBENCH_PASSWORD",
-        "WORKBENCH_NEW_PASSWORD",
-        "WORKBENCH_DEMO_PASSWORD",
-        "WORKBENCH_SESSION",
-    ):
-        os.environ.pop(key, None)
-    os.environ["WORKBENCH_DB_URL"] = db_url
-    os.environ["WORKBENCH_CLIENT"] = client
-    # Our Voila template (no CDN links) is found on the Jupyter data path.
-    data = str(Path(__file__).resolve().parent / "jupyter_data")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (data, os.environ.get("JUPYTER_PATH", "")) if p)
+@dataclass
+class Runtime:
+    """The running server's door: its store, policy, client kind and service; set once by :func:`launch`."""
+
+    store: Store
+    policy: Policy
+    client: str
+    service: DoorService
+    protected: bool
+    display: dict[str, str]
+
+
+_RUNTIME: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The server's :class:`Runtime` (only inside ``workbench lab``/``serve``)."""
+    if _RUNTIME is None:
+        raise RuntimeError("the workbench door is not running in this process")
+    return _RUNTIME
 
 
 def _root() -> list[str]:
@@ -45,6 +76,7 @@ def lab_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
         f"--ServerApp.kernel_manager_class={_AUTH}.WorkbenchKernelManager",
         f"--ServerApp.session_manager_class={_AUTH}.WorkbenchSessionManager",
         f"--ServerApp.kernel_websocket_connection_class={_AUTH}.AuditedKernelConnection",
+        "--ServerApp.contents_manager_class=workbench.server_files.MembersContentsManager",
         "--ServerApp.terminals_enabled=False",
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
         *_CULL,
@@ -70,14 +102,91 @@ def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
     ]
 
 
-def launch(client: str, store: Store, root: Path, *, ip: str, port: int, browser: bool) -> None:
-    """Run JupyterLab (``client="lab"``) or Voila (``"dashboard"``) over ``root`` until stopped."""
-    prepare_environment(store.url.render_as_string(hide_password=False), client)
+def _workspace(data_dir: Path, shipped: Path) -> tuple[Path, Path, Path]:
+    """JupyterLab's folder: ``shipped/`` (the analyst and training notebooks, refreshed at each start,
+    read-only to members) and ``members/NAME/`` (each member's own notebooks)."""
+    root = data_dir / "lab"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    copy = root / "shipped"
+    if shipped.is_dir():
+        shutil.copytree(shipped, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    copy.mkdir(exist_ok=True)
+    members = root / "members"
+    members.mkdir(exist_ok=True, mode=0o711)  # kernels pass through to their member's folder only
+    return root, copy, members
+
+
+def launch(
+    client: str,
+    store: Store,
+    folder: Path,
+    *,
+    policy: Policy,
+    data_dir: Path,
+    hidden: list[Path],
+    ip: str,
+    port: int,
+    browser: bool,
+    protected: bool = True,
+    kernel_user: str = "nobody",
+    display: dict[str, str] | None = None,
+) -> None:
+    """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
+    the dashboards in ``folder``, with the door as a service, until stopped.
+
+    ``protected=False`` (single-user mode, asked for explicitly) starts kernels without the sandbox; every
+    audit entry the server writes then says so (client ``lab-unprotected`` / ``dash-unprotected``).
+    """
+    global _RUNTIME
+    if protected and shutil.which("bwrap") is None:
+        raise RuntimeError(
+            "kernels run in a bubblewrap sandbox and bwrap is not installed: apt-get install bubblewrap "
+            "(or start with --unprotected on a single-user machine)"
+        )
+    for key in _SECRETS:
+        os.environ.pop(key, None)
+    audit_client = (
+        client if protected else {"lab": "lab-unprotected", "dashboard": "dash-unprotected"}[client]
+    )
+    run = Path(jupyter_runtime_dir())
+    run.mkdir(parents=True, exist_ok=True, mode=0o700)
+    door_dir = Path(tempfile.mkdtemp(prefix="workbench-door-", dir=run))
+    service = DoorService(store, policy, door_dir / "door.sock", client=audit_client, display=display or {})
+    service.start()
     if client == "lab":
-        from jupyterlab.labapp import LabApp
-
-        LabApp.launch_instance(argv=lab_argv(root.resolve(), ip=ip, port=port, browser=browser))
+        root, shipped, members = _workspace(data_dir, folder)
+        readonly, members_root = [shipped], members
     else:
-        from voila.app import Voila
+        root, readonly, members_root = folder.resolve(), [folder.resolve()], None
+    sandbox.PLAN = sandbox.SandboxPlan(
+        door_socket=service.path,
+        readonly=readonly,
+        members_root=members_root,
+        hidden=[*hidden, run, data_dir],
+        kernel_user=kernel_user,
+        enabled=protected,
+    )
+    _RUNTIME = Runtime(store, policy, audit_client, service, protected, dict(display or {}))
+    os.environ["JUPYTER_DEFAULT_PROVISIONER_NAME"] = "workbench-sandbox"
+    # Our Voila template (no CDN links) is found on the Jupyter data path.
+    data = str(Path(__file__).resolve().parent / "jupyter_data")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (data, os.environ.get("JUPYTER_PATH", "")) if p)
+    if not protected:
+        print(
+            "UNPROTECTED single-user mode: kernels run without the sandbox and can reach what this account "
+            "can. Every audit entry this server writes says so.",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        if client == "lab":
+            from jupyterlab.labapp import LabApp
 
-        Voila.launch_instance(argv=voila_argv(root.resolve(), ip=ip, port=port, browser=browser))
+            LabApp.launch_instance(argv=lab_argv(root, ip=ip, port=port, browser=browser))
+        else:
+            from voila.app import Voila
+
+            Voila.launch_instance(argv=voila_argv(root, ip=ip, port=port, browser=browser))
+    finally:
+        service.stop()
+        shutil.rmtree(door_dir, ignore_errors=True)

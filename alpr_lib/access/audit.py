@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-CLIENTS = ("cli", "lab", "dashboard", "api", "system")
+#: Who wrote an entry. ``*-unprotected``: a server whose kernels run without the sandbox (single-user mode,
+#: asked for explicitly), so that every entry it writes says so.
+CLIENTS = ("cli", "lab", "dashboard", "api", "system", "lab-unprotected", "dash-unprotected")
 OUTCOMES = ("ok", "denied", "error")
 
 _FIELDS = (

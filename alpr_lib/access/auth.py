@@ -220,9 +220,11 @@ def session_state(
     absolute: dt.timedelta,
     session_id: int | None = None,
     token: str | None = None,
+    touch: bool = True,
 ) -> tuple[sa.Row[tuple[int, int, str]] | None, str]:
     """Look a session up by id or token: its row (id, user_id, client) and ``ok``, ``unknown``,
-    ``ended``, ``idle`` or ``expired``. A live session's last-seen time follows ``now`` (within a minute)."""
+    ``ended``, ``idle`` or ``expired``. A live session's last-seen time follows ``now`` (within a minute)
+    when ``touch``: only a member's own actions touch it, never a browser's background requests."""
     c = s.Session.__table__.c
     where = c.id == session_id if session_id is not None else c.token_hash == token_hash(token or "")
     row = conn.execute(
@@ -235,7 +237,7 @@ def session_state(
     )
     if outcome == "ok":
         # Touched at most once a minute: a browser asks many times a minute, the idle limit is in minutes.
-        if now - row.last_seen_at > _TOUCH_EVERY:
+        if touch and now - row.last_seen_at > _TOUCH_EVERY:
             conn.execute(sa.update(s.Session).where(c.id == row.id).values(last_seen_at=now))
     elif row.ended_at is None:
         conn.execute(sa.update(s.Session).where(c.id == row.id).values(ended_at=now))

@@ -60,6 +60,7 @@ __all__ = [
     "identify",
     "login",
     "record_event",
+    "record_refusal",
     "resume",
 ]
 
@@ -161,7 +162,7 @@ _TOUCH = (
 
 
 def _live_user(
-    conn: Connection, token: str, policy: Policy, now: dt.datetime
+    conn: Connection, token: str, policy: Policy, now: dt.datetime, *, touch: bool = True
 ) -> tuple[UserRecord | None, str, int | None]:
     """The session's member and state: ok, unknown, ended, idle, expired or disabled."""
     row, outcome = session_state(
@@ -170,6 +171,7 @@ def _live_user(
         idle=dt.timedelta(minutes=policy.idle_minutes),
         absolute=dt.timedelta(hours=policy.max_hours),
         token=token,
+        touch=touch,
     )
     if row is None:
         return None, outcome, None
@@ -185,16 +187,19 @@ def _live_user(
     return user, outcome, int(row.id)
 
 
-def identify(store: Store, token: str, *, client: str, policy: Policy | None = None) -> UserRecord | None:
+def identify(
+    store: Store, token: str, *, client: str, policy: Policy | None = None, touch: bool = False
+) -> UserRecord | None:
     """Who holds this live session token (a web server's check on each request), or None.
 
     Not audited when the session is live (that would log every page request); a session
-    found expired or an account found disabled is audited once, as the session ends.
+    found expired or an account found disabled is audited once, as the session ends. The idle clock
+    is reset only with ``touch`` — a member opening a page — never by a browser's background polling.
     """
     policy = policy or Policy()
     now = _now()
     with store.atomic() as conn:
-        user, outcome, sid = _live_user(conn, token, policy, now)
+        user, outcome, sid = _live_user(conn, token, policy, now, touch=touch)
         if user is not None and outcome in ("idle", "expired", "disabled"):
             audit.append(
                 conn,
@@ -239,6 +244,37 @@ def record_event(
     if outcome != "ok":
         raise _session_refusal(outcome, policy)
     return entry
+
+
+def record_refusal(
+    store: Store,
+    *,
+    client: str,
+    operation: str,
+    user_name: str | None,
+    params: Mapping[str, Any],
+    detail: str,
+) -> int:
+    """Audit a refusal made around the door — a copied token, a file or a kernel channel a member may
+    not use — naming whose identity was presented (``user_name``) and what was seen (``params``)."""
+    with store.atomic() as conn:
+        role = None
+        if user_name:
+            role = conn.execute(
+                sa.select(s.Role.name)
+                .join(s.User, s.User.role_id == s.Role.id)
+                .where(s.User.name == user_name)
+            ).scalar()
+        return audit.append(
+            conn,
+            operation=operation,
+            outcome="denied",
+            client=client,
+            user_name=user_name,
+            role=role,
+            params=dict(params),
+            detail=detail,
+        )
 
 
 class AccessSession(Searches):
