@@ -26,17 +26,21 @@ demo: install
 	@echo "Starting the dashboards at http://127.0.0.1:8866 (log in as investigator; Ctrl-C stops them)..."
 	$(BIN)/workbench serve --port 8866
 
-# Browser tests drive Debian's Chromium; install it when missing and we may (root, apt-get).
+# Browser tests drive Debian's Chromium; kernels run in bubblewrap's sandbox. Install them when missing and
+# we may (root, apt-get).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Chromium for the browser tests (apt-get)..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; fi; }
+	    echo "Installing Chromium (browser tests) and bubblewrap (the kernels' sandbox) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap >/dev/null; \
+	  else echo "The tests need Chromium and bubblewrap: sudo apt-get install chromium bubblewrap"; fi; }
 
 NB_DB   := $(CURDIR)/.venv/notebook-demo.db
+# The notebooks' kernels reach the city only through the door: `workbench door` serves it while nbval runs,
+# and the kernels' environment names no database.
 NB_ENV  := WORKBENCH_DB_URL=sqlite:///$(NB_DB) WORKBENCH_USER=analyst WORKBENCH_PASSWORD=synthetic-demo-pass-2026 \
            WORKBENCH_DATA_DIR=$(CURDIR)/.venv/notebook-data
+DOOR    := $(BIN)/workbench door --
 NBVAL   := -p no:cacheprovider -o filterwarnings= -q
 
 test: install browser
@@ -66,19 +70,19 @@ notebook-db: install
 	  --start 2026-10-01 --db sqlite:///$(NB_DB) > /dev/null
 
 notebooks: notebook-db
-	$(NB_ENV) $(BIN)/python -m pytest --nbval notebooks $(NB_SANITIZE) $(NBVAL) \
+	$(NB_ENV) $(DOOR) $(BIN)/python -m pytest --nbval notebooks $(NB_SANITIZE) $(NBVAL) \
 	  --ignore $(NB_INVESTIGATOR) --ignore $(NB_SUPERVISOR)
-	$(NB_ENV) WORKBENCH_USER=investigator $(BIN)/python -m pytest --nbval $(NB_INVESTIGATOR) $(NB_SANITIZE) $(NBVAL)
-	$(NB_ENV) WORKBENCH_USER=supervisor $(BIN)/python -m pytest --nbval $(NB_SUPERVISOR) $(NB_SANITIZE) $(NBVAL)
-	$(NB_ENV) $(BIN)/python -m pytest --nbval-lax voila_apps $(NBVAL)
+	$(NB_ENV) WORKBENCH_USER=investigator $(DOOR) $(BIN)/python -m pytest --nbval $(NB_INVESTIGATOR) $(NB_SANITIZE) $(NBVAL)
+	$(NB_ENV) WORKBENCH_USER=supervisor $(DOOR) $(BIN)/python -m pytest --nbval $(NB_SUPERVISOR) $(NB_SANITIZE) $(NBVAL)
+	$(NB_ENV) $(DOOR) $(BIN)/python -m pytest --nbval-lax voila_apps $(NBVAL)
 
 # Re-run every notebook in place on a fresh demo city, saving the outputs that `make notebooks` compares.
 # Review the diff before committing it: a changed output is a changed behaviour.
 notebook-outputs: notebook-db
 	for nb in $(filter-out $(NB_INVESTIGATOR) $(NB_SUPERVISOR),$(wildcard notebooks/*.ipynb notebooks/training/*.ipynb)); do \
-	  $(NB_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; done
-	$(NB_ENV) WORKBENCH_USER=investigator $(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB_INVESTIGATOR)
-	$(NB_ENV) WORKBENCH_USER=supervisor $(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB_SUPERVISOR)
+	  $(NB_ENV) $(DOOR) $(BIN)/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; done
+	$(NB_ENV) WORKBENCH_USER=investigator $(DOOR) $(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB_INVESTIGATOR)
+	$(NB_ENV) WORKBENCH_USER=supervisor $(DOOR) $(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB_SUPERVISOR)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" -x -q

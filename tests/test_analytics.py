@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alpr_lib.access import AccessSession, login
+from alpr_lib.access import AccessSession, Policy, login
 from alpr_lib.analytics import Scene, match_pattern
 from alpr_lib.errors import InvalidInput, InvalidPattern
 from alpr_lib.hotlists import add_entries, match_new_reads
@@ -62,7 +62,7 @@ def write_reads(store: Store, tmp_path: Path, reads: list[tuple[str, str, str, f
 def town(admin_store: Store, tmp_path: Path) -> AccessSession:
     """A hand-built town of 11 reads, and its trained administrator's session."""
     write_reads(admin_store, tmp_path, READS)
-    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(timezone="UTC"))  # the town keeps UTC
     admin.record_training("admin")
     admin.set_purpose(**WHY)
     return admin
@@ -145,7 +145,7 @@ def test_a_time_window_holds_both_its_ends(town: AccessSession) -> None:
     since, until = T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=600)
     plate = town.search_plate("7ABC123", since=since, until=until)
     assert plate.frame["ts"].to_list() == [since, until]
-    assert town.timeline("7ABC123", since=since, until=until, timezone="UTC").count == 2
+    assert town.timeline("7ABC123", since=since, until=until).count == 2
     assert town.canvass([scene("CAM-A", 100, 0.5, 600)]).frame["plate"].to_list() == [
         "FOLLOW1", "CLONE77", "LONER99", "7ABC123",
     ]  # fmt: skip
@@ -167,7 +167,7 @@ def test_common_plates_across_scenes(town: AccessSession) -> None:
 
 
 def test_timeline_of_a_plate(town: AccessSession) -> None:
-    result = town.timeline("7abc123", timezone="UTC")
+    result = town.timeline("7abc123")
     assert result.frame["camera"].to_list() == ["CAM-A", "CAM-B", "CAM-A"]
     summary = result.extra["summary"]
     assert summary["reads"] == 3 and summary["places"] == 1  # A and B are within 300 m: one place

@@ -30,6 +30,11 @@ def nbval(notebook: Path, demo_db: str, tmp_path: Path) -> subprocess.CompletedP
         [
             sys.executable,
             "-m",
+            "workbench",
+            "door",
+            "--",
+            sys.executable,
+            "-m",
             "pytest",
             "--nbval",
             str(notebook),

@@ -117,7 +117,7 @@ def test_lab_login_kernel_session_cell_audit_and_isolation(
 
     started = analyst.post(
         "/api/sessions",
-        json={"path": "case-work.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        json={"path": "shipped/case-work.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
         headers={"X-XSRFToken": analyst.cookies["_xsrf"]},
     )
     assert started.status_code == 201, started.text
@@ -130,7 +130,7 @@ def test_lab_login_kernel_session_cell_audit_and_isolation(
     cell = audit(city, "cell.execute")[-1]
     assert (cell.user_name, cell.role, cell.client, cell.outcome) == ("analyst", "analyst", "lab", "ok")
     params = json.loads(cell.params)
-    assert params["code"] == code and params["notebook"] == "case-work.ipynb"
+    assert params["code"] == code and params["notebook"] == "shipped/case-work.ipynb"
     assert audit(city, "resume")[-1].user_name == "analyst"  # workbench.connect() in the kernel
 
     # Another member sees and reaches none of it.

@@ -668,7 +668,7 @@ def audit_report(
     """
     settings = _settings()
     result = _login(_open(db), user).audit_report(
-        since=_when(since), until=_when(until, end=True), user=member, timezone=settings.timezone
+        since=_when(since), until=_when(until, end=True), user=member
     )
     flags = result.extra["flags"]
     head = result.extra["checkpoint"]
@@ -726,7 +726,7 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
     tz = zoneinfo.ZoneInfo(_settings().timezone)
     start = dt.datetime(year, 3 * q - 2, 1, tzinfo=tz)
     end = dt.datetime(year + (q == 4), (3 * q) % 12 + 1, 1, tzinfo=tz)
-    result = _login(_open(db), user).audit_report(since=start, until=end, timezone=_settings().timezone)
+    result = _login(_open(db), user).audit_report(since=start, until=end)
     from alpr_lib.access.roles import DATA_OPERATIONS
 
     searches = result.frame.filter(pl.col("operation").is_in(list(DATA_OPERATIONS)))
@@ -1039,7 +1039,6 @@ def release_create(
         workbench release create --agency "Lane County DA" --plate 7ABC123 --from 2026-11-01 --out ./pkg \\
             --purpose investigation --case 26-01234 --reason "evidence for prosecution" --user investigator
     """
-    settings = _settings()
     result = _login(_open(db), user).release(
         agency=agency,
         dest=out,
@@ -1047,8 +1046,6 @@ def release_create(
         since=_when(since),
         until=_when(until, end=True),
         read_ids=read_ids,
-        department_state=settings.department_state,
-        allow_out_of_state=settings.release_out_of_state,
         purpose=purpose,
         case=case,
         reason=reason,
@@ -1251,9 +1248,7 @@ def import_reads(
     column_map = _parse_map(mapping)
     session = _login(_open(db), user)
     with _bar(None, "importing") as step:
-        report = session.import_reads(
-            file, column_map=column_map, rejects_path=rejects, timezone=_settings().timezone, progress=step
-        )
+        report = session.import_reads(file, column_map=column_map, rejects_path=rejects, progress=step)
     data = report.as_dict()
     if not as_json:
         for row in report.rejected:

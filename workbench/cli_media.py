@@ -39,12 +39,19 @@ def ingest() -> None:
     """
 
 
-def _ocr_settings() -> None:
-    """Hand the OCR settings (file or environment) to the library's engine factory."""
+def _engine(
+    name: str | None = None, *, reader_model: Path | None = None, detector_model: Path | None = None
+) -> Any:
+    """The OCR engine the settings name (``ocr_engine``, ``easyocr_model_dir``), or ``name``."""
+    from alpr_lib.recognition.ocr import default_engine
+
     settings = _settings()
-    os.environ.setdefault("WORKBENCH_OCR_ENGINE", settings.ocr_engine)
-    if settings.easyocr_model_dir:
-        os.environ.setdefault("WORKBENCH_EASYOCR_MODEL_DIR", settings.easyocr_model_dir)
+    return default_engine(
+        name or settings.ocr_engine,
+        model_dir=settings.easyocr_model_dir or None,
+        reader_model=reader_model,
+        detector_model=detector_model,
+    )
 
 
 def _at(value: str | None) -> tuple[float, float] | None:
@@ -85,11 +92,10 @@ def ingest_images_cmd(
         workbench ingest images ./stills --camera PORT-02 --start 2026-11-03T14:00 --every 2 --user admin
     """
     session = _login(_open(db), user)
-    _ocr_settings()
     with _bar(None, "reading images", unit="files") as step:
         data = session.ingest_media(
-            "images", folder, camera=camera, at=_at(at), start=_when(start), every_s=every_s,
-            crops_dir=Path(_settings().data_dir) / "crops", timezone=_settings().timezone, progress=step,
+            "images", folder, engine=_engine(), camera=camera, at=_at(at), start=_when(start),
+            every_s=every_s, crops_dir=Path(_settings().data_dir) / "crops", progress=step,
         )  # fmt: skip
     _report_intake(data, as_json)
 
@@ -113,12 +119,11 @@ def ingest_video_cmd(
             --start 2026-11-03T14:00 --user admin
     """
     session = _login(_open(db), user)
-    _ocr_settings()
     when = _when(start)
     assert when is not None
     with _bar(None, "reading video", unit="frames") as step:
         data = session.ingest_media(
-            "video", file, camera=camera, at=_at(at), start=when,
+            "video", file, engine=_engine(), camera=camera, at=_at(at), start=when,
             crops_dir=Path(_settings().data_dir) / "crops", progress=step,
         )  # fmt: skip
     _report_intake(data, as_json)
@@ -216,24 +221,17 @@ def evaluate_cmd(
         workbench evaluate ../shared/datasets/openalpr/endtoend/us --json
     """
     from alpr_lib.recognition.evaluate import evaluate_crops, evaluate_folder
-    from alpr_lib.recognition.ocr import default_engine
 
-    if engine:
-        os.environ["WORKBENCH_OCR_ENGINE"] = engine
-    if reader_model:
-        os.environ["WORKBENCH_PLATE_READER"] = str(reader_model)
-    if detector_model:
-        os.environ["WORKBENCH_PLATE_DETECTOR"] = str(detector_model)
     if fold is not None and fold >= folds:
         raise click.BadParameter(f"a fold from 0 to {folds - 1}", param_hint="--fold")
-    _ocr_settings()
+    ocr = _engine(engine, reader_model=reader_model, detector_model=detector_model)
     if crops_csv is not None:
         with _bar(None, "evaluating", unit="crops") as step:
-            crops = evaluate_crops(folder, crops_csv, default_engine(), limit=limit, progress=step)
+            crops = evaluate_crops(folder, crops_csv, ocr, limit=limit, progress=step)
         _emit(as_json, crops, lambda: click.echo(json.dumps(crops)))
         return
     with _bar(None, "evaluating", unit="images") as step:
-        result = evaluate_folder(folder, default_engine(), limit=limit, fold=fold, folds=folds, progress=step)
+        result = evaluate_folder(folder, ocr, limit=limit, fold=fold, folds=folds, progress=step)
     data = result.as_dict()
 
     def text() -> None:

@@ -21,7 +21,6 @@ from .cli import (
     _login,
     _open,
     _rows,
-    _settings,
     _when,
     data_options,
     db_option,
@@ -210,7 +209,7 @@ def timeline_cmd(plate: str, **kw: Any) -> None:
             --reason "suspect vehicle" --user analyst
     """
     session, why, as_json = _door(kw)
-    result = session.timeline(plate, timezone=_settings().timezone, **kw, **why)
+    result = session.timeline(plate, **kw, **why)
     _data_result(
         result,
         as_json,
@@ -336,7 +335,7 @@ def hotlist_import(file: Path, name: str | None, user: str | None, db: str | Non
         workbench hotlist import stolen.csv --name "Stolen vehicles (LEDS)" --user admin
     """
     name = name or file.stem
-    report = _login(_open(db), user).import_hotlist(file, name=name, timezone=_settings().timezone)
+    report = _login(_open(db), user).import_hotlist(file, name=name)
     data = {**report, "rejected": [{"line": n, "reason": r} for n, r in report["rejected"]]}
     if not as_json:
         for line, why in report["rejected"]:

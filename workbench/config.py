@@ -244,6 +244,9 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         idle_minutes=settings["session_idle_minutes"],
         max_hours=settings["session_max_hours"],
         result_limit=settings["result_limit"],
+        timezone=settings["timezone"],
+        department_state=str(settings["department_state"]).upper(),
+        release_out_of_state=settings["release_out_of_state"],
     )
 
 

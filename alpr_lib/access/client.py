@@ -103,15 +103,23 @@ class DoorClient:
         """Export reads for a case to a registered agency: the door writes the package, the client saves
         it in ``dest`` (see :meth:`AccessSession.release`)."""
         result: Result = self._call("release", **kwargs)
-        files: dict[str, bytes] = result.extra.get("files", {})
         root = Path(dest)
-        for name, data in files.items():
+        root.mkdir(parents=True, exist_ok=True)
+
+        def inside(name: str) -> Path:
             target = (root / name).resolve()
             if root.resolve() not in target.parents:
                 raise InvalidInput("the door sent a file outside the package")
+            return target
+
+        for name in result.extra.get("folders", []):
+            inside(name).mkdir(parents=True, exist_ok=True)
+        for name, data in result.extra.get("files", {}).items():
+            target = inside(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        extra = {k: v for k, v in result.extra.items() if k != "files"} | {"package": str(dest)}
+        extra = {k: v for k, v in result.extra.items() if k not in ("files", "folders")}
+        extra["package"] = str(dest)
         return Result(result.frame, result.audit_id, result.operation, result.truncated, extra)
 
     def logout(self) -> None:

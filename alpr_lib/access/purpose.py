@@ -40,12 +40,19 @@ PURPOSES: dict[str, PurposeKind] = {
 
 @dataclass(frozen=True)
 class Policy:
-    """The department's rules that the door enforces; the workbench builds it from its settings."""
+    """The department's rules that the door enforces; the workbench builds it from its settings.
+
+    They are the door's, never a call's: no operation takes a time zone, a state or a release rule as an
+    argument, so no notebook cell can pass an override.
+    """
 
     case_format: str = DEFAULT_CASE_FORMAT
     idle_minutes: int = 30
     max_hours: int = 12
     result_limit: int = 10_000
+    timezone: str = "America/Los_Angeles"
+    department_state: str = "OR"
+    release_out_of_state: bool = False
 
     def __post_init__(self) -> None:
         try:

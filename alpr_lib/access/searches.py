@@ -35,7 +35,7 @@ from ..store import queries as q
 from ..store import schema as s
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case
-from .purpose import Why
+from .purpose import Policy, Why
 from .results import Result, _iso, _now, _window
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class Searches:
     if TYPE_CHECKING:
         _store: Store
         user: UserRecord
+        policy: Policy
 
         def _query(
             self,
@@ -328,7 +329,6 @@ class Searches:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         limit: int | None = None,
-        timezone: str = "America/Los_Angeles",
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
@@ -344,7 +344,7 @@ class Searches:
             since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, _state(state))
             reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
-            result = movement_timeline(reads.head(cap), timezone=timezone)
+            result = movement_timeline(reads.head(cap), timezone=self.policy.timezone)
             sightings = result.pop("sightings")
             return sightings, reads.height > cap, result
 
@@ -466,8 +466,6 @@ class Searches:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         read_ids: Sequence[int] = (),
-        department_state: str = "OR",
-        allow_out_of_state: bool = False,
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
@@ -494,8 +492,8 @@ class Searches:
             check_agency(
                 found.kind,
                 found.state,
-                department_state=department_state,
-                allow_out_of_state=allow_out_of_state,
+                department_state=self.policy.department_state,
+                allow_out_of_state=self.policy.release_out_of_state,
             )
             if plate:
                 since_ms, until_ms = _window(since, until)
@@ -613,9 +611,7 @@ class Searches:
 
         return self._query("alerts.verify", params, work, self._why_of(purpose, case, reason), None)
 
-    def import_hotlist(
-        self, path: Path, *, name: str, timezone: str = "America/Los_Angeles"
-    ) -> dict[str, Any]:
+    def import_hotlist(self, path: Path, *, name: str) -> dict[str, Any]:
         """Import a hotlist CSV into hotlist ``name`` (administrators). Bad lines are reported, not imported.
 
         Entries match the reads ingested from then on."""
@@ -624,7 +620,7 @@ class Searches:
         def work(conn: Connection) -> tuple[dict[str, Any], int]:
             if not name.strip():
                 raise InvalidInput("name the hotlist, e.g. --name 'Stolen vehicles (LEDS)'")
-            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=timezone)
+            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=self.policy.timezone)
             added = add_entries(conn, parsed.entries)
             return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
 

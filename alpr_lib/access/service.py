@@ -269,11 +269,14 @@ def _call(session: AccessSession, name: str, args: list[Any], kwargs: dict[str, 
         with tempfile.TemporaryDirectory(prefix="workbench-release-") as folder:
             result = method(*args, dest=Path(folder) / "package", **kwargs)
             root = Path(folder) / "package"
-            files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-        extra = {k: v for k, v in result.extra.items() if k != "package"}
-        return Result(
-            result.frame, result.audit_id, result.operation, result.truncated, {**extra, "files": files}
-        )
+            inside = sorted(root.rglob("*"))
+            files = {str(p.relative_to(root)): p.read_bytes() for p in inside if p.is_file()}
+            folders = [str(p.relative_to(root)) for p in inside if p.is_dir()]
+        extra = {k: v for k, v in result.extra.items() if k != "package"} | {
+            "files": files,
+            "folders": folders,
+        }
+        return Result(result.frame, result.audit_id, result.operation, result.truncated, extra)
     _bind(method, args, kwargs)
     return method(*args, **kwargs)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -52,6 +52,9 @@ from .results import Result, _iso, _now, _window
 from .review import MisuseRules, entries_frame, misuse_flags
 from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
 from .searches import Searches
+
+if TYPE_CHECKING:
+    from ..recognition.ocr import Engine
 
 __all__ = [
     "DEFAULT_TRAINING_COURSE",
@@ -609,7 +612,6 @@ class AccessSession(Searches):
         *,
         column_map: Mapping[str, str] | None = None,
         rejects_path: Path | None = None,
-        timezone: str = "America/Los_Angeles",
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Import a vendor-style reads CSV (administrators); see :func:`alpr_lib.ingest.import_csv`."""
@@ -621,7 +623,7 @@ class AccessSession(Searches):
                 Path(path),
                 column_map=column_map,
                 rejects_path=rejects_path,
-                timezone=timezone,
+                timezone=self.policy.timezone,
                 progress=progress,
             )
         except AlprError as exc:
@@ -635,17 +637,18 @@ class AccessSession(Searches):
             )
         return report
 
-    def ingest_media(self, kind: str, path: Path, **options: Any) -> dict[str, Any]:
+    def ingest_media(self, kind: str, path: Path, *, engine: Engine, **options: Any) -> dict[str, Any]:
         """Recognise plates in a folder of camera images (``kind="images"``) or a video file (``"video"``)
         and store them as reads (administrators); see :mod:`alpr_lib.recognition_intake`."""
-        from ..recognition.ocr import default_engine
         from ..recognition_intake import ingest_images, ingest_video
 
         params = {"kind": kind, "path": Path(path).name, "camera": options.get("camera")}
         self._admin("ingest.start", params, lambda conn: (None, None))
-        run = ingest_images if kind == "images" else ingest_video
+        run: Callable[..., Any] = ingest_video
+        if kind == "images":
+            run, options = ingest_images, {**options, "timezone": self.policy.timezone}
         try:
-            report = run(self._store, Path(path), engine=default_engine(), **options)
+            report = run(self._store, Path(path), engine=engine, **options)
         except AlprError as exc:
             with self._store.atomic() as conn:
                 self._audit(conn, "ingest", "error", params=params, detail=type(exc).__name__)
@@ -822,7 +825,6 @@ class AccessSession(Searches):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         user: str | None = None,
-        timezone: str = "America/Los_Angeles",
         rules: MisuseRules | None = None,
         history_days: int = 90,
     ) -> Result:
@@ -848,7 +850,7 @@ class AccessSession(Searches):
 
             history = entries(since - dt.timedelta(days=history_days))
             shown = history.filter(pl.col("ts") >= since)
-            flags = misuse_flags(shown, history=history, timezone=timezone, rules=rules)
+            flags = misuse_flags(shown, history=history, timezone=self.policy.timezone, rules=rules)
             return (shown, flags, audit.take_checkpoint(conn)), shown.height
 
         (frame, flags, head), entry = self._run("audit.report", params, work)

@@ -10,7 +10,6 @@ recognizer reads Chinese and Latin text; the pipeline keeps letters and digits).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -181,15 +180,18 @@ class EasyOCREngine:
         return str(best[1]), float(best[2])
 
 
-def make_engine(name: str = "plate", *, model_dir: str | Path | None = None) -> Engine:
+def make_engine(
+    name: str = "plate",
+    *,
+    model_dir: str | Path | None = None,
+    reader_model: str | Path | None = None,
+    detector_model: str | Path | None = None,
+) -> Engine:
     """An engine by name (the ``ocr_engine`` setting): ``plate`` (default), ``rapidocr`` or ``easyocr``.
-    ``WORKBENCH_PLATE_READER`` and ``WORKBENCH_PLATE_DETECTOR`` name other plate reader and plate detector
-    models than the shipped ones (to measure one)."""
+    ``reader_model`` and ``detector_model`` name other plate reader and plate detector models than the
+    shipped ones (to measure one)."""
     if name == "plate":
-        return PlateEngine(
-            model=os.environ.get("WORKBENCH_PLATE_READER") or None,
-            detector=os.environ.get("WORKBENCH_PLATE_DETECTOR") or None,
-        )
+        return PlateEngine(model=reader_model or None, detector=detector_model or None)
     if name == "rapidocr":
         return RapidOCREngine()
     if name == "easyocr":
@@ -224,18 +226,23 @@ class FakeEngine:
         return self._line(image)
 
 
-_DEFAULT: Engine | None = None
+_ENGINES: dict[tuple[str, str, str, str], Engine] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_engine() -> Engine:
-    """The shared engine of this process, as ``WORKBENCH_OCR_ENGINE`` (default ``plate``) and
-    ``WORKBENCH_EASYOCR_MODEL_DIR`` say (loading models takes about a second: done once)."""
-    global _DEFAULT
+def default_engine(
+    name: str = "plate",
+    *,
+    model_dir: str | Path | None = None,
+    reader_model: str | Path | None = None,
+    detector_model: str | Path | None = None,
+) -> Engine:
+    """The shared engine of this process for these settings (see :func:`make_engine`): loading models
+    takes about a second, so each is made once. The caller says which; the library reads no setting."""
+    key = (name, str(model_dir or ""), str(reader_model or ""), str(detector_model or ""))
     with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = make_engine(
-                os.environ.get("WORKBENCH_OCR_ENGINE", "plate"),
-                model_dir=os.environ.get("WORKBENCH_EASYOCR_MODEL_DIR"),
+        if key not in _ENGINES:
+            _ENGINES[key] = make_engine(
+                name, model_dir=model_dir, reader_model=reader_model, detector_model=detector_model
             )
-        return _DEFAULT
+        return _ENGINES[key]

@@ -1,7 +1,8 @@
 """ipywidgets components every dashboard reuses: the door, the purpose bar, result tables, maps, charts.
 
-Everything here reaches data only through the member's ``AccessSession`` (``workbench.connect()``);
-no component imports a database module. Errors become plain sentences, never tracebacks.
+Everything here reaches data only through the member's door client (``workbench.connect()``), which
+asks the door service; no component imports a database module. Errors become plain sentences, never
+tracebacks.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import ipyleaflet as L
 import ipywidgets as W
 import polars as pl
 
-from alpr_lib.access import PURPOSES, AccessSession, Result
+from alpr_lib.access import PURPOSES, Policy, Result
+from alpr_lib.access.client import DoorClient
 from alpr_lib.errors import AlprError
 
-from ..config import load_settings, local_time
+from ..config import local_time
 
 __all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "bar_chart", "message"]
 
@@ -47,24 +49,38 @@ class Door:
     """The member's session for a dashboard, and the one way its widgets run an operation."""
 
     def __init__(self) -> None:
-        self._session: AccessSession | None = None
+        self._session: DoorClient | None = None
         self.status = W.HTML()
-        settings = load_settings()
-        self.timezone = zoneinfo.ZoneInfo(settings.timezone)
-        self.basemap_url: str = settings.basemap_url
 
     @property
-    def session(self) -> AccessSession:
+    def session(self) -> DoorClient:
+        """The member's door client (:func:`workbench.connect`), connected on first use."""
         if self._session is None:
             import workbench
 
             self._session = workbench.connect()
         return self._session
 
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        """The department's time zone, as the door's policy says (its default before a login)."""
+        try:
+            return zoneinfo.ZoneInfo(self.session.policy.timezone)
+        except AlprError:
+            return zoneinfo.ZoneInfo(Policy().timezone)
+
+    @property
+    def basemap_url(self) -> str:
+        """The department's tile server, if it has one (the door says which)."""
+        try:
+            return str(self.session.display.get("basemap_url") or "")
+        except AlprError:
+            return ""
+
     def say(self, text: str, kind: str = "info") -> None:
         self.status.value = message(text, kind).value
 
-    def run(self, what: str, operation: Callable[[AccessSession], Any]) -> Any:
+    def run(self, what: str, operation: Callable[[Any], Any]) -> Any:
         """Run ``operation`` with the session, showing progress and a plain sentence on failure."""
         self.say(f"{what}…")
         try:

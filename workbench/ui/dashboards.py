@@ -245,7 +245,7 @@ def partial_plate() -> W.Widget:
 
 
 def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
-    result = door.run("Timeline", lambda s: s.timeline(plate, state=state, timezone=str(door.timezone)))
+    result = door.run("Timeline", lambda s: s.timeline(plate, state=state))
     if result is None:
         return door.status
     mapview = MapView(door, height="380px")
@@ -492,9 +492,7 @@ def audit_review() -> W.Widget:
             return
         result = door.run(
             "Audit review",
-            lambda s: s.audit_report(
-                since=frm, until=to, user=member.value.strip() or None, timezone=str(door.timezone)
-            ),
+            lambda s: s.audit_report(since=frm, until=to, user=member.value.strip() or None),
         )
         if result is not None:
             flags.show(result.extra["flags"], empty="No flags of likely misuse.")

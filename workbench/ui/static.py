@@ -1,6 +1,6 @@
 """Static pictures for notebooks: maps as SVG whose saved output QA can compare (ipywidgets maps cannot be).
 
-Roads and cameras come through the member's session (``AccessSession.map_layers``, audited); nothing is
+Roads and cameras come through the member's session (``map_layers`` at the door, audited); nothing is
 fetched from the network.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from alpr_lib.access import AccessSession
+from alpr_lib.access.client import DoorClient
 from alpr_lib.analytics.svgmap import svg_map
 
 __all__ = ["StaticMap", "static_map"]
@@ -35,7 +35,7 @@ class StaticMap:
 
 
 def static_map(
-    session: AccessSession,
+    session: DoorClient,
     reads: pl.DataFrame | None = None,
     *,
     scenes: Sequence[dict[str, Any]] = (),
