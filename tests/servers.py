@@ -43,6 +43,13 @@ class Server:
     db: str
     log: Path
 
+    @property
+    def door_socket(self) -> Path:
+        """The door's socket, as the server prints it at start."""
+        found = re.search(r"The workbench door listens on (\S+)", self.log.read_text())
+        assert found, "the server did not say where its door listens"
+        return Path(found.group(1))
+
 
 @contextmanager
 def run_server(command: str, db: str, folder: Path, tmp: Path) -> Iterator[Server]:

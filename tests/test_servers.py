@@ -117,7 +117,7 @@ def test_lab_login_kernel_session_cell_audit_and_isolation(
 
     started = analyst.post(
         "/api/sessions",
-        json={"path": "shipped/case-work.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        json={"path": "shipped/case-work.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
         headers={"X-XSRFToken": analyst.cookies["_xsrf"]},
     )
     assert started.status_code == 201, started.text

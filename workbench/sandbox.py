@@ -50,6 +50,7 @@ class SandboxPlan:
     """
 
     door_socket: Path
+    kernel_dir: Path  # each kernel's connection folder goes here (short: a socket's path has 107 bytes)
     readonly: list[Path] = field(default_factory=list)
     members_root: Path | None = None
     hidden: list[Path] = field(default_factory=list)
@@ -167,7 +168,7 @@ class SandboxProvisioner(LocalProvisioner):  # type: ignore[misc]
             raise RuntimeError("kernels start only under a workbench server (no sandbox plan)")
         km = self.parent
         # Each kernel's connection file and IPC sockets in a folder of its own, owned by the kernel's account.
-        folder = Path(km.connection_file).with_suffix("")
+        folder = plan.kernel_dir / str(self.kernel_id)
         folder.mkdir(mode=0o700, exist_ok=True)
         km.connection_file = str(folder / "kernel.json")
         km.transport = "ipc"
@@ -189,5 +190,5 @@ class SandboxProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)
-        if not restart and self.parent is not None:
-            shutil.rmtree(Path(self.parent.connection_file).parent, ignore_errors=True)
+        if not restart and PLAN is not None and self.kernel_id:
+            shutil.rmtree(PLAN.kernel_dir / str(self.kernel_id), ignore_errors=True)

@@ -9,6 +9,7 @@ the door (which audits it) rather than kept with what it once showed.
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 from jupyter_server.base.call_context import CallContext
@@ -24,6 +25,7 @@ __all__ = ["MembersContentsManager", "allowed", "strip_outputs"]
 
 SHIPPED = "shipped"
 MEMBERS = "members"
+_LISTING: contextvars.ContextVar[bool] = contextvars.ContextVar("workbench_listing", default=False)
 
 
 def allowed(member: str, path: str, *, write: bool) -> bool:
@@ -70,14 +72,20 @@ class MembersContentsManager(AsyncLargeFileManager):  # type: ignore[misc]
             client=run.client,
             operation="notebook.refused",
             user_name=member,
-            params={"path": path[:400], "action": action},
+            params={"path": path.strip("/")[:400], "action": action},
             detail="another member's files, or a read-only notebook",
         )
         raise web.HTTPError(403, "that file is not yours to " + ("change" if write else "open"))
 
     async def get(self, path: str, content: bool = True, **kwargs: Any) -> dict[str, Any]:
-        self._check(path, write=False, action="open")
-        model: dict[str, Any] = await super().get(path, content=content, **kwargs)
+        if not _LISTING.get():
+            self._check(path, write=False, action="open")
+        # A folder's listing gets each entry's model: those inner calls are filtered below, not refused.
+        inner = _LISTING.set(True)
+        try:
+            model: dict[str, Any] = await super().get(path, content=content, **kwargs)
+        finally:
+            _LISTING.reset(inner)
         member = _member()
         if member is not None and model.get("type") == "directory" and isinstance(model.get("content"), list):
             model["content"] = [m for m in model["content"] if allowed(member, m["path"], write=False)]

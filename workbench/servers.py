@@ -149,10 +149,12 @@ def launch(
         client if protected else {"lab": "lab-unprotected", "dashboard": "dash-unprotected"}[client]
     )
     run = Path(jupyter_runtime_dir())
-    run.mkdir(parents=True, exist_ok=True, mode=0o700)
-    door_dir = Path(tempfile.mkdtemp(prefix="workbench-door-", dir=run))
+    # The door's socket and the kernels' IPC sockets: a private folder with a short path (a Unix socket's
+    # path holds 107 bytes), readable by this account only; kernels see their own parts of it, bound in.
+    door_dir = Path(tempfile.mkdtemp(prefix="workbench-"))
     service = DoorService(store, policy, door_dir / "door.sock", client=audit_client, display=display or {})
     service.start()
+    print(f"The workbench door listens on {service.path}", file=sys.stderr, flush=True)
     if client == "lab":
         root, shipped, members = _workspace(data_dir, folder)
         readonly, members_root = [shipped], members
@@ -160,6 +162,7 @@ def launch(
         root, readonly, members_root = folder.resolve(), [folder.resolve()], None
     sandbox.PLAN = sandbox.SandboxPlan(
         door_socket=service.path,
+        kernel_dir=door_dir,
         readonly=readonly,
         members_root=members_root,
         hidden=[*hidden, run, data_dir],

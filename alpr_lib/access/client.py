@@ -55,7 +55,11 @@ class DoorClient:
                 "`workbench serve`, or start `workbench door`"
             ) from exc
         self._lock = threading.Lock()
-        reply = self._exchange(hello, [])
+        try:
+            reply = self._exchange(hello, [])
+        except BaseException:
+            self._sock.close()
+            raise
         self.name: str = reply["user"]["name"]
         self.role: str = reply["user"]["role"]
         self.client: str = reply["client"]
@@ -130,7 +134,14 @@ class DoorClient:
             self.close()
 
     def close(self) -> None:
+        """Close this connection (the member's session stays open for their other kernels)."""
         self._sock.close()
+
+    def __enter__(self) -> DoorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _forward(name: str) -> Callable[..., Any]:

@@ -129,27 +129,30 @@ def decode(data: Any, parts: list[bytes]) -> Any:
         return data
     if isinstance(data, list):
         return [decode(v, parts) for v in data]
-    if not isinstance(data, dict) or len(data) not in (1, 2):
+    if not isinstance(data, dict):
         raise InvalidInput("the door received a value it does not know")
+    keys = set(data)
+    tag = "$type" if keys == {"$type", "fields"} else next(iter(keys)) if len(keys) == 1 else None
     try:
-        if "$frame" in data:
-            return pl.read_ipc(io.BytesIO(parts[data["$frame"]]))
-        if "$bytes" in data:
-            return parts[data["$bytes"]]
-        if "$datetime" in data:
-            when = dt.datetime.fromisoformat(data["$datetime"])
-            if when.tzinfo is None:
-                raise InvalidInput("times must carry a time zone")
-            return when
-        if "$date" in data:
-            return dt.date.fromisoformat(data["$date"])
-        if "$tuple" in data:
-            return tuple(decode(v, parts) for v in data["$tuple"])
-        if "$dict" in data:
-            return {str(k): decode(v, parts) for k, v in data["$dict"].items()}
-        if "$type" in data:
-            cls = _TYPES[data["$type"]]
-            return cls(**{str(k): decode(v, parts) for k, v in data["fields"].items()})
+        match tag:
+            case "$frame":
+                return pl.read_ipc(io.BytesIO(parts[data["$frame"]]))
+            case "$bytes":
+                return parts[data["$bytes"]]
+            case "$datetime":
+                when = dt.datetime.fromisoformat(data["$datetime"])
+                if when.tzinfo is None:
+                    raise InvalidInput("times must carry a time zone")
+                return when
+            case "$date":
+                return dt.date.fromisoformat(data["$date"])
+            case "$tuple":
+                return tuple(decode(v, parts) for v in data["$tuple"])
+            case "$dict":
+                return {str(k): decode(v, parts) for k, v in data["$dict"].items()}
+            case "$type":
+                cls = _TYPES[data["$type"]]
+                return cls(**{str(k): decode(v, parts) for k, v in data["fields"].items()})
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, OSError) as exc:
         raise InvalidInput("the door received a value it cannot read") from exc
     raise InvalidInput("the door received a value it does not know")
