@@ -129,7 +129,7 @@ if db:
     attempt("open_db", lambda: open(db, "rb").read(16))
     uri = f"file:{{db}}?mode=ro"
     attempt("sqlite", lambda: sqlite3.connect(uri, uri=True).execute("select * from reads").fetchone())
-found["data_files"] = sorted(os.path.relpath(os.path.join(d, f), data) for d, _, fs in os.walk(data) for f in fs)
+found["data_files"] = sorted(os.path.relpath(f"{{d}}/{{f}}", data) for d, _, n in os.walk(data) for f in n)
 attempt("members", lambda: sorted(os.listdir(members)))
 attempt("server_port", lambda: socket.create_connection(("127.0.0.1", port), timeout=2))
 pids = [p for p in os.listdir("/proc") if p.isdigit()]
