@@ -10,6 +10,7 @@ audited.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import pwd
@@ -71,7 +72,7 @@ def open_notebook(client: httpx.Client, member: str) -> str:
     return str(started.json()["kernel"]["id"])
 
 
-def run(server: Server, client: httpx.Client, kernel_id: str, code: str) -> Any:
+def in_kernel(server: Server, client: httpx.Client, kernel_id: str, code: str) -> Any:
     """Run ``code`` in the kernel; it prints one JSON document, returned decoded."""
     out = asyncio.run(_run_cell(server, client, kernel_id, code))
     return json.loads(out.strip().splitlines()[-1])
@@ -194,7 +195,7 @@ def _secrets(city: Store) -> list[str]:
 
 
 def test_a_lab_kernel_reaches_nothing_but_the_door(
-    lab: Server, city: Store, tmp_path: Path, clients: list[httpx.Client]
+    lab: Server, city: Store, tmp_path: Path, clients: list[httpx.Client], run: Any
 ) -> None:
     analyst, reply = web_login(lab.url, "analyst", DEMO_PASSWORD)
     trainee, _ = web_login(lab.url, "trainee", DEMO_PASSWORD)
@@ -206,7 +207,7 @@ def test_a_lab_kernel_reaches_nothing_but_the_door(
     port = int(lab.url.rsplit(":", 1)[1])
     probe = PROBE.format(db=db, data=str(data), members=str(data / "lab" / "members"), port=port)
 
-    seen = run(lab, analyst, a_kernel, probe)
+    seen = in_kernel(lab, analyst, a_kernel, probe)
     if db:  # the database file cannot be opened, nor found
         assert seen["open_db"][0] == seen["sqlite"][0] == "refused"
     # Of the data folder, only the member's own notebooks and the shipped ones are there.
@@ -224,29 +225,29 @@ def test_a_lab_kernel_reaches_nothing_but_the_door(
         assert seen["uid"] == pwd.getpwnam("nobody").pw_uid
 
     # No other kernel's token can be read; one copied out anyway (a screen, a notebook) is refused.
-    t_token = run(
+    t_token = in_kernel(
         lab, trainee, t_kernel, "import json, os; print(json.dumps(os.environ['WORKBENCH_KERNEL_TOKEN']))"
     )
     a_token = seen["environ"]["WORKBENCH_KERNEL_TOKEN"]
     assert t_token not in json.dumps(seen["proc_environs"])
-    refused = run(lab, trainee, t_kernel, USE_TOKEN.format(token=a_token))  # the untrained member tries
+    refused = in_kernel(lab, trainee, t_kernel, USE_TOKEN.format(token=a_token))  # the untrained member tries
     assert refused[0] == "NotAuthenticated"
     entry = audit(city, "door.connect")[-1]
     params = json.loads(entry.params)
     assert (entry.outcome, entry.user_name, params["from_member"]) == ("denied", "analyst", "trainee")
     assert (params["kernel"], params["from_kernel"]) == (a_kernel, t_kernel)
-    assert run(lab, analyst, a_kernel, USE_TOKEN.format(token=t_token))[0] == "NotAuthenticated"
+    assert in_kernel(lab, analyst, a_kernel, USE_TOKEN.format(token=t_token))[0] == "NotAuthenticated"
     assert audit(city, "door.connect")[-1].user_name == "trainee"
     with pytest.raises(NotAuthenticated):  # and from outside every kernel, on the server's own machine
         DoorClient(lab.door_socket, kernel_token=a_token)
     assert json.loads(audit(city, "door.connect")[-1].params)["from_kernel"] is None
 
     # The legitimate way still works, and is audited as the member's.
-    ok = run(lab, analyst, a_kernel, SEARCH.format(purpose="training", case=None))
+    ok = in_kernel(lab, analyst, a_kernel, SEARCH.format(purpose="training", case=None))
     assert ok[0] == "ok" and ok[1] > 0 and ok[3] == "analyst"
     search = audit(city, "search.partial")[-1]
     assert (search.id, search.user_name, search.client, search.outcome) == (ok[2], "analyst", "lab", "ok")
-    denied = run(lab, trainee, t_kernel, SEARCH.format(purpose="investigation", case="26-01234"))
+    denied = in_kernel(lab, trainee, t_kernel, SEARCH.format(purpose="investigation", case="26-01234"))
     assert denied[0] == "AccessDenied" and "training" in denied[1]
     assert audit(city, "search.partial")[-1].outcome == "denied"
 
@@ -288,6 +289,18 @@ def test_a_lab_kernel_reaches_nothing_but_the_door(
     # Interrupts and restarts are audited with the member's name.
     assert analyst.post(f"/api/kernels/{a_kernel}/interrupt", headers=_xsrf(analyst)).status_code == 204
     assert audit(city, "kernel.interrupt")[-1].user_name == "analyst"
+
+    # A supervisor lists members' notebooks for review (audited); a member may not.
+    url = city.url.render_as_string(hide_password=False)
+    env = {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    listed = run("notebooks", "list", "--user", "supervisor", "--json", "--db", url, env=env)
+    assert {(r["member"], r["notebook"]) for r in json.loads(listed.stdout)["rows"]} == {
+        ("analyst", "work.ipynb"),
+        ("trainee", "work.ipynb"),
+    }
+    assert audit(city, "notebooks.review")[-1].user_name == "supervisor"
+    assert run("notebooks", "list", "--user", "analyst", "--db", url, env=env, ok=False).exit_code != 0
+    assert audit(city, "notebooks.review")[-1].outcome == "denied"
 
 
 def test_a_dashboard_kernel_reaches_nothing_but_the_door(
@@ -340,3 +353,50 @@ def _kernel_processes() -> list[tuple[int, str]]:
         if "WORKBENCH_KERNEL_TOKEN=" in environ and b"ipykernel" in cmdline and b"bwrap" not in cmdline:
             found.append((int(entry.name), environ))
     return found
+
+
+def _last_seen(store: Store, member: str) -> dt.datetime:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(sa.func.max(s.Session.last_seen_at))
+            .join(s.User, s.User.id == s.Session.user_id)
+            .where(s.User.name == member, s.Session.ended_at.is_(None))
+        ).scalar_one()
+
+
+def _age(store: Store, member: str, minutes: int) -> None:
+    users = sa.select(s.User.id).where(s.User.name == member).scalar_subquery()
+    with store.atomic() as conn:
+        conn.execute(
+            sa.update(s.Session)
+            .where(s.Session.user_id == users, s.Session.ended_at.is_(None))
+            .values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes))
+        )
+
+
+def test_the_idle_lock_counts_the_member_not_the_browser(
+    lab: Server, city: Store, clients: list[httpx.Client]
+) -> None:
+    analyst, _ = web_login(lab.url, "analyst", DEMO_PASSWORD)
+    clients.append(analyst)
+    kernel = open_notebook(analyst, "analyst")
+    _age(city, "analyst", 20)
+    before = _last_seen(city, "analyst")
+    # A browser tab's background polling: kernels, sessions, the file browser, the kernel's status.
+    for path in ("/api/kernels", "/api/sessions", "/api/contents/members/analyst", f"/api/kernels/{kernel}"):
+        assert analyst.get(path, headers={"Accept": "application/json"}).status_code == 200
+    assert _last_seen(city, "analyst") == before
+    # A member's own action — running a cell — resets the idle clock.
+    in_kernel(lab, analyst, kernel, "import json; print(json.dumps(1))")
+    assert _last_seen(city, "analyst") > before + dt.timedelta(minutes=19)
+
+    # Idle past 30 minutes: the session ends, its kernel is stopped, the next action asks for a login.
+    _age(city, "analyst", 31)
+    assert analyst.get("/lab", headers={"Accept": "text/html"}).status_code == 302
+    deadline = time.monotonic() + 30
+    while f"Kernel shutdown: {kernel}" not in lab.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert f"Kernel shutdown: {kernel}" in lab.log.read_text()
+    again, _ = web_login(lab.url, "analyst", DEMO_PASSWORD)
+    clients.append(again)
+    assert again.get("/api/kernels").json() == []

@@ -422,3 +422,39 @@ def door(socket_path: Path | None, command: tuple[str, ...], db: str | None) -> 
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@main.group(cls=WorkbenchGroup)
+def notebooks() -> None:
+    """Members' own JupyterLab notebooks (supervisors review them; the review is audited).
+
+    \b
+    Example:
+        workbench notebooks list --user supervisor
+    """
+
+
+@notebooks.command("list")
+@click.option("--member", default=None, help="Only this member's notebooks.")
+@user_option
+@db_option
+@json_option
+def notebooks_list(member: str | None, user: str | None, db: str | None, as_json: bool) -> None:
+    """List the notebooks members keep in their own JupyterLab folders: member, notebook, size, last saved.
+    Notebooks are saved without outputs; open one with `workbench lab` as its member to re-run it.
+
+    \b
+    Example:
+        workbench notebooks list --member analyst --user supervisor
+    """
+    folder = Path(_settings().data_dir) / "lab" / "members"
+    rows = _login(_open(db), user).review_notebooks(folder, member=member).to_dicts()
+
+    def text() -> None:
+        if not rows:
+            click.echo("No member keeps a notebook yet.")
+        for r in rows:
+            saved = f"{r['saved']:%Y-%m-%d %H:%M} UTC"
+            click.echo(f"{r['member']:<20}{r['notebook']:<40}{r['bytes']:>10,} bytes  saved {saved}")
+
+    _emit(as_json, {"count": len(rows), "rows": rows}, text)

@@ -63,7 +63,7 @@ __all__ = [
 
 COOKIE = "workbench-session"
 _MAX_CELL = 20_000  # characters of a cell's source kept in its audit entry
-_IDLE_CHECK_MS = 60_000  # how often the kernels of ended sessions are looked for
+_IDLE_CHECK_MS = 10_000  # how often the kernels of ended sessions are looked for (one indexed query each)
 
 
 def door() -> tuple[Store, Policy]:

@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hotlist.list": frozenset({"admin", "supervisor", "analyst", "investigator", "trainer"}),
     "audit.verify": frozenset({"supervisor", "admin"}),
     "audit.report": frozenset({"supervisor", "admin"}),
+    "notebooks.review": frozenset({"supervisor", "admin"}),
     **DATA_OPERATIONS,
     "info": _ALL,
     "map.layers": _ALL,

@@ -857,6 +857,32 @@ class AccessSession(Searches):
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
         return Result(frame, entry, "audit.report", False, {"flags": flags, "checkpoint": head})
 
+    def review_notebooks(self, folder: Path, *, member: str | None = None) -> pl.DataFrame:
+        """Members' own notebooks in ``folder`` (one folder per member, as JupyterLab keeps them): member,
+        notebook, size and when last saved, for a supervisor's review (supervisors, administrators)."""
+        params = {"member": member}
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            rows = []
+            for path in sorted(Path(folder).glob("*/**/*.ipynb")):
+                owner = path.relative_to(folder).parts[0]
+                if ".ipynb_checkpoints" in path.parts or (member and owner != member):
+                    continue
+                stat = path.stat()
+                saved = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+                rows.append((owner, str(path.relative_to(Path(folder) / owner)), stat.st_size, saved))
+            schema = {
+                "member": pl.String,
+                "notebook": pl.String,
+                "bytes": pl.Int64,
+                "saved": pl.Datetime("us", "UTC"),
+            }
+            frame = pl.DataFrame(rows, schema=schema, orient="row")
+            return frame, frame.height
+
+        result: pl.DataFrame = self._admin("notebooks.review", params, work)
+        return result
+
     def backup(self, dest: Path, progress: Callable[[int], None] | None = None) -> Path:
         """A consistent online copy of the database at ``dest``, an SQLite file (see :meth:`Store.backup`)."""
         return self._admin(
