@@ -52,8 +52,9 @@ class Server:
 
 
 @contextmanager
-def run_server(command: str, db: str, folder: Path, tmp: Path) -> Iterator[Server]:
-    """``workbench lab`` or ``workbench serve`` on a free loopback port, until the block ends."""
+def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> Iterator[Server]:
+    """``workbench lab`` or ``workbench serve`` (with ``extra`` options) on a free loopback port, until the
+    block ends."""
     port = free_port()
     log = tmp / f"{command}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
@@ -72,7 +73,7 @@ def run_server(command: str, db: str, folder: Path, tmp: Path) -> Iterator[Serve
                 flag,
                 str(folder),
             ]
-            + ["--db", db],
+            + ["--db", db, *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

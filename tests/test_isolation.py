@@ -399,4 +399,47 @@ def test_the_idle_lock_counts_the_member_not_the_browser(
     assert f"Kernel shutdown: {kernel}" in lab.log.read_text()
     again, _ = web_login(lab.url, "analyst", DEMO_PASSWORD)
     clients.append(again)
+    while again.get("/api/kernels").json() and time.monotonic() < deadline + 10:
+        time.sleep(0.5)  # the shutdown, under way, completes
     assert again.get("/api/kernels").json() == []
+
+
+def test_a_kernel_in_another_members_folder_is_refused(
+    lab: Server, city: Store, clients: list[httpx.Client]
+) -> None:
+    analyst, _ = web_login(lab.url, "analyst", DEMO_PASSWORD)
+    trainee, _ = web_login(lab.url, "trainee", DEMO_PASSWORD)
+    clients += [analyst, trainee]
+    open_notebook(analyst, "analyst")
+    started = trainee.post(
+        "/api/sessions",
+        json={"path": "members/analyst/work.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        headers=_xsrf(trainee),
+    )
+    assert started.status_code == 403
+    refusal = audit(city, "kernel.start")[-1]
+    assert (refusal.outcome, refusal.user_name) == ("denied", "trainee")
+    assert trainee.get("/api/kernels").json() == []
+
+
+def test_unprotected_mode_is_asked_for_said_and_marked_in_every_entry(
+    city: Store, tmp_path: Path, clients: list[httpx.Client]
+) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    url = str(city.url.render_as_string(hide_password=False))
+    with city.read() as conn:
+        last = conn.execute(sa.select(sa.func.max(s.AuditEntry.id))).scalar_one()
+    with run_server("lab", url, folder, tmp_path, "--unprotected") as server:
+        assert "UNPROTECTED single-user mode" in server.log.read_text()
+        analyst, reply = web_login(server.url, "analyst", DEMO_PASSWORD)
+        clients.append(analyst)
+        kernel = open_notebook(analyst, "analyst")
+        # Still no database in its environment: the door is its only way, but nothing else is fenced off.
+        env = in_kernel(server, analyst, kernel, "import json, os; print(json.dumps(dict(os.environ)))")
+        assert "WORKBENCH_DB_URL" not in env and os.path.isabs(env["WORKBENCH_DOOR"])
+        ok = in_kernel(server, analyst, kernel, SEARCH.format(purpose="training", case=None))
+        assert ok[0] == "ok"
+    with city.read() as conn:
+        written = set(conn.execute(sa.select(s.AuditEntry.client).where(s.AuditEntry.id > last)).scalars())
+    assert written == {"lab-unprotected"}

@@ -36,7 +36,12 @@ __all__ = ["DOOR_SOCKET", "PLAN", "SandboxPlan", "SandboxProvisioner", "bwrap_ar
 #: Where a sandboxed kernel finds the door's socket.
 DOOR_SOCKET = "/run/workbench/door.sock"
 #: Environment variables a kernel may inherit from the server; everything else is dropped.
-_ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED", "OMP_NUM_THREADS")
+_ENV_KEEP = (
+    "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED", "OMP_NUM_THREADS",
+    # What Voila tells a dashboard's kernel about its page request (voila.utils.get_query_string).
+    "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_SOFTWARE", "SERVER_PROTOCOL", "SERVER_PORT",
+    "SERVER_NAME",
+)  # fmt: skip
 _ENV_PREFIXES = ("LC_", "JPY_")
 
 

@@ -50,6 +50,7 @@ from alpr_lib.errors import AlprError, NotAuthenticated
 from alpr_lib.store import Store
 
 from . import sandbox
+from .server_files import allowed
 from .servers import runtime
 
 __all__ = [
@@ -293,6 +294,16 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
         )
         try:
             kid: str = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
+        except PermissionError:
+            # The sandbox has no such folder for this member: another member's, or none of theirs.
+            run.service.kernels.unregister(kernel_id)
+            record_refusal(
+                run.store, client=run.client, operation="kernel.start", user_name=name,
+                params={"notebook": notebook}, detail="a kernel in a folder the member may not use",
+            )  # fmt: skip
+            raise web.HTTPError(
+                403, "a kernel starts only in your own folder or the shipped notebooks"
+            ) from None
         except Exception:
             run.service.kernels.unregister(kernel_id)
             raise
@@ -354,7 +365,31 @@ def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: s
 
 
 class WorkbenchSessionManager(SessionManager):
-    """Notebook sessions listed to the member who owns their kernel only."""
+    """Notebook sessions listed to the member who owns their kernel only; a session (and its kernel) is
+    opened only on the member's own notebooks or the shipped ones."""
+
+    def _check(self, path: str | None) -> None:
+        name, _token = _current()
+        if name is None or path is None or allowed(name, path, write=False):
+            return
+        run = runtime()
+        record_refusal(
+            run.store, client=run.client, operation="kernel.start", user_name=name,
+            params={"notebook": path[:400]}, detail="a notebook the member may not open",
+        )  # fmt: skip
+        raise web.HTTPError(403, "that notebook is not yours to open")
+
+    async def session_exists(self, path: str) -> bool:
+        self._check(path)
+        return bool(await super().session_exists(path))
+
+    async def create_session(self, path: str | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._check(path)
+        kernel_id = kwargs.get("kernel_id")
+        owner = getattr(self.kernel_manager, "owner", lambda _kid: None)
+        if kernel_id and owner(kernel_id) != _current()[0]:
+            raise web.HTTPError(403, "that kernel is not yours")
+        return await super().create_session(path, *args, **kwargs)  # type: ignore[no-any-return]
 
     def get_kernel_env(self, path: str | None, name: str | None = None) -> dict[str, str]:
         # The notebook's path as the member sees it, for the kernel's audit entry.

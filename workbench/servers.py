@@ -19,6 +19,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from alpr_lib.access import Policy
 from alpr_lib.access.service import DoorService
+from alpr_lib.errors import ConfigError
 from alpr_lib.store import Store
 
 from . import sandbox
@@ -139,7 +140,7 @@ def launch(
     """
     global _RUNTIME
     if protected and shutil.which("bwrap") is None:
-        raise RuntimeError(
+        raise ConfigError(
             "kernels run in a bubblewrap sandbox and bwrap is not installed: apt-get install bubblewrap "
             "(or start with --unprotected on a single-user machine)"
         )
