@@ -11,21 +11,21 @@ import click
 
 from alpr_lib.errors import InvalidInput
 
-from .cli import (
+from .common import (
     READ_COLUMNS,
     WorkbenchGroup,
-    _data_result,
-    _door,
-    _emit,
-    _floats,
-    _login,
-    _open,
-    _rows,
-    _when,
     data_options,
     db_option,
+    door_session,
+    emit,
+    frame_rows,
     json_option,
+    login_member,
     main,
+    open_store,
+    parse_floats,
+    parse_when,
+    print_result,
     user_option,
 )
 
@@ -56,7 +56,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _filters(kw: dict[str, Any]) -> None:
     kw["cameras"] = list(kw.pop("cameras")) or None
     near = kw.pop("near")
-    kw["near"] = tuple(_floats(near, 3, "--near")) if near else None
+    kw["near"] = tuple(parse_floats(near, 3, "--near")) if near else None
 
 
 @search.command("plate")
@@ -71,9 +71,9 @@ def search_plate(plate: str, **kw: Any) -> None:
         workbench search plate 7ABC123 --from 2026-11-01 --near 43.9717,-124.1009,500 \\
             --purpose investigation --case 26-01234 --reason "seen leaving the scene" --user investigator
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     _filters(kw)
-    _data_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
+    print_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
 
 
 @search.command("partial")
@@ -88,9 +88,9 @@ def search_partial(pattern: str, **kw: Any) -> None:
         workbench search partial "4?HB*" --state CA --purpose investigation --case 26-01234 \\
             --reason "witness saw part of the plate" --user investigator
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     _filters(kw)
-    _data_result(session.search_partial(pattern, **kw, **why), as_json, READ_COLUMNS, ("plates",))
+    print_result(session.search_partial(pattern, **kw, **why), as_json, READ_COLUMNS, ("plates",))
 
 
 @search.command("fuzzy")
@@ -112,9 +112,9 @@ def search_fuzzy(plate: str, **kw: Any) -> None:
     Example:
         workbench search fuzzy 7ABC123 --max-edits 1 --purpose hit-verification --reason "check a camera hit"
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     _filters(kw)
-    _data_result(
+    print_result(
         session.search_fuzzy(plate, **kw, **why),
         as_json,
         ("ts", "plate", "state", "distance", "why", "camera", "confidence"),
@@ -141,11 +141,11 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
         workbench canvass --at 43.9717,-124.1009 --radius 500 --from 2026-11-03T01:00 --to 2026-11-03T03:00 \\
             --purpose investigation --case 26-01234 --reason "burglary, 1400 Rhododendron Dr" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     since, until = kw.pop("since"), kw.pop("until")
-    scenes = [_scene(*_floats(p, 2, "--at"), radius, since, until) for p in places]
+    scenes = [_scene(*parse_floats(p, 2, "--at"), radius, since, until) for p in places]
     result = session.canvass(scenes, **kw, **why)
-    _data_result(
+    print_result(
         result, as_json, ("scene", "ts", "plate", "state", "camera", "distance_m"), ("plates", "scenes")
     )
 
@@ -177,7 +177,7 @@ def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
             --scene 43.99,-124.09,400,2026-11-07T00:30,2026-11-07T02:30 --min 2 \\
             --purpose investigation --case 26-01234 --reason "burglary series" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     parsed = []
     for text in scenes:
         parts = text.split(",")
@@ -186,10 +186,10 @@ def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
                 "--scene takes LAT,LON,METRES,FROM,TO, "
                 "e.g. 43.97,-124.10,400,2026-11-03T01:00,2026-11-03T03:00"
             )
-        lat, lon, radius = _floats(",".join(parts[:3]), 3, "--scene")
-        parsed.append(_scene(lat, lon, radius, _when(parts[3]), _when(parts[4], end=True)))
+        lat, lon, radius = parse_floats(",".join(parts[:3]), 3, "--scene")
+        parsed.append(_scene(lat, lon, radius, parse_when(parts[3]), parse_when(parts[4], end=True)))
     result = session.common_plates(parsed, min_scenes=min_scenes, **kw, **why)
-    _data_result(
+    print_result(
         result,
         as_json,
         ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"),
@@ -208,9 +208,9 @@ def timeline_cmd(plate: str, **kw: Any) -> None:
         workbench timeline 7ABC123 --purpose investigation --case 26-01234 \\
             --reason "suspect vehicle" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     result = session.timeline(plate, **kw, **why)
-    _data_result(
+    print_result(
         result,
         as_json,
         ("ts", "camera", "place", "lat", "lon", "step_m", "kmh"),
@@ -255,9 +255,9 @@ def convoy_cmd(plate: str, **kw: Any) -> None:
         workbench convoy 7ABC123 --window 60 --min-times 3 --purpose investigation --case 26-01234 \\
             --reason "associates of the suspect vehicle" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     result = session.convoy(plate, **kw, **why)
-    _data_result(
+    print_result(
         result,
         as_json,
         ("plate", "state", "times", "cameras", "mean_lag_s", "first_together", "last_together"),
@@ -287,9 +287,9 @@ def clones_cmd(**kw: Any) -> None:
         workbench clones --from 2026-11-01 --purpose investigation --case 26-01234 \\
             --reason "cloned plate report" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     result = session.clones(**kw, **why)
-    _data_result(
+    print_result(
         result,
         as_json,
         (
@@ -335,12 +335,12 @@ def hotlist_import(file: Path, name: str | None, user: str | None, db: str | Non
         workbench hotlist import stolen.csv --name "Stolen vehicles (LEDS)" --user admin
     """
     name = name or file.stem
-    report = _login(_open(db), user).import_hotlist(file, name=name)
+    report = login_member(open_store(db), user).import_hotlist(file, name=name)
     data = {**report, "rejected": [{"line": n, "reason": r} for n, r in report["rejected"]]}
     if not as_json:
         for line, why in report["rejected"]:
             click.echo(f"line {line}: {why}", err=True)
-    _emit(
+    emit(
         as_json,
         data,
         lambda: click.echo(
@@ -360,10 +360,10 @@ def hotlist_list(user: str | None, db: str | None, as_json: bool) -> None:
     Example:
         workbench hotlist list --user admin
     """
-    frame = _login(_open(db), user).hotlists()
-    _emit(
+    frame = login_member(open_store(db), user).hotlists()
+    emit(
         as_json,
-        {"count": frame.height, "rows": _rows(frame)},
+        {"count": frame.height, "rows": frame_rows(frame)},
         lambda: [
             click.echo(f"{r['hotlist']:<36}{r['kind'] or '-':<16}{r['entries']:>7}") for r in frame.to_dicts()
         ],
@@ -393,9 +393,9 @@ def alerts_list(status: str | None, **kw: Any) -> None:
         workbench alerts list --status unverified --purpose hit-verification \\
             --reason "shift check" --user analyst
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     result = session.alerts(status=status, **kw, **why)
-    _data_result(
+    print_result(
         result,
         as_json,
         (
@@ -426,6 +426,6 @@ def alerts_verify(alert_id: int, result: str, note: str, **kw: Any) -> None:
         workbench alerts verify 12 --result confirmed --note "LEDS: stolen, entered by Lane SO" \\
             --purpose hit-verification --reason "hit on US-101" --user investigator
     """
-    session, why, as_json = _door(kw)
+    session, why, as_json = door_session(kw)
     outcome = session.verify_alert(alert_id, result=result, note=note, **why)
-    _data_result(outcome, as_json, ("alert_id", "status", "actionable", "verified_by", "verified_at", "note"))
+    print_result(outcome, as_json, ("alert_id", "status", "actionable", "verified_by", "verified_at", "note"))

@@ -1,0 +1,323 @@
+"""What every command shares: the ``main`` group, the common options, the member's session, output.
+
+Every command takes ``--db``; commands that print data take ``--json`` (one JSON
+document on standard output, nothing else there). On failure a command prints one
+line on standard error saying what to do, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import zoneinfo
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from alpr_lib.access import AccessSession, login, resume
+from alpr_lib.access.purpose import PURPOSES, Policy
+from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
+from alpr_lib.store import Store
+
+from ..config import load_settings, local_time, policy_from
+
+__all__ = [
+    "READ_COLUMNS",
+    "WorkbenchGroup",
+    "cached_token",
+    "current_settings",
+    "data_options",
+    "db_option",
+    "door_policy",
+    "door_session",
+    "emit",
+    "frame_rows",
+    "json_option",
+    "login_member",
+    "main",
+    "open_store",
+    "parse_floats",
+    "parse_when",
+    "print_result",
+    "progress_bar",
+    "secret_from",
+    "session_file",
+    "user_option",
+    "why_options",
+]
+
+
+class WorkbenchGroup(click.Group):
+    """A click group that turns library errors into one line on standard error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AlprError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # The reader went away (``| head``): stop quietly, as Unix tools do.
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
+        except Exception as exc:
+            if os.environ.get("WORKBENCH_DEBUG"):
+                raise
+            # Only the error's kind: its text could carry plate data from a query.
+            click.echo(
+                f"Error: unexpected failure ({type(exc).__name__}); set WORKBENCH_DEBUG=1 to see details "
+                "and report it",
+                err=True,
+            )
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo(
+                "Interrupted. Nothing half-written was kept; run the same command again to finish.", err=True
+            )
+            ctx.exit(130)
+
+
+def current_settings() -> Any:
+    return load_settings()
+
+
+def open_store(db: str | None, *, create: bool = False) -> Store:
+    store = Store(db or current_settings().db_url, create=create)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(
+            store.dispose
+        )  # connections closed when the command ends, not left to the collector
+    return store
+
+
+def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="Database URL (default: $WORKBENCH_DB_URL, else the embedded SQLite file).",
+    )(fn)
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on standard output."
+    )(fn)
+
+
+def user_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--user",
+        envvar="WORKBENCH_USER",
+        metavar="NAME",
+        help="Acting member (default: $WORKBENCH_USER); password from $WORKBENCH_PASSWORD or a prompt.",
+    )(fn)
+
+
+def secret_from(env: str, prompt: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise NotAuthenticated(f"no password given: set {env} or run the command in a terminal to be asked")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
+
+
+def door_policy() -> Policy:
+    return policy_from(current_settings())
+
+
+def session_file(store: Store) -> Path:
+    """Where ``workbench login`` keeps this shell's session for this database (readable by its owner only)."""
+    digest = hashlib.sha256(str(store.url).encode()).hexdigest()[:16]
+    return Path(current_settings().data_dir) / "sessions" / f"{digest}-{os.getppid()}.json"
+
+
+def cached_token(store: Store, user: str | None) -> str | None:
+    token = os.environ.get("WORKBENCH_SESSION")
+    if token:
+        return token
+    path = session_file(store)
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if user and cached.get("user") != user:
+        return None
+    return str(cached.get("token") or "") or None
+
+
+def login_member(store: Store, user: str | None) -> AccessSession:
+    """The acting member's session: a password login (--user with $WORKBENCH_PASSWORD or a prompt), or
+    the session `workbench login` cached for this shell ($WORKBENCH_SESSION first)."""
+    policy = door_policy()
+    if not (user and os.environ.get("WORKBENCH_PASSWORD")):
+        token = cached_token(store, user)
+        if token:
+            return resume(store, token, client="cli", policy=policy)
+    if not user:
+        raise NotAuthenticated(
+            "say who you are with --user NAME (or set WORKBENCH_USER), or run workbench login"
+        )
+    session = login(
+        store, user, secret_from("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli", policy=policy
+    )
+    # A password login lasts one command: its session ends when the command does.
+    click.get_current_context().call_on_close(session.close)
+    return session
+
+
+def emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        text()
+
+
+@contextmanager
+def progress_bar(total: int | None, desc: str, unit: str = "reads") -> Iterator[Callable[[int], None]]:
+    from tqdm import tqdm
+
+    # tqdm draws on standard error and only on a terminal: --json output stays clean.
+    with tqdm(
+        total=total, desc=desc, unit=unit, unit_scale=True, disable=None, file=sys.stderr, leave=False
+    ) as bar:
+        yield bar.update
+
+
+@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="alpr-workbench")
+def main() -> None:
+    """ALPR Workbench: audited investigation of automated license plate reader data.
+
+    \b
+    Example:
+        workbench demo --reads 200000 && workbench info
+    """
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def parse_when(value: str | None, *, end: bool = False) -> dt.datetime | None:
+    """An ISO 8601 time; without an offset, the department's local time. A plain date that ends a window
+    (``end``) is the end of that day."""
+    if value is None:
+        return None
+    try:
+        return local_time(value, current_settings().timezone, end=end)
+    except ValueError:
+        raise InvalidInput(f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-03T14:00") from None
+
+
+def frame_rows(frame: Any) -> list[dict[str, Any]]:
+    return [
+        {k: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for k, v in row.items()}
+        for row in frame.to_dicts()
+    ]
+
+
+def why_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--purpose, --case, --reason: why a data command is run (checked and audited by the door)."""
+    fn = click.option("--reason", metavar="TEXT", help="Why, in a few words (required).")(fn)
+    fn = click.option(
+        "--case", "case", metavar="CASE", help="Case number (investigation, administrative), e.g. 26-01234."
+    )(fn)
+    return click.option(
+        "--purpose",
+        type=click.Choice(list(PURPOSES)),
+        help="Purpose of the search (required).",
+    )(fn)
+
+
+def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tuple[str, ...] = ()) -> None:
+    """Print a door result: a table of ``columns`` (local times), or JSON with rows and ``extra`` frames."""
+    tz = zoneinfo.ZoneInfo(current_settings().timezone)
+
+    def cell(v: Any) -> str:
+        if isinstance(v, dt.datetime):
+            return f"{v.astimezone(tz):%Y-%m-%d %H:%M:%S}"
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        if isinstance(v, list):
+            return ",".join(str(x) for x in v)
+        return "-" if v is None else str(v)
+
+    def text() -> None:
+        frame = result.frame.select([c for c in columns if c in result.frame.columns])
+        if frame.height:
+            click.echo("  ".join(frame.columns))
+        for row in frame.iter_rows():
+            click.echo("  ".join(cell(v) for v in row))
+        more = " (capped: narrow the search or raise --limit)" if result.truncated else ""
+        click.echo(f"{result.count:,} rows{more}; audit entry {result.audit_id}.", err=True)
+
+    data = {**result.to_dict(), "rows": frame_rows(result.frame)}
+    for key in extra:
+        value = result.extra.get(key)
+        data[key] = frame_rows(value) if hasattr(value, "to_dicts") else value
+    emit(as_json, data, text)
+
+
+def data_options(*, window: bool = True, state: bool = True, limit: bool = True) -> Callable[..., Any]:
+    """The options every data command takes: why (purpose, case, reason), who, where, JSON; and the
+    time window, state and row limit where they apply."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in (json_option, db_option, user_option, why_options):
+            fn = option(fn)
+        if limit:
+            fn = click.option(
+                "--limit", type=click.IntRange(1), default=None, help="Most rows (default 10,000)."
+            )(fn)
+        if state:
+            fn = click.option("--state", metavar="ST", help="Only plates of this state, e.g. OR.")(fn)
+        if window:
+            fn = click.option(
+                "--to",
+                "until",
+                metavar="TIME",
+                help="End of the time window (included; a date alone ends with its day).",
+            )(fn)
+            fn = click.option(
+                "--from", "since", metavar="TIME", help="Start (ISO 8601, local time by default)."
+            )(fn)
+        return fn
+
+    return wrap
+
+
+def door_session(kw: dict[str, Any]) -> tuple[AccessSession, dict[str, Any], bool]:
+    """The session of a data command, its purpose keywords, and whether it prints JSON (``kw`` consumed)."""
+    session = login_member(open_store(kw.pop("db")), kw.pop("user"))
+    why = {"purpose": kw.pop("purpose"), "case": kw.pop("case"), "reason": kw.pop("reason")}
+    for key in ("since", "until"):
+        if key in kw:
+            kw[key] = parse_when(kw[key], end=key == "until")
+    return session, why, kw.pop("as_json")
+
+
+def parse_floats(value: str, n: int, what: str) -> list[float]:
+    parts = value.split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != n:
+        raise InvalidInput(
+            f"{what} takes {n} numbers separated by commas, e.g. 43.97,-124.10" + (",500" if n == 3 else "")
+        )
+    return numbers
+
+
+READ_COLUMNS = ("ts", "plate", "state", "camera", "lat", "lon", "confidence")

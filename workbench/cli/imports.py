@@ -1,0 +1,94 @@
+"""Reads in bulk: vendor CSV exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from alpr_lib.errors import InvalidInput
+
+from .common import (
+    db_option,
+    emit,
+    json_option,
+    login_member,
+    main,
+    open_store,
+    progress_bar,
+    user_option,
+)
+
+# -- data intake ------------------------------------------------------------------------------
+
+
+def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        ours, sep, theirs = value.partition("=")
+        if not sep or not ours.strip() or not theirs:
+            raise InvalidInput(
+                f'--map takes OURS="Their column", e.g. --map plate="License Plate"; got {value!r}'
+            )
+        mapping[ours.strip()] = theirs
+    return mapping
+
+
+@main.command("import-reads")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar='OURS="THEIRS"',
+    help='Map a vendor column to ours, e.g. --map plate="License Plate". Repeatable.',
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where bad rows are written (default: FILE.rejects.csv).",
+)
+@user_option
+@db_option
+@json_option
+def import_reads(
+    file: Path,
+    mapping: tuple[str, ...],
+    rejects: Path | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Import reads from a vendor-style CSV (administrators).
+
+    Columns plate, ts, lat, lon are required; source_id, state, camera, confidence, image
+    are optional. Bad rows are reported by line and written to a rejects file; importing
+    the same file again adds nothing.
+
+    \b
+    Example:
+        workbench import-reads export.csv --map plate="License Plate" --map ts="Date/Time" --user admin
+    """
+    column_map = _parse_map(mapping)
+    session = login_member(open_store(db), user)
+    with progress_bar(None, "importing") as step:
+        report = session.import_reads(file, column_map=column_map, rejects_path=rejects, progress=step)
+    data = report.as_dict()
+    if not as_json:
+        for row in report.rejected:
+            click.echo(f"line {row.line}: {row.reason}", err=True)
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{report.rows:,} rows: {report.imported:,} imported, {report.duplicates:,} already present, "
+            f"{len(report.rejected):,} rejected"
+            + (f" (written to {report.rejects_file})" if report.rejects_file else "")
+            + (f"; {report.alerts:,} new hotlist alerts to verify" if report.alerts else "")
+            + "."
+        ),
+    )
+
+
+# The other commands register themselves on `main` when their modules load.

@@ -1,0 +1,219 @@
+"""Setting up: a database, the demo city, its figures, database roles, backups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from alpr_lib.access import build_demo, database_info, init_database
+from alpr_lib.errors import InvalidInput
+
+from .common import (
+    db_option,
+    emit,
+    json_option,
+    login_member,
+    main,
+    open_store,
+    progress_bar,
+    secret_from,
+    user_option,
+)
+
+# -- set-up -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--admin", default="admin", show_default=True, help="Name of the first administrator.")
+@db_option
+@json_option
+def init(admin: str, db: str | None, as_json: bool) -> None:
+    """Create the database and its first administrator.
+
+    The administrator's password comes from $WORKBENCH_PASSWORD or a prompt.
+
+    \b
+    Example:
+        WORKBENCH_PASSWORD=... workbench init --admin lt.hayes
+    """
+    store = open_store(db, create=True)
+    password = secret_from("WORKBENCH_PASSWORD", f"New password for {admin}", confirm=True)
+    info = init_database(store, admin, password)
+    emit(as_json, info, lambda: click.echo(f"Created {info['database']} with administrator {admin}."))
+
+
+@main.command()
+@click.option(
+    "--reads",
+    default=200_000,
+    show_default=True,
+    type=click.IntRange(1_000),
+    help="How many reads the synthetic city gets.",
+)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="Seed: the same seed gives the same city."
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day of the month of reads (default: 30 days ago).",
+)
+@db_option
+@json_option
+def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_json: bool) -> None:
+    """Build a fresh synthetic city with demo members of every role.
+
+    Members: admin, analyst, investigator, supervisor, trainer (trained) and trainee (not
+    trained). Their password is $WORKBENCH_DEMO_PASSWORD, else one is generated and printed
+    once. A database holding real data is never replaced.
+
+    \b
+    Example:
+        workbench demo --reads 1000000 --seed 7 --db sqlite:///demo.db
+    """
+    store = open_store(db, create=True)
+    bars: dict[str, Any] = {}
+    from tqdm import tqdm
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not total:
+            if not as_json and sys.stderr.isatty():
+                click.echo(f"  {stage}...", err=True)
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(
+                total=total,
+                desc=stage,
+                unit="reads",
+                unit_scale=True,
+                disable=None,
+                file=sys.stderr,
+                leave=False,
+            )
+        bar.update(done - bar.n)
+
+    try:
+        info = build_demo(
+            store,
+            reads=reads,
+            seed=seed,
+            password=os.environ.get("WORKBENCH_DEMO_PASSWORD"),
+            start=start.date() if start else None,
+            progress=progress,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
+    password = info.pop("password")
+    if password:
+        click.echo(f"Demo password for every demo member (shown once): {password}", err=True)
+
+    def text() -> None:
+        click.echo(
+            f"Synthetic city ready in {info['database']}: {info['reads']:,} reads, "
+            f"{info['plates']:,} plates, {info['cameras']} cameras."
+        )
+        click.echo("Members: " + ", ".join(f"{n} ({r})" for n, r in info["demo_users"].items()))
+
+    emit(as_json, info, text)
+
+
+@main.command()
+@db_option
+@json_option
+def info(db: str | None, as_json: bool) -> None:
+    """Counts, date range and database of the workbench (no plate data).
+
+    \b
+    Example:
+        workbench info --json
+    """
+    data = database_info(open_store(db))
+
+    def text() -> None:
+        click.echo(f"database   {data['database']}{'  (synthetic)' if data['synthetic'] else ''}")
+        for key in ("reads", "plates", "cameras", "users", "hotlist_entries", "alerts", "audit_entries"):
+            click.echo(f"{key:<16}{data[key]:>12,}")
+        click.echo("users by role   " + ", ".join(f"{k} {v}" for k, v in data["users_by_role"].items()))
+        click.echo(f"reads from     {data['first_read']}  to  {data['last_read']}")
+
+    emit(as_json, data, text)
+
+
+@main.command()
+@click.option("--app-role", required=True, help="The role the workbench connects as.")
+@click.option("--auditor-role", required=True, help="A read-only role for outside review of the audit log.")
+@click.option("--apply", "apply_", is_flag=True, help="Run the grants (connected as the schema's owner).")
+@db_option
+def grants(app_role: str, auditor_role: str, apply_: bool, db: str | None) -> None:
+    """PostgreSQL: the grants that let the database itself defend the audit log.
+
+    The application role may add audit entries but never change or delete them; the auditor role reads the
+    record of use (audit log, destruction records, releases, holds) and nothing else. Prints the SQL; with
+    --apply runs it as the owner of the schema (the --db URL's user). Run again after each upgrade.
+
+    \b
+    Example:
+        workbench grants --app-role workbench_app --auditor-role workbench_audit --apply \\
+            --db postgresql+psycopg://workbench_owner@db.example/workbench
+    """
+    from alpr_lib.access import audit
+    from alpr_lib.store.pg_roles import apply_grants, grant_statements
+
+    store = open_store(db)
+    try:
+        if not apply_:
+            with store.read() as conn:
+                for statement in grant_statements(conn, app_role, auditor_role):
+                    click.echo(statement + ";")
+            return
+        with store.atomic() as conn:
+            done = apply_grants(conn, app_role, auditor_role)
+            audit.append(
+                conn,
+                operation="grants",
+                outcome="ok",
+                client="cli",
+                params={"app_role": app_role, "auditor_role": auditor_role},
+                result_count=len(done),
+            )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    click.echo(
+        f"Granted: {app_role} adds to the audit log but cannot change it; {auditor_role} reads the record."
+    )
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@user_option
+@db_option
+@json_option
+def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
+    """Make a consistent online copy of the database at DEST (administrators).
+
+    The copy is one SQLite file and opens like any database: workbench info --db
+    sqlite:///DEST. An SQLite database is copied whole; a PostgreSQL one from one snapshot,
+    table by table, while it keeps running. To restore an SQLite database, stop the
+    workbench and put the copy in place of the database file (see the admin guide).
+
+    \b
+    Example:
+        workbench backup /backups/workbench-2026-11-29.db --user admin
+    """
+    store = open_store(db)
+    session = login_member(store, user)
+    with progress_bar(None, "copying", unit="rows") as step:
+        path = session.backup(dest, progress=step)
+    emit(
+        as_json,
+        {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
+        lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."),
+    )
