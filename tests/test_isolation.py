@@ -311,7 +311,7 @@ def test_a_dashboard_kernel_reaches_nothing_but_the_door(
         clients.append(member)
         page = member.get("/voila/render/canvass.ipynb", timeout=120)
         assert page.status_code == 200 and "There was an error" not in page.text
-        kernels = _kernel_processes()
+        kernels = _kernel_processes(server.door_socket.parent)
         assert len(kernels) == 1
         pid, environ = kernels[0]
         for secret in _secrets(city):
@@ -339,8 +339,8 @@ def test_a_dashboard_kernel_reaches_nothing_but_the_door(
         assert (entry.outcome, entry.user_name, entry.client) == ("denied", "investigator", "dashboard")
 
 
-def _kernel_processes() -> list[tuple[int, str]]:
-    """(pid, environment) of each process that holds a workbench kernel token — the kernels."""
+def _kernel_processes(folder: Path) -> list[tuple[int, str]]:
+    """(pid, environment) of the kernels whose connection files are in ``folder`` (one server's)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -350,7 +350,8 @@ def _kernel_processes() -> list[tuple[int, str]]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if "WORKBENCH_KERNEL_TOKEN=" in environ and b"ipykernel" in cmdline and b"bwrap" not in cmdline:
+        ours = str(folder).encode() in cmdline and b"ipykernel" in cmdline and b"bwrap" not in cmdline
+        if ours and "WORKBENCH_KERNEL_TOKEN=" in environ:
             found.append((int(entry.name), environ))
     return found
 
