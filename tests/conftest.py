@@ -154,3 +154,12 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Any]]:
+    """Web clients a test opens (``httpx.Client``), closed when it ends."""
+    opened: list[Any] = []
+    yield opened
+    for client in opened:
+        client.close()

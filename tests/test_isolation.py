@@ -34,18 +34,11 @@ from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD
 from .servers import Server, run_server, web_login
-from .test_servers import _headers, _run_cell
+from .test_servers import _headers, _run_cell, audit
 
 pytestmark = pytest.mark.slow
 
 APPS = Path(__file__).resolve().parent.parent / "voila_apps"
-
-
-def audit(store: Store, operation: str) -> list[sa.Row]:
-    with store.read() as conn:
-        return conn.execute(
-            sa.select(s.AuditEntry).where(s.AuditEntry.operation == operation).order_by(s.AuditEntry.id)
-        ).all()
 
 
 def _xsrf(client: httpx.Client) -> dict[str, str]:
@@ -176,14 +169,6 @@ def lab(city: Store, tmp_path: Path) -> Iterator[Server]:
     nbformat.write(nbformat.v4.new_notebook(), folder / "getting-started.ipynb")
     with run_server("lab", str(city.url.render_as_string(hide_password=False)), folder, tmp_path) as server:
         yield server
-
-
-@pytest.fixture
-def clients() -> Iterator[list[httpx.Client]]:
-    opened: list[httpx.Client] = []
-    yield opened
-    for client in opened:
-        client.close()
 
 
 def _secrets(city: Store) -> list[str]:

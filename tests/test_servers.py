@@ -94,14 +94,6 @@ async def _execute(conn: WebSocketClientConnection, code: str) -> str:
             return "".join(out)
 
 
-@pytest.fixture
-def clients() -> Iterator[list[httpx.Client]]:
-    opened: list[httpx.Client] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 def test_lab_login_kernel_session_cell_audit_and_isolation(
     lab: Server, city: Store, clients: list[httpx.Client]
 ) -> None:

@@ -21,7 +21,7 @@ import io
 import json
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import polars as pl
@@ -158,7 +158,7 @@ def decode(data: Any, parts: list[bytes]) -> Any:
     raise InvalidInput("the door received a value it does not know")
 
 
-def encode_message(header: dict[str, Any], parts: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
+def encode_message(header: dict[str, Any], parts: Sequence[bytes] = ()) -> bytes:
     """One message: header (with the count of its parts) and parts, framed."""
     body = json.dumps({**header, "parts": len(parts)}, separators=(",", ":")).encode()
     chunks = [struct.pack(">I", len(body)), body]
@@ -207,8 +207,8 @@ def read_message(sock: socket.socket, *, limit: int = _MAX_REPLY) -> tuple[dict[
     return header, parts
 
 
-def write_message(sock: socket.socket, header: dict[str, Any], parts: list[bytes] = ()) -> None:  # type: ignore[assignment]
-    sock.sendall(encode_message(header, list(parts)))
+def write_message(sock: socket.socket, header: dict[str, Any], parts: Sequence[bytes] = ()) -> None:
+    sock.sendall(encode_message(header, parts))
 
 
 def error_from(kind: str, message: str) -> AlprError:
