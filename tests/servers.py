@@ -96,12 +96,13 @@ def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> I
                 time.sleep(0.3)
         yield Server(url, db, log)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc.poll() is None:  # a server that failed to start has nothing left to stop
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def web_login(url: str, user: str, password: str) -> tuple[httpx.Client, httpx.Response]:
