@@ -18,6 +18,7 @@ the door's socket and, when a workbench server started it, a kernel token. The s
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -281,9 +282,14 @@ def _call(session: AccessSession, name: str, args: list[Any], kwargs: dict[str, 
     return method(*args, **kwargs)
 
 
+@functools.cache
+def _signature(name: str) -> inspect.Signature:
+    return inspect.signature(getattr(AccessSession, name))
+
+
 def _bind(method: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:
     try:
-        inspect.signature(method).bind(*args, **kwargs)
+        _signature(method.__name__).bind(None, *args, **kwargs)
     except TypeError as exc:
         raise InvalidInput(f"{method.__name__}: {exc}") from None
 
