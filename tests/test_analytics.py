@@ -162,7 +162,7 @@ def test_common_plates_across_scenes(town: AccessSession) -> None:
     result = town.common_plates(scenes, min_scenes=3)
     assert result.frame.select("plate", "n_scenes").rows() == [("7ABC123", 3), ("FOLLOW1", 3)]
     assert town.common_plates(scenes[:2], min_scenes=2).count == 2
-    with pytest.raises(InvalidInput, match="--min"):
+    with pytest.raises(InvalidInput, match="min_scenes"):
         town.common_plates(scenes, min_scenes=4)
 
 

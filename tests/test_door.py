@@ -326,3 +326,27 @@ def test_concurrent_sessions_queue_their_audit_entries_without_forking_the_chain
         report = verify_chain(conn)
     assert after - before == len(ids)
     assert report.ok, report.problem
+
+
+def test_only_a_scenes_place_and_window_enter_the_audit(city: Store) -> None:
+    from alpr_lib.analytics import Scene
+
+    since = dt.datetime(2026, 10, 2, tzinfo=dt.UTC)
+    session = login(city, "analyst", DEMO_PASSWORD)
+    labelled = {
+        "lat": 43.97,
+        "lon": -124.1,
+        "radius_m": 500,
+        "since": since,
+        "until": since + dt.timedelta(hours=2),
+    }
+    result = session.canvass([{**labelled, "label": "near 7ABC123's house"}], **INVESTIGATION)
+    with city.read() as conn:
+        params = conn.execute(
+            sa.select(s.AuditEntry.params).where(s.AuditEntry.id == result.audit_id)
+        ).scalar_one()
+    assert "label" not in params and "7ABC123" not in params
+    scene = Scene.from_times(43.97, -124.1, 500, since, since + dt.timedelta(hours=2))
+    assert session.canvass([scene], **INVESTIGATION).frame.equals(result.frame)
+    with pytest.raises(InvalidInput, match="time zone"):
+        Scene.from_times(43.97, -124.1, 500, since.replace(tzinfo=None), since.replace(tzinfo=None))

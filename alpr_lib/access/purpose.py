@@ -86,7 +86,7 @@ def check_why(why: Why | None, policy: Policy, *, synthetic: bool) -> Why:
         raise InvalidInput("the training purpose is only accepted on a synthetic (demo) database")
     case = (why.case or "").strip() or None
     if case is None and kind.needs_case:
-        raise InvalidCaseNumber(f"the {why.purpose} purpose needs a case number, e.g. --case 26-01234")
+        raise InvalidCaseNumber(f"the {why.purpose} purpose needs a case number, e.g. 26-01234")
     if case is not None and (len(case) > 64 or not re.fullmatch(policy.case_format, case)):
         raise InvalidCaseNumber("the case number does not match the department's format (e.g. 26-01234)")
     reason = " ".join((why.reason or "").split())

@@ -178,7 +178,7 @@ class Searches:
             if not is_valid_plate(text):
                 raise InvalidInput("give a plate of 2-8 letters and digits")
             if not isinstance(max_edits, int) or not 0 <= max_edits <= 3:
-                raise InvalidInput("--max-edits is a whole number from 0 to 3")
+                raise InvalidInput("max_edits is a whole number from 0 to 3")
             candidates = q.plates_by_key(conn, self._store.plate_index, equivalence_key(text), max_edits)
             if state:
                 candidates = candidates.filter(pl.col("state") == _state(state))
@@ -309,7 +309,7 @@ class Searches:
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
             parsed = [_as_scene(sc) for sc in scenes]
             if not 1 <= min_scenes <= max(len(parsed), 1):
-                raise InvalidInput("--min is at least 1 and at most the number of scenes")
+                raise InvalidInput("min_scenes is at least 1 and at most the number of scenes")
             reads = self._scene_reads(conn, parsed)
             found = find_common_plates(reads, min_scenes)
             support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
@@ -382,7 +382,7 @@ class Searches:
             if not 0 < window_s <= 3600:
                 raise InvalidInput("the convoy window is more than 0 and at most 3600 seconds")
             if min_times < 1:
-                raise InvalidInput("--min-times is at least 1")
+                raise InvalidInput("min_times is at least 1")
             since_ms, until_ms = _window(since, until)
             ids = q.plate_ids(conn, text, _state(state))
             itself = q.plate_ids(conn, text) if state else ids
@@ -503,7 +503,7 @@ class Searches:
             elif read_ids:
                 frame = q.reads_by_id(conn, [int(r) for r in read_ids]).sort("ts")
             else:
-                raise InvalidInput("say what to release: a plate (with --from/--to) or read ids")
+                raise InvalidInput("say what to release: a plate (with a time window) or read ids")
             images = conn.execute(
                 sa.select(s.Read.id, s.Read.image_path).where(s.Read.id.in_(frame["read_id"].to_list()))
             ).all()
@@ -619,7 +619,7 @@ class Searches:
 
         def work(conn: Connection) -> tuple[dict[str, Any], int]:
             if not name.strip():
-                raise InvalidInput("name the hotlist, e.g. --name 'Stolen vehicles (LEDS)'")
+                raise InvalidInput("name the hotlist, e.g. 'Stolen vehicles (LEDS)'")
             parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=self.policy.timezone)
             added = add_entries(conn, parsed.entries)
             return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
@@ -712,10 +712,15 @@ def _as_scene(scene: Scene | Mapping[str, Any]) -> Scene:
     return Scene(lat, lon, radius, since_ms, until_ms)
 
 
+_SCENE_KEYS = ("lat", "lon", "radius_m", "since", "until")
+
+
 def _scene_params(scene: Scene | Mapping[str, Any]) -> dict[str, Any]:
+    """A scene as the audit entry records it: its place and window, never a display label."""
     if isinstance(scene, Scene):
         return scene.as_dict()
-    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in scene.items()}
+    kept = {k: v for k, v in scene.items() if k in _SCENE_KEYS}
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in kept.items()}
 
 
 READ_TS = READ_SCHEMA["ts"]

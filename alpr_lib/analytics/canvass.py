@@ -51,6 +51,22 @@ class Scene:
         if self.until_ms - self.since_ms > MAX_WINDOW.total_seconds() * 1000:
             raise InvalidInput(f"a scene's time window may span at most {MAX_WINDOW.days} days")
 
+    @classmethod
+    def from_times(
+        cls, lat: float, lon: float, radius_m: float, since: dt.datetime, until: dt.datetime
+    ) -> Scene:
+        """A scene from a place and a window of aware times (what a dashboard or a notebook has in hand).
+
+        >>> Scene.from_times(43.97, -124.10, 500, start, start + dt.timedelta(hours=2))  # doctest: +SKIP
+        """
+        if since.tzinfo is None or until.tzinfo is None:
+            raise InvalidInput("a scene's times must carry a time zone")
+        try:
+            lat, lon, radius_m = float(lat), float(lon), float(radius_m)
+        except (TypeError, ValueError):
+            raise InvalidInput("a scene's place is a latitude, a longitude and a radius in metres") from None
+        return cls(lat, lon, radius_m, round(since.timestamp() * 1000), round(until.timestamp() * 1000))
+
     @property
     def box(self) -> tuple[float, float, float, float]:
         return bounding_box(self.lat, self.lon, self.radius_m)

@@ -53,6 +53,17 @@ __all__ = [
 ]
 
 
+#: The library names parameters (the dashboards show its messages too); the command line names its options.
+_FLAGS = {"max_edits": "--max-edits", "min_scenes": "--min", "min_times": "--min-times"}
+
+
+def as_flags(message: str) -> str:
+    """A library message with parameter names given as the command line's options."""
+    for name, flag in _FLAGS.items():
+        message = message.replace(name, flag)
+    return message
+
+
 class WorkbenchGroup(click.Group):
     """A click group that turns library errors into one line on standard error."""
 
@@ -60,7 +71,7 @@ class WorkbenchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AlprError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {as_flags(str(exc))}", err=True)
             ctx.exit(1)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise

@@ -10,6 +10,8 @@ from typing import Any
 import ipywidgets as W
 import polars as pl
 
+from alpr_lib.analytics import Scene
+from alpr_lib.errors import AlprError
 from alpr_lib.plates import UNSURE_BELOW, unsure_characters
 
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
@@ -62,7 +64,8 @@ def canvass() -> W.Widget:
     )
     add = W.Button(description="Add scene", icon="plus")
     clear = W.Button(description="Clear scenes")
-    scenes: list[dict[str, Any]] = []
+    scenes: list[Scene] = []
+    labels: list[str] = []  # each scene's window as the member typed it: shown, never audited
     listing = W.HTML(message("No scenes yet: click the map or type a place, then “Add scene”.").value)
     run = W.Button(description="Canvass", button_style="primary")
     min_scenes = W.BoundedIntText(
@@ -77,12 +80,11 @@ def canvass() -> W.Widget:
             listing.value = message("No scenes yet: click the map or type a place, then “Add scene”.").value
         else:
             items = "".join(
-                f"<li>scene {i}: {s['lat']:.5f}, {s['lon']:.5f} — {s['radius_m']} m, "
-                f"{html.escape(s['label'])}</li>"
-                for i, s in enumerate(scenes, start=1)
+                f"<li>scene {i}: {s.lat:.5f}, {s.lon:.5f} — {s.radius_m:g} m, {html.escape(label)}</li>"
+                for i, (s, label) in enumerate(zip(scenes, labels, strict=True), start=1)
             )
             listing.value = f"<ol style='margin:2px 0'>{items}</ol>"
-        mapview.show_scenes([(s["lat"], s["lon"], s["radius_m"]) for s in scenes])
+        mapview.show_scenes([(s.lat, s.lon, s.radius_m) for s in scenes])
 
     def add_scene(lat: float, lon: float) -> None:
         try:
@@ -93,16 +95,13 @@ def canvass() -> W.Widget:
         if frm is None or to is None:
             door.say("Give each scene a time window (From and To).", "error")
             return
-        scenes.append(
-            {
-                "lat": lat,
-                "lon": lon,
-                "radius_m": radius.value,
-                "since": frm,
-                "until": to,
-                "label": f"{door.local(frm)} to {door.local(to)}",
-            }
-        )
+        try:
+            scene = Scene.from_times(lat, lon, radius.value, frm, to)
+        except AlprError as exc:
+            door.say(str(exc), "error")
+            return
+        scenes.append(scene)
+        labels.append(f"{door.local(frm)} to {door.local(to)}")
         refresh()
 
     def typed(_b: Any) -> None:
@@ -136,7 +135,7 @@ def canvass() -> W.Widget:
             mapview.show_reads(result.extra["reads"])
 
     add.on_click(typed)
-    clear.on_click(lambda _b: (scenes.clear(), refresh()))
+    clear.on_click(lambda _b: (scenes.clear(), labels.clear(), refresh()))
     run.on_click(do_canvass)
     common.on_click(do_common)
     mapview.on_click(add_scene)
