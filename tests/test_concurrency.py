@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from alpr_lib.access import login
+from alpr_lib.access import Policy, login
 from alpr_lib.access.audit import verify_chain
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
@@ -54,7 +54,7 @@ def test_twenty_sessions_search_while_an_import_and_a_purge_run(city: Store, tmp
         ).scalar_one()
 
     members = [login(city, ("analyst", "investigator")[i % 2], DEMO_PASSWORD) for i in range(SESSIONS)]
-    admin = login(city, "admin", DEMO_PASSWORD)
+    admin = login(city, "admin", DEMO_PASSWORD, policy=Policy(retention_days=10))
     go = threading.Barrier(SESSIONS + 2)
 
     def search(i: int) -> list[int]:
@@ -67,7 +67,7 @@ def test_twenty_sessions_search_while_an_import_and_a_purge_run(city: Store, tmp
 
     def purge() -> int:
         go.wait()
-        return int(admin.purge(now=now, retention_days=10)["reads_destroyed"])
+        return int(admin.purge(now=now)["reads_destroyed"])
 
     with ThreadPoolExecutor(SESSIONS + 2) as pool:
         searches = [pool.submit(search, i) for i in range(SESSIONS)]

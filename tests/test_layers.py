@@ -86,3 +86,13 @@ def test_public_api_is_what_all_lists() -> None:
     assert public - modules == set(alpr_lib.__all__)
     for name in alpr_lib.__all__:
         assert getattr(alpr_lib, name).__doc__, f"{name} has no docstring"
+
+
+def test_the_library_reads_no_environment() -> None:
+    # Department policy and engines are passed in; a notebook kernel cannot steer the library by its env.
+    reads = [
+        str(p.relative_to(ROOT))
+        for p in files("alpr_lib")
+        if "os.environ" in p.read_text() or "getenv(" in p.read_text()
+    ]
+    assert reads == []

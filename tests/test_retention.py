@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from alpr_lib.access import login
+from alpr_lib.access import Policy, login
 from alpr_lib.errors import AccessDenied, InvalidCaseNumber, NotFound
 from alpr_lib.ingest import import_csv
 from alpr_lib.retention import held_clause
@@ -20,6 +20,8 @@ from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START
 
 NOW = dt.datetime.combine(DEMO_START + dt.timedelta(days=20), dt.time(12), tzinfo=dt.UTC)
 CUTOFF_MS = int((NOW - dt.timedelta(days=7)).timestamp() * 1000)
+
+WEEK = Policy(retention_days=7)  # the department's retention in these tests
 
 
 def count(store: Store, where: sa.ColumnElement[bool] | None = None) -> int:
@@ -34,7 +36,7 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
     city: Store, manifest: dict, tmp_path: Path
 ) -> None:
     r = s.Read.__table__.c
-    admin = login(city, "admin", DEMO_PASSWORD)
+    admin = login(city, "admin", DEMO_PASSWORD, policy=WEEK)
     target = manifest["scenarios"]["convoy"]["target"]
     hold = admin.add_hold(plate=target, case="26-05555", reason="convoy investigation evidence")
     with city.read() as conn:
@@ -67,10 +69,10 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
                 )
             ).scalars()
         )
-    dry = admin.purge(now=NOW, retention_days=7, dry_run=True)
+    dry = admin.purge(now=NOW, dry_run=True)
     assert (dry["reads_destroyed"], count(city)) == (expected, count(city))
 
-    report = admin.purge(now=NOW, retention_days=7)
+    report = admin.purge(now=NOW)
     assert report["reads_destroyed"] == expected and report["held_reads_kept"] == held_old
     assert count(city, sa.and_(r.ts < CUTOFF_MS, sa.not_(held_clause()))) == 0
     assert count(city, sa.and_(r.ts < CUTOFF_MS)) == held_old
@@ -107,10 +109,10 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
     left = [p for p in gone if p.encode() in raw]
     assert len(gone) > 100 and not left  # destroyed plates gone from the file and from every table
 
-    assert admin.purge(now=NOW, retention_days=7)["reads_destroyed"] == 0  # safe to run again
+    assert admin.purge(now=NOW)["reads_destroyed"] == 0  # safe to run again
     login(city, "supervisor", DEMO_PASSWORD).release_hold(hold)
     assert (
-        admin.purge(now=NOW, retention_days=7)["reads_destroyed"] > 0
+        admin.purge(now=NOW)["reads_destroyed"] > 0
     )  # released: the next purge takes them
 
 
@@ -119,7 +121,7 @@ def test_an_interrupted_purge_finishes_its_files(city: Store, tmp_path: Path) ->
     left.write_bytes(b"jpeg")
     with city.atomic() as conn:  # as a purge killed after its batch committed would leave it
         conn.execute(sa.insert(s.PurgeFile).values(path=str(left)))
-    login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)
+    login(city, "admin", DEMO_PASSWORD, policy=WEEK).purge(now=NOW)
     assert not left.exists()
 
 
@@ -135,7 +137,7 @@ def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store,
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
     until = old + dt.timedelta(hours=2)  # the time of the last read: a hold's window keeps both its ends
     admin.add_hold(plate="7ABC123", since=old, until=until, case="26-05555", reason="evidence kept")
-    report = admin.purge(now=old + dt.timedelta(days=40), retention_days=30)
+    report = admin.purge(now=old + dt.timedelta(days=40))
     assert report["reads_destroyed"] == 1
     with admin_store.read() as conn:
         kept = conn.execute(
@@ -239,7 +241,7 @@ def test_postgres_drops_the_expired_days_whole(city: Store) -> None:
     expected = count(city, sa.and_(r.ts < CUTOFF_MS, sa.not_(held_clause())))
     assert {first, second} <= expired
 
-    report = login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)
+    report = login(city, "admin", DEMO_PASSWORD, policy=WEEK).purge(now=NOW)
 
     assert report["reads_destroyed"] == expected
     with city.read() as conn:
@@ -248,7 +250,7 @@ def test_postgres_drops_the_expired_days_whole(city: Store) -> None:
         assert count(city, sa.and_(r.ts < partitions.day_bounds(first)[1])) == 1
         assert conn.execute(sa.select(s.HoldRead.read_id).where(s.HoldRead.hold_id == asked)).all() == []
         assert conn.execute(sa.select(s.Alert.read_id).where(s.Alert.id == alert)).scalar_one() is None
-    assert login(city, "admin", DEMO_PASSWORD).purge(now=NOW, retention_days=7)["reads_destroyed"] == 0
+    assert login(city, "admin", DEMO_PASSWORD, policy=WEEK).purge(now=NOW)["reads_destroyed"] == 0
 
 
 def test_a_hold_on_reads_the_workbench_does_not_have_is_refused(city: Store) -> None:

@@ -247,6 +247,7 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         timezone=settings["timezone"],
         department_state=str(settings["department_state"]).upper(),
         release_out_of_state=settings["release_out_of_state"],
+        retention_days=settings["retention_days"],
     )
 
 

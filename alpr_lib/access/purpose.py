@@ -53,6 +53,7 @@ class Policy:
     timezone: str = "America/Los_Angeles"
     department_state: str = "OR"
     release_out_of_state: bool = False
+    retention_days: int = 30
 
     def __post_init__(self) -> None:
         try:

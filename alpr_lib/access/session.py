@@ -662,12 +662,13 @@ class AccessSession(Searches):
     # -- retention ----------------------------------------------------------------------------------
 
     def purge(
-        self, *, now: dt.datetime | None = None, retention_days: int = 30, dry_run: bool = False
+        self, *, now: dt.datetime | None = None, dry_run: bool = False
     ) -> dict[str, Any]:
         """Destroy reads past the retention period that no hold keeps (see :mod:`alpr_lib.retention`)."""
         from ..retention import purge
 
         when = now or _now()
+        retention_days = self.policy.retention_days
         params = {"now": when.isoformat(), "retention_days": retention_days, "dry_run": dry_run}
         self._admin("purge.start", params, lambda conn: (None, None))
         report = purge(

@@ -8,7 +8,6 @@ import click
 
 from .common import (
     WorkbenchGroup,
-    current_settings,
     db_option,
     emit,
     frame_rows,
@@ -41,7 +40,7 @@ def purge_cmd(dry_run: bool, now: str | None, user: str | None, db: str | None, 
     """
     session = login_member(open_store(db), user)
     when = parse_when(now) if now else None
-    data = session.purge(now=when, retention_days=current_settings().retention_days, dry_run=dry_run)
+    data = session.purge(now=when, dry_run=dry_run)
     verb = "would destroy" if dry_run else "destroyed"
     emit(
         as_json,
