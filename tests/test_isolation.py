@@ -274,6 +274,10 @@ def test_a_lab_kernel_reaches_nothing_but_the_door(
     # Interrupts and restarts are audited with the member's name.
     assert analyst.post(f"/api/kernels/{a_kernel}/interrupt", headers=_xsrf(analyst)).status_code == 204
     assert audit(city, "kernel.interrupt")[-1].user_name == "analyst"
+    assert analyst.post(f"/api/kernels/{a_kernel}/restart", headers=_xsrf(analyst)).status_code == 200
+    assert audit(city, "kernel.restart")[-1].user_name == "analyst"
+    # The restarted kernel is a new process in a new sandbox: the door knows it as the analyst's still.
+    assert in_kernel(lab, analyst, a_kernel, SEARCH.format(purpose="training", case=None))[0] == "ok"
 
     # A supervisor lists members' notebooks for review (audited); a member may not.
     url = city.url.render_as_string(hide_password=False)
