@@ -133,9 +133,14 @@ def bwrap_argv(plan: SandboxPlan, *, cwd: Path, connection_dir: Path, member: st
     argv += ["--bind", str(plan.door_socket), DOOR_SOCKET]
     bound = [Path("/usr"), Path("/etc"), *(path for _kind, path in mounts)]
     for secret in plan.hidden:
-        # Masked where it would otherwise show through an allowed folder (a database kept beside Python).
-        if secret.exists() and _inside(secret, bound):
-            argv += ["--tmpfs", str(secret)] if secret.is_dir() else ["--ro-bind", "/dev/null", str(secret)]
+        # Masked where it would otherwise show through an allowed folder (a database kept beside Python);
+        # a folder that holds something the kernel needs is left, its secret files masked one by one.
+        if not secret.exists() or not _inside(secret, bound):
+            continue
+        if secret.is_file():
+            argv += ["--ro-bind", "/dev/null", str(secret)]
+        elif not any(_inside(path, [secret]) for path in bound):
+            argv += ["--tmpfs", str(secret)]
     if not _inside(cwd, bound):
         raise PermissionError("a kernel may start only in a notebook folder it is given")
     # ipykernel would take bwrap's init (its parent in the sandbox) for a dead server and quit;
