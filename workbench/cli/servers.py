@@ -169,6 +169,7 @@ def door(socket_path: Path | None, command: tuple[str, ...], db: str | None) -> 
     Example:
         workbench door -- pytest --nbval notebooks
     """
+    import shutil
     import signal
     import subprocess
     import tempfile
@@ -185,6 +186,9 @@ def door(socket_path: Path | None, command: tuple[str, ...], db: str | None) -> 
         store, door_policy(), path, client="api", allow_password=True,
         display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
     )  # fmt: skip
+    stop = {signal.SIGINT, signal.SIGTERM}
+    if not command:  # blocked in every thread (they inherit it), delivered to sigwait: the socket is removed
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop)
     service.start()
     try:
         if command:
@@ -193,12 +197,10 @@ def door(socket_path: Path | None, command: tuple[str, ...], db: str | None) -> 
             status = subprocess.call(list(command), env=env)
             raise SystemExit(status)
         click.echo(f"The door is listening on {path} (Ctrl-C stops it).", err=True)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(stop)
     finally:
         service.stop()
         if folder is not None:
-            import shutil
-
             shutil.rmtree(folder, ignore_errors=True)
 
 
