@@ -79,7 +79,7 @@ def test_partial_patterns_on_the_town(town: AccessSession) -> None:
     assert set(town.search_partial("c12").frame["plate"]) == {"7ABC123", "7A8C123"}  # contains
     assert set(town.search_partial("*77").frame["plate"]) == {"CLONE77"}
     result = town.search_partial("*1*", state="WA")
-    assert set(result.frame["plate"]) == {"FOLLOW1"} and result.extra["plates"]["reads"].to_list() == [3]
+    assert set(result.frame["plate"]) == {"FOLLOW1"} and result.plates["reads"].to_list() == [3]
     assert town.search_partial("7ABC*", cameras=["CAM-B"]).count == 1
     assert town.search_partial("7ABC*", min_confidence=0.955).count == 1
     assert set(town.search_partial("*7*", near=(*CAMERAS["CAM-C"], 100)).frame["plate"]) == {
@@ -91,7 +91,7 @@ def test_partial_patterns_on_the_town(town: AccessSession) -> None:
 
 def test_fuzzy_search_ranks_and_explains(town: AccessSession) -> None:
     result = town.search_fuzzy("7ABC123", max_edits=1)
-    plates = result.extra["plates"]
+    plates = result.plates
     assert plates["plate"].to_list() == ["7ABC123", "7A8C123"]
     assert plates["distance"].to_list() == [0, 0] and plates["confusions"].to_list() == [0, 1]
     assert "B read as 8" in plates["why"][1]
@@ -103,7 +103,7 @@ def test_canvass_counts_and_summaries(town: AccessSession) -> None:
     result = town.canvass([scene("CAM-A", 100, -1, 5), scene("CAM-C", 300, 0, 60)])
     got = sorted(zip(result.frame["scene"], result.frame["plate"], strict=True))
     assert got == [(1, "7ABC123"), (1, "FOLLOW1"), (2, "7A8C123"), (2, "CLONE77")]
-    summary = result.extra["scenes"]
+    summary = result.scenes
     assert summary["reads"].to_list() == [2, 2] and summary["cameras"].to_list() == [1, 1]
     wide = town.canvass([scene("CAM-A", 300, -1, 5)])  # reaches CAM-B, 220 m away
     assert sorted(wide.frame["camera"].unique()) == ["CAM-A", "CAM-B"]
@@ -169,10 +169,10 @@ def test_common_plates_across_scenes(town: AccessSession) -> None:
 def test_timeline_of_a_plate(town: AccessSession) -> None:
     result = town.timeline("7abc123")
     assert result.frame["camera"].to_list() == ["CAM-A", "CAM-B", "CAM-A"]
-    summary = result.extra["summary"]
+    summary = result.summary
     assert summary["reads"] == 3 and summary["places"] == 1  # A and B are within 300 m: one place
-    assert result.extra["hours"].filter(pl.col("reads") > 0)["hour"].to_list() == [8, 18]
-    path = result.extra["path"]
+    assert result.hours.filter(pl.col("reads") > 0)["hour"].to_list() == [8, 18]
+    path = result.path
     assert path.height == 2 and round(path["step_m"][0]) == 222
 
 
@@ -192,7 +192,7 @@ def test_a_plate_read_with_and_without_its_state_is_not_its_own_companion(
     admin.record_training("admin")
     result = admin.convoy("7ABC123", window_s=60, min_times=1, **WHY)
     assert result.frame.select("plate", "state", "times").rows() == [("FOLLOW1", "WA", 4)]
-    assert set(result.extra["together"]["plate"]) == {"FOLLOW1"}
+    assert set(result.together["plate"]) == {"FOLLOW1"}
     only_ca = admin.convoy("7ABC123", state="CA", window_s=60, min_times=1, **WHY)
     assert only_ca.frame.select("plate", "times").rows() == [("FOLLOW1", 3)]
 

@@ -144,6 +144,6 @@ def test_the_demo_history_gives_supervisors_something_to_review(city: Store) -> 
     report = supervisor.audit_report(since=since, until=since + dt.timedelta(days=31))
     history = report.frame.filter(report.frame["user_name"].is_in(["analyst", "investigator"]))
     assert history.height > 200 and set(history["detail"]) == {"synthetic demo history"}
-    raised = {(r["user_name"], r["flag"]) for r in report.extra["flags"].to_dicts()}
+    raised = {(r["user_name"], r["flag"]) for r in report.flags.to_dicts()}
     assert {("investigator", "repeat-plate"), ("investigator", "off-hours"), ("analyst", "volume")} <= raised
     assert supervisor.verify_audit()[0].ok

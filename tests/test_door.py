@@ -301,7 +301,7 @@ def test_audit_report_through_the_door(city: Store) -> None:
     report = login(city, "supervisor", DEMO_PASSWORD).audit_report(user="analyst")
     assert set(report.frame["user_name"]) == {"analyst"}
     assert report.frame.filter(pl.col("operation") == "search.plate").height == 3
-    assert "repeat-plate" in report.extra["flags"]["flag"].to_list()
+    assert "repeat-plate" in report.flags["flag"].to_list()
     assert last_entry(city).operation == "audit.report"
 
 

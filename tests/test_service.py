@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from alpr_lib.access import AccessSession, Policy, login, wire
 from alpr_lib.access.client import DoorClient
+from alpr_lib.access.results import TimelineResult
 from alpr_lib.access.service import DoorService
 from alpr_lib.errors import InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
@@ -66,6 +67,7 @@ def _in_child(child: subprocess.Popen[str]) -> str:
 _USE_TOKEN = """
 import sys
 from alpr_lib.access.client import DoorClient
+from alpr_lib.access.results import TimelineResult
 try:
     s = DoorClient({path!r}, kernel_token={token!r})
     s.set_purpose("training", reason="practising on the synthetic city")
@@ -158,7 +160,7 @@ def test_the_client_gives_the_same_results_as_the_door_in_process(
         lambda x: x.alerts(),
     ):
         a, b = call(inside), call(outside)
-        assert a.frame.equals(b.frame) and a.truncated == b.truncated
+        assert type(a) is type(b) and a.frame.equals(b.frame) and a.truncated == b.truncated
         assert sorted(a.extra) == sorted(b.extra)
         for key, value in a.extra.items():
             assert value.equals(b.extra[key]) if isinstance(value, pl.DataFrame) else value == b.extra[key]
@@ -211,17 +213,11 @@ def test_the_codec_builds_only_the_doors_own_types(value: object) -> None:
 
 def test_the_codec_round_trips_results() -> None:
     frame = pl.DataFrame({"plate": ["7ABC123"], "ts": [dt.datetime(2026, 11, 3, tzinfo=dt.UTC)]})
-    result = wire.Result(
-        frame, 7, "search.plate", True, {"plates": frame, "n": (1, 2), "when": dt.date(2026, 1, 2)}
-    )
+    summary = {"n": (1, 2), "when": dt.date(2026, 1, 2)}
+    result = TimelineResult(frame, 7, "timeline", True, places=frame, summary=summary)
     parts: list[bytes] = []
     back = wire.decode(wire.encode(result, parts), parts)
-    assert back.frame.equals(frame) and back.extra["plates"].equals(frame)
-    assert (back.audit_id, back.truncated, back.extra["n"], back.extra["when"]) == (
-        7,
-        True,
-        (1, 2),
-        dt.date(2026, 1, 2),
-    )
+    assert type(back) is TimelineResult and back.frame.equals(frame) and back.places.equals(frame)
+    assert (back.audit_id, back.truncated, back.summary) == (7, True, summary)
     with pytest.raises(InvalidInput):
         wire.encode(object(), [])

@@ -12,6 +12,7 @@ which gates, audits and runs it. The client opens no database and knows no datab
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import socket
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 from ..errors import InvalidInput
 from . import wire
 from .purpose import Policy, Why
-from .results import Result
+from .results import ReleaseResult
 from .session import AccessSession
 
 __all__ = ["DoorClient"]
@@ -103,10 +104,10 @@ class DoorClient:
         self._why = why
         return why
 
-    def release(self, *, dest: str | Path, **kwargs: Any) -> Result:
+    def release(self, *, dest: str | Path, **kwargs: Any) -> ReleaseResult:
         """Export reads for a case to a registered agency: the door writes the package, the client saves
         it in ``dest`` (see :meth:`AccessSession.release`)."""
-        result: Result = self._call("release", **kwargs)
+        result: ReleaseResult = self._call("release", **kwargs)
         root = Path(dest)
         root.mkdir(parents=True, exist_ok=True)
 
@@ -116,15 +117,13 @@ class DoorClient:
                 raise InvalidInput("the door sent a file outside the package")
             return target
 
-        for name in result.extra.get("folders", []):
+        for name in result.folders:
             inside(name).mkdir(parents=True, exist_ok=True)
-        for name, data in result.extra.get("files", {}).items():
+        for name, data in result.files.items():
             target = inside(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        extra = {k: v for k, v in result.extra.items() if k not in ("files", "folders")}
-        extra["package"] = str(dest)
-        return Result(result.frame, result.audit_id, result.operation, result.truncated, extra)
+        return dataclasses.replace(result, package=str(dest), files={}, folders=[])
 
     def logout(self) -> None:
         """End the member's session everywhere, and this connection."""

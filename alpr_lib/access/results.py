@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import polars as pl
@@ -11,7 +11,18 @@ import polars as pl
 from ..errors import InvalidInput
 from ..store import queries as q
 
-__all__ = ["Result"]
+__all__ = [
+    "RESULT_TYPES",
+    "AuditReport",
+    "CanvassResult",
+    "CommonPlatesResult",
+    "ConvoyResult",
+    "CropResult",
+    "PlatesResult",
+    "ReleaseResult",
+    "Result",
+    "TimelineResult",
+]
 
 
 def _now() -> dt.datetime:
@@ -22,19 +33,24 @@ def _now() -> dt.datetime:
 class Result:
     """What a data operation returns: its rows as a polars DataFrame and the audit entry that records it.
 
-    ``truncated`` says the rows were capped at the session's result limit; ``extra`` holds
-    an operation's further frames or figures (per-plate counts, per-scene summaries ...).
+    ``truncated`` says the rows were capped at the session's result limit. Operations that return more
+    than rows return a subclass naming what else they hold (:class:`CanvassResult` has ``plates`` and
+    ``scenes``, :class:`TimelineResult` its ``places`` ...); :attr:`extra` lists those by name.
     """
 
     frame: pl.DataFrame
     audit_id: int
     operation: str
     truncated: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
         return self.frame.height
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The result's further frames and figures, by name (its fields beyond the rows)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _BASE}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of data commands: ``audit_id``, ``count``, ``truncated``, ``rows``."""
@@ -49,6 +65,94 @@ class Result:
     def _repr_html_(self) -> str:
         note = f"{self.count:,} rows{' (capped: narrow the search)' if self.truncated else ''}"
         return f"{self.frame._repr_html_()}<p>{note} · audit entry {self.audit_id}</p>"
+
+
+_BASE = frozenset(("frame", "audit_id", "operation", "truncated"))
+
+
+def _frame() -> Any:
+    return field(default_factory=pl.DataFrame)
+
+
+@dataclass(frozen=True)
+class PlatesResult(Result):
+    """A partial or fuzzy search: the reads, and ``plates`` — each matching plate with how many of the
+    returned reads are its own and when it was last seen (fuzzy: with its distance, closest first).
+    ``pattern``: the regular expression a partial pattern became."""
+
+    plates: pl.DataFrame = _frame()
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class CanvassResult(Result):
+    """A canvass: the reads near each scene (``scene``, ``distance_m``); ``plates``: per-plate counts
+    across the scenes; ``scenes``: per-scene summaries (reads, plates, cameras)."""
+
+    plates: pl.DataFrame = _frame()
+    scenes: pl.DataFrame = _frame()
+
+
+@dataclass(frozen=True)
+class CommonPlatesResult(Result):
+    """Plates seen near several scenes (the frame, most scenes first); ``reads``: those plates' reads at
+    the scenes; ``scenes``: per-scene summaries."""
+
+    reads: pl.DataFrame = _frame()
+    scenes: pl.DataFrame = _frame()
+
+
+@dataclass(frozen=True)
+class TimelineResult(Result):
+    """One plate's sightings in time order; where it dwells (``places``), the local ``hours`` it is seen,
+    the ``path`` between sightings and a ``summary``."""
+
+    places: pl.DataFrame = _frame()
+    hours: pl.DataFrame = _frame()
+    path: pl.DataFrame = _frame()
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConvoyResult(Result):
+    """Companion plates, most sightings together first; ``together``: the top companions' reads beside
+    the target's."""
+
+    together: pl.DataFrame = _frame()
+
+
+@dataclass(frozen=True)
+class CropResult(Result):
+    """One read (the frame) and its saved plate crop as JPEG bytes, or None."""
+
+    crop: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseResult(Result):
+    """The reads released, the ``package`` written and its manifest's SHA-256 as recorded. Between the door
+    service and its client, ``files`` and ``folders`` carry the package itself."""
+
+    package: str = ""
+    manifest_sha256: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    folders: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AuditReport(Result):
+    """Audit entries (the frame) and the misuse ``flags`` judged on them; ``checkpoint``: the chain's head
+    before the report's own entry (a filed report is a checkpoint kept outside the database)."""
+
+    flags: pl.DataFrame = _frame()
+    checkpoint: Any = None
+
+
+#: Every kind of result an operation returns (the door's client receives exactly these).
+RESULT_TYPES: tuple[type[Result], ...] = (
+    Result, PlatesResult, CanvassResult, CommonPlatesResult, TimelineResult, ConvoyResult, CropResult,
+    ReleaseResult, AuditReport,
+)  # fmt: skip
 
 
 def _iso(when: dt.datetime | None) -> str | None:

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -36,12 +36,26 @@ from ..store import schema as s
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case
 from .purpose import Policy, Why
-from .results import Result, _iso, _now, _window
+from .results import (
+    CanvassResult,
+    CommonPlatesResult,
+    ConvoyResult,
+    CropResult,
+    PlatesResult,
+    ReleaseResult,
+    Result,
+    TimelineResult,
+    _iso,
+    _now,
+    _window,
+)
 
 if TYPE_CHECKING:
     from .auth import UserRecord
 
 __all__ = ["Searches"]
+
+R = TypeVar("R", bound=Result)
 
 
 class Searches:
@@ -71,7 +85,8 @@ class Searches:
             work: Callable[[Connection, int], tuple[pl.DataFrame, bool, dict[str, Any]]],
             why: Why | None,
             limit: int | None,
-        ) -> Result: ...
+            kind: type[R] = ...,  # type: ignore[assignment]
+        ) -> R: ...
 
         def _why_of(
             self, purpose: str | None = None, case: str | None = None, reason: str | None = None
@@ -125,11 +140,11 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> PlatesResult:
         """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`).
 
         Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
-        ``min_confidence``. ``extra["plates"]`` lists the matching plates with their reads.
+        ``min_confidence``. ``plates`` lists the matching plates with their reads.
         """
         params = _filters(state, since, until, cameras, near, min_confidence) | {"pattern": pattern}
 
@@ -145,7 +160,9 @@ class Searches:
             plates = _with_counts(matched, frame)
             return frame, truncated, {"plates": plates, "pattern": compiled.regex}
 
-        return self._query("search.partial", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "search.partial", params, work, self._why_of(purpose, case, reason), limit, kind=PlatesResult
+        )
 
     def search_fuzzy(
         self,
@@ -162,11 +179,11 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> PlatesResult:
         """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing.
 
         Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
-        ``extra["plates"]`` ranks the plates.
+        ``plates`` ranks the plates.
         """
         params = _filters(state, since, until, cameras, near, min_confidence) | {
             "plate": plate,
@@ -188,7 +205,9 @@ class Searches:
             )
             return frame, truncated, {"plates": _with_counts(ranked, frame)}
 
-        return self._query("search.fuzzy", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "search.fuzzy", params, work, self._why_of(purpose, case, reason), limit, kind=PlatesResult
+        )
 
     def _reads_of(
         self,
@@ -273,13 +292,13 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> CanvassResult:
         """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
 
         A scene is a :class:`~alpr_lib.analytics.Scene` or a mapping with ``lat``, ``lon``,
         ``radius_m``, ``since`` and ``until`` (aware datetimes); a bad one is refused and audited.
-        The frame holds the reads with ``scene`` and ``distance_m``; ``extra["plates"]`` per-plate
-        counts, ``extra["scenes"]`` per-scene summaries.
+        The frame holds the reads with ``scene`` and ``distance_m``; ``plates`` per-plate counts,
+        ``scenes`` per-scene summaries.
         """
         params = {"scenes": [_scene_params(sc) for sc in scenes]}
 
@@ -288,7 +307,9 @@ class Searches:
             reads, counts, summary = canvass_all(self._fetch_scenes(conn, parsed), parsed)
             return reads.head(cap), reads.height > cap, {"plates": counts, "scenes": summary}
 
-        return self._query("canvass", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "canvass", params, work, self._why_of(purpose, case, reason), limit, kind=CanvassResult
+        )
 
     def common_plates(
         self,
@@ -299,10 +320,10 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> CommonPlatesResult:
         """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first.
 
-        ``extra["reads"]`` holds those plates' reads at the scenes; ``extra["scenes"]`` the summaries.
+        ``reads`` holds those plates' reads at the scenes; ``scenes`` the summaries.
         """
         params = {"scenes": [_scene_params(sc) for sc in scenes], "min": min_scenes}
 
@@ -319,7 +340,9 @@ class Searches:
                 {"reads": support, "scenes": scene_summary(reads, parsed)},
             )
 
-        return self._query("common", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "common", params, work, self._why_of(purpose, case, reason), limit, kind=CommonPlatesResult
+        )
 
     def timeline(
         self,
@@ -332,9 +355,9 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
-        """One plate's movements: sightings in time order (the frame), and in ``extra`` the ``places`` it
-        dwells, the local ``hours`` it is seen, the ``path`` between sightings and a ``summary``."""
+    ) -> TimelineResult:
+        """One plate's movements: sightings in time order (the frame), the ``places`` it dwells, the local
+        ``hours`` it is seen, the ``path`` between sightings and a ``summary``."""
         params = {"plate": plate, "state": state, "since": _iso(since), "until": _iso(until)}
 
         def work(conn: Connection, cap: int) -> tuple[pl.DataFrame, bool, dict[str, Any]]:
@@ -348,7 +371,9 @@ class Searches:
             sightings = result.pop("sightings")
             return sightings, reads.height > cap, result
 
-        return self._query("timeline", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "timeline", params, work, self._why_of(purpose, case, reason), limit, kind=TimelineResult
+        )
 
     def convoy(
         self,
@@ -363,9 +388,9 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> ConvoyResult:
         """Plates seen at the same cameras as ``plate`` within ``window_s`` seconds of it, at least
-        ``min_times`` separate times — ranked. ``extra["together"]`` holds the shared sightings."""
+        ``min_times`` separate times — ranked. ``together`` holds the shared sightings."""
         params = {
             "plate": plate,
             "state": state,
@@ -395,7 +420,9 @@ class Searches:
             together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
             return ranked.head(cap), ranked.height > cap, {"together": together}
 
-        return self._query("convoy", params, work, self._why_of(purpose, case, reason), limit)
+        return self._query(
+            "convoy", params, work, self._why_of(purpose, case, reason), limit, kind=ConvoyResult
+        )
 
     def clones(
         self,
@@ -455,7 +482,8 @@ class Searches:
             data = Path(path).read_bytes() if path and Path(path).is_file() else None
             return found, False, {"crop": data}
 
-        return self._query("crop", params, work, self._why_of(purpose, case, reason), None).extra["crop"]  # type: ignore[no-any-return]
+        why = self._why_of(purpose, case, reason)
+        return self._query("crop", params, work, why, None, kind=CropResult).crop
 
     def release(
         self,
@@ -469,7 +497,7 @@ class Searches:
         purpose: str | None = None,
         case: str | None = None,
         reason: str | None = None,
-    ) -> Result:
+    ) -> ReleaseResult:
         """Export reads (a plate in a window, or given reads) for a case to a registered law-enforcement or
         prosecutorial agency, as a checksummed package in ``dest``; recorded and audited."""
         from .release import check_agency, write_package
@@ -533,7 +561,7 @@ class Searches:
             )
             return frame, False, {"package": str(dest), "manifest_sha256": digest}
 
-        return self._query("export", params, work, why, None)
+        return self._query("export", params, work, why, None, kind=ReleaseResult)
 
     def add_agency(self, name: str, *, kind: str, state: str, contact: str = "") -> None:
         """Register an agency data may be released to (administrators)."""

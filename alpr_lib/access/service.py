@@ -18,6 +18,7 @@ the door's socket and, when a workbench server started it, a kernel token. The s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -37,7 +38,6 @@ from ..errors import AlprError, InvalidInput, NotAuthenticated
 from ..store import Store
 from . import wire
 from .purpose import Policy
-from .results import Result
 from .session import AccessSession, login, record_refusal, resume
 
 __all__ = ["DoorService", "KernelBinding", "KernelRegistry", "peer_credentials"]
@@ -273,11 +273,7 @@ def _call(session: AccessSession, name: str, args: list[Any], kwargs: dict[str, 
             inside = sorted(root.rglob("*"))
             files = {str(p.relative_to(root)): p.read_bytes() for p in inside if p.is_file()}
             folders = [str(p.relative_to(root)) for p in inside if p.is_dir()]
-        extra = {k: v for k, v in result.extra.items() if k != "package"} | {
-            "files": files,
-            "folders": folders,
-        }
-        return Result(result.frame, result.audit_id, result.operation, result.truncated, extra)
+        return dataclasses.replace(result, package="", files=files, folders=folders)
     _bind(method, args, kwargs)
     return method(*args, **kwargs)
 

@@ -48,7 +48,7 @@ from .auth import (
     session_state,
 )
 from .purpose import Policy, Why, check_why
-from .results import Result, _iso, _now, _window
+from .results import AuditReport, Result, _iso, _now, _window
 from .review import MisuseRules, entries_frame, misuse_flags
 from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
 from .searches import Searches
@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Result)
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -457,8 +458,10 @@ class AccessSession(Searches):
         work: Callable[[Connection, int], tuple[pl.DataFrame, bool, dict[str, Any]]],
         why: Why | None,
         limit: int | None,
-    ) -> Result:
-        """A data operation: gate (purpose, case, training), query, audit; the rows as a :class:`Result`."""
+        kind: type[R] = Result,  # type: ignore[assignment]
+    ) -> R:
+        """A data operation: gate (purpose, case, training), query, audit; the rows and what else the
+        operation found as its typed result (``kind``, a :class:`Result`)."""
         cap = self.policy.result_limit if limit is None else limit
         if cap < 1:
             raise InvalidInput("the result limit must be at least 1")
@@ -468,7 +471,7 @@ class AccessSession(Searches):
             return (frame, truncated, extra), frame.height
 
         (frame, truncated, extra), entry = self._run(operation, {**params, "limit": cap}, counted, why)
-        return Result(frame, entry, operation, truncated, extra)
+        return kind(frame, entry, operation, truncated, **extra)
 
     # -- data: see searches.py (Searches) ------------------------------------------------------
 
@@ -661,9 +664,7 @@ class AccessSession(Searches):
 
     # -- retention ----------------------------------------------------------------------------------
 
-    def purge(
-        self, *, now: dt.datetime | None = None, dry_run: bool = False
-    ) -> dict[str, Any]:
+    def purge(self, *, now: dt.datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
         """Destroy reads past the retention period that no hold keeps (see :mod:`alpr_lib.retention`)."""
         from ..retention import purge
 
@@ -828,11 +829,11 @@ class AccessSession(Searches):
         user: str | None = None,
         rules: MisuseRules | None = None,
         history_days: int = 90,
-    ) -> Result:
+    ) -> AuditReport:
         """Audit entries in ``[since, until)`` (of one member when ``user`` is given) and misuse flags.
 
-        The frame holds the entries; ``extra["flags"]`` the flags (see :mod:`.review`), judged
-        against the ``history_days`` before ``since`` as well; ``extra["checkpoint"]`` the audit
+        The frame holds the entries; ``flags`` the flags (see :mod:`.review`), judged
+        against the ``history_days`` before ``since`` as well; ``checkpoint`` the audit
         chain's head before this report's own entry. Supervisors and administrators.
         """
         until = (until or _now()).astimezone(dt.UTC)
@@ -856,7 +857,7 @@ class AccessSession(Searches):
 
         (frame, flags, head), entry = self._run("audit.report", params, work)
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
-        return Result(frame, entry, "audit.report", False, {"flags": flags, "checkpoint": head})
+        return AuditReport(frame, entry, "audit.report", False, flags=flags, checkpoint=head)
 
     def review_notebooks(self, folder: Path, *, member: str | None = None) -> pl.DataFrame:
         """Members' own notebooks in ``folder`` (one folder per member, as JupyterLab keeps them): member,

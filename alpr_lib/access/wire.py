@@ -32,7 +32,7 @@ from ..errors import AlprError, InvalidInput
 from .audit import ChainReport, Checkpoint
 from .auth import UserRecord
 from .purpose import Policy, Why
-from .results import Result
+from .results import RESULT_TYPES
 
 __all__ = [
     "CLIENT_OPERATIONS",
@@ -82,7 +82,7 @@ _MAX_REPLY: Final = 4 * 1024 * 1024 * 1024
 
 # The value types that may cross: each a frozen dataclass rebuilt field by field.
 _TYPES: Final[dict[str, type]] = {
-    cls.__name__: cls for cls in (Result, Scene, Why, Policy, ChainReport, Checkpoint, UserRecord)
+    cls.__name__: cls for cls in (*RESULT_TYPES, Scene, Why, Policy, ChainReport, Checkpoint, UserRecord)
 }
 
 

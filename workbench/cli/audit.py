@@ -135,8 +135,8 @@ def audit_report(
     result = login_member(open_store(db), user).audit_report(
         since=parse_when(since), until=parse_when(until, end=True), user=member
     )
-    flags = result.extra["flags"]
-    head = result.extra["checkpoint"]
+    flags = result.flags
+    head = result.checkpoint
     data = {
         **result.to_dict(),
         "rows": [] if flags_only else frame_rows(result.frame),
@@ -205,7 +205,7 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
         .sort("searches", descending=True)
     )
     by_purpose = searches.group_by("purpose").agg(searches=pl.len()).sort("searches", descending=True)
-    flags = result.extra["flags"]
+    flags = result.flags
     data = {
         "quarter": text,
         "since": start.isoformat(),
@@ -214,7 +214,7 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
         "by_member": by_member.to_dicts(),
         "by_purpose": by_purpose.to_dicts(),
         "flags": frame_rows(flags),
-        "checkpoint": result.extra["checkpoint"].as_dict(),
+        "checkpoint": result.checkpoint.as_dict(),
     }
 
     def text_out() -> None:

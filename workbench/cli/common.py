@@ -275,7 +275,7 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
 
     data = {**result.to_dict(), "rows": frame_rows(result.frame)}
     for key in extra:
-        value = result.extra.get(key)
+        value = getattr(result, key, None)
         data[key] = frame_rows(value) if hasattr(value, "to_dicts") else value
     emit(as_json, data, text)
 

@@ -153,7 +153,10 @@ def release_create(
         case=case,
         reason=reason,
     )
-    data = {"audit_id": result.audit_id, "count": result.count, **result.extra}
+    data = {
+        "audit_id": result.audit_id, "count": result.count, "package": result.package,
+        "manifest_sha256": result.manifest_sha256,
+    }  # fmt: skip
     emit(as_json, data, lambda: click.echo(f"Released {result.count} reads to {agency}: {out}."))
 
 

@@ -217,7 +217,7 @@ def timeline_cmd(plate: str, **kw: Any) -> None:
         ("summary", "places", "hours", "path"),
     )
     if not as_json:
-        summary = result.extra["summary"]
+        summary = result.summary
         reads, places, hours = (
             summary.get("reads", 0),
             summary.get("places", 0),

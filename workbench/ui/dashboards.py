@@ -120,7 +120,7 @@ def canvass() -> W.Widget:
         result = door.run("Canvass", lambda s: s.canvass(scenes))
         if result is not None:
             reads.show(result.frame)
-            plates.show(result.extra["plates"])
+            plates.show(result.plates)
             mapview.show_reads(result.frame)
 
     def do_common(_b: Any) -> None:
@@ -131,8 +131,8 @@ def canvass() -> W.Widget:
         result = door.run("Common plates", lambda s: s.common_plates(scenes, min_scenes=min_scenes.value))
         if result is not None:
             plates.show(result.frame, empty="No plate was seen at that many scenes.")
-            reads.show(result.extra["reads"])
-            mapview.show_reads(result.extra["reads"])
+            reads.show(result.reads)
+            mapview.show_reads(result.reads)
 
     add.on_click(typed)
     clear.on_click(lambda _b: (scenes.clear(), labels.clear(), refresh()))
@@ -206,7 +206,7 @@ def partial_plate() -> W.Widget:
             )
         if result is None:
             return
-        found = result.extra["plates"]
+        found = result.plates
         plates.show(found)
         reads.show(result.frame)
         chosen.options = [f"{p} {s}".strip() for p, s in found.select("plate", "state").iter_rows()]
@@ -249,8 +249,8 @@ def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
         return door.status
     mapview = MapView(door, height="380px")
     mapview.show_reads(result.frame, color="#2563eb", numbered=True)
-    summary = result.extra["summary"]
-    hours = result.extra["hours"]
+    summary = result.summary
+    hours = result.hours
     by_day = (
         result.frame.with_columns(day=pl.col("ts").dt.convert_time_zone(str(door.timezone)).dt.date())
         .group_by("day")
@@ -262,7 +262,7 @@ def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
     places = ResultTable(
         door, ("place", "reads", "days", "night_share", "cameras", "first_seen", "last_seen")
     )
-    places.show(result.extra["places"], empty="No sightings.")
+    places.show(result.places, empty="No sightings.")
     sightings = ResultTable(door, ("ts", "camera", "place", "step_m", "kmh", "confidence"))
     sightings.show(result.frame, empty="No sightings.")
     partners = ResultTable(door, ("plate", "state", "times", "cameras", "mean_lag_s", "first_together"))
@@ -494,7 +494,7 @@ def audit_review() -> W.Widget:
             lambda s: s.audit_report(since=frm, until=to, user=member.value.strip() or None),
         )
         if result is not None:
-            flags.show(result.extra["flags"], empty="No flags of likely misuse.")
+            flags.show(result.flags, empty="No flags of likely misuse.")
             entries.show(result.frame)
 
     def do_verify(_b: Any) -> None:
