@@ -154,7 +154,7 @@ def test_ingest_images_reads_plates_skips_bad_files_and_is_idempotent(run, tmp_p
     admin.record_training("admin")
     with Store(db).read() as conn:
         read_id = conn.execute(sa.text("SELECT MIN(id) FROM reads")).scalar_one()
-    crop = admin.crop(read_id, purpose="hit-verification", reason="verifying a hotlist hit")
+    crop = admin.crop(read_id, purpose="hit-verification", reason="verifying a hotlist hit").crop
     assert crop is not None and crop[:2] == b"\xff\xd8"  # a JPEG
 
 

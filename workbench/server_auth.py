@@ -45,7 +45,7 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Unicode
 
 from alpr_lib.access import Policy, login
-from alpr_lib.access.session import identify, record_event, record_refusal, resume
+from alpr_lib.access.logon import identify, record_event, record_refusal, resume
 from alpr_lib.errors import AlprError, NotAuthenticated
 from alpr_lib.store import Store
 

@@ -16,7 +16,7 @@ from jupyter_server.base.call_context import CallContext
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado import web
 
-from alpr_lib.access.session import record_refusal
+from alpr_lib.access.logon import record_refusal
 
 from . import sandbox
 from .servers import runtime

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -17,6 +18,9 @@ from sqlalchemy.engine import Connection
 
 from ..errors import InvalidPassword, NotAuthenticated
 from ..store import schema as s
+
+if TYPE_CHECKING:
+    from .purpose import Policy
 
 __all__ = [
     "LOCKOUT",
@@ -27,6 +31,7 @@ __all__ = [
     "hash_password",
     "open_session",
     "session_outcome",
+    "session_refusal",
     "session_state",
     "token_hash",
     "verify_password",
@@ -249,4 +254,18 @@ def end_session(conn: Connection, session_id: int, now: dt.datetime) -> None:
         sa.update(s.Session)
         .where(s.Session.id == session_id, s.Session.ended_at.is_(None))
         .values(ended_at=now)
+    )
+
+
+def session_refusal(outcome: str, policy: Policy) -> NotAuthenticated:
+    """The refusal a member sees for a session that is not live (``unknown``, ``ended``, ``idle``,
+    ``expired``, ``disabled``)."""
+    return NotAuthenticated(
+        {
+            "unknown": "that session is not known; log in again",
+            "ended": "that session was ended by logging out; log in again",
+            "idle": f"the session expired after {policy.idle_minutes} minutes without use; log in again",
+            "expired": f"the session reached its {policy.max_hours}-hour limit; log in again",
+            "disabled": "the account is disabled; ask an administrator",
+        }[outcome]
     )

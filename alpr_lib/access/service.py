@@ -37,8 +37,9 @@ from typing import Any
 from ..errors import AlprError, InvalidInput, NotAuthenticated
 from ..store import Store
 from . import wire
+from .logon import login, record_refusal, resume
 from .purpose import Policy
-from .session import AccessSession, login, record_refusal, resume
+from .session import AccessSession
 
 __all__ = ["DoorService", "KernelBinding", "KernelRegistry", "peer_credentials"]
 

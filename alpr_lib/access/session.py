@@ -1,8 +1,8 @@
-"""``AccessSession``: the one audited door to the workbench's data.
+"""``AccessSession``: the one audited door to the workbench's data, a thin gate.
 
-An ``AccessSession`` is obtained by logging in (:func:`login`) or by resuming a
-session a login started (:func:`resume`: the CLI's cached session, a browser's
-cookie, a Jupyter kernel). Every method checks, in one transaction with the work:
+An ``AccessSession`` is obtained by logging in (:func:`~.logon.login`) or by resuming a
+session a login started (:func:`~.logon.resume`: the CLI's cached session, a browser's
+cookie, the door service for a kernel). Every method checks, in one transaction with the work:
 
 * the session is live (30 minutes idle, 12 hours at most) and the account enabled;
 * the member's role may perform the operation (:data:`~alpr_lib.access.roles.PERMISSIONS`);
@@ -10,7 +10,10 @@ cookie, a Jupyter kernel). Every method checks, in one transaction with the work
   (:mod:`~alpr_lib.access.purpose`), and a current training record — except under the
   ``training`` purpose on a synthetic database;
 
-and records an audit entry — allowed, denied or failed — before any result is returned.
+and records an audit entry — allowed, denied or failed — before any result is returned. The data
+methods (``search_plate``, ``canvass``, ``release`` ...) are the table of typed operations in
+:mod:`~alpr_lib.access.operations`, each run by :meth:`AccessSession.operate`; the department's rules
+come from the session's :class:`~alpr_lib.access.Policy`, never from a call's arguments.
 
 >>> session = login(store, "analyst", password, client="lab")  # doctest: +SKIP
 >>> session.set_purpose("investigation", case="26-01234", reason="burglary series, Rhododendron Dr")
@@ -19,7 +22,9 @@ and records an audit entry — allowed, denied or failed — before any result i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,7 +33,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import AccessDenied, AlprError, InvalidInput, NotAuthenticated, NotFound
+from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
+from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
 from ..ingest import ImportReport, import_csv
 from ..plates import normalize
 from ..store import Store
@@ -38,102 +44,27 @@ from ..store.writes import ensure_case
 from . import audit
 from .auth import (
     UserRecord,
-    authenticate,
     check_password_policy,
     end_session,
     hash_password,
-    open_session,
-    refusal,
     session_outcome,
-    session_state,
+    session_refusal,
 )
+from .operations import OPERATIONS, Context, Operation, audit_params
 from .purpose import Policy, Why, check_why
 from .results import AuditReport, Result, _iso, _now, _window
 from .review import MisuseRules, entries_frame, misuse_flags
 from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
-from .searches import Searches
 
 if TYPE_CHECKING:
     from ..recognition.ocr import Engine
 
-__all__ = [
-    "DEFAULT_TRAINING_COURSE",
-    "AccessSession",
-    "Result",
-    "identify",
-    "login",
-    "record_event",
-    "record_refusal",
-    "resume",
-]
+__all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result"]
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Result)
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-def login(
-    store: Store, name: str, password: str, *, client: str = "cli", policy: Policy | None = None
-) -> AccessSession:
-    """Log a member in and return their :class:`AccessSession` (a new session).
-
-    Every attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
-    """
-    now = _now()
-    with store.atomic() as conn:
-        user, outcome = authenticate(conn, name, password, now)
-        sid, token = (None, None)
-        if user is not None and outcome == "ok":
-            sid, token = open_session(conn, user.id, client, now)
-        audit.append(
-            conn,
-            operation="logon",
-            outcome="ok" if outcome == "ok" else "denied",
-            client=client,
-            user_name=name[:64],
-            role=user.role if user else None,
-            params={"session": sid} if sid else None,
-            detail=None if outcome == "ok" else outcome,
-            now=now,
-        )
-    if user is None or sid is None or token is None:
-        raise refusal(outcome)
-    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
-
-
-def _session_refusal(outcome: str, policy: Policy) -> NotAuthenticated:
-    return NotAuthenticated(
-        {
-            "unknown": "that session is not known; log in again",
-            "ended": "that session was ended by logging out; log in again",
-            "idle": f"the session expired after {policy.idle_minutes} minutes without use; log in again",
-            "expired": f"the session reached its {policy.max_hours}-hour limit; log in again",
-            "disabled": "the account is disabled; ask an administrator",
-        }[outcome]
-    )
-
-
-def resume(store: Store, token: str, *, client: str, policy: Policy | None = None) -> AccessSession:
-    """Resume the session a login started, from its token. Audited; refused when expired or unknown."""
-    policy = policy or Policy()
-    now = _now()
-    with store.atomic() as conn:
-        user, outcome, sid = _live_user(conn, token, policy, now)
-        audit.append(
-            conn,
-            operation="resume",
-            outcome="ok" if outcome == "ok" else "denied",
-            client=client,
-            user_name=user.name if user else None,
-            role=user.role if user else None,
-            params={"session": sid} if sid is not None else None,
-            detail=None if outcome == "ok" else outcome,
-            now=now,
-        )
-    if user is None or sid is None or outcome != "ok":
-        raise _session_refusal(outcome, policy)
-    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
 
 
 _SESSIONS, _USERS, _TRAINING, _META = (
@@ -165,123 +96,7 @@ _TOUCH = (
 )
 
 
-def _live_user(
-    conn: Connection, token: str, policy: Policy, now: dt.datetime, *, touch: bool = True
-) -> tuple[UserRecord | None, str, int | None]:
-    """The session's member and state: ok, unknown, ended, idle, expired or disabled."""
-    row, outcome = session_state(
-        conn,
-        now,
-        idle=dt.timedelta(minutes=policy.idle_minutes),
-        absolute=dt.timedelta(hours=policy.max_hours),
-        token=token,
-        touch=touch,
-    )
-    if row is None:
-        return None, outcome, None
-    u = conn.execute(
-        sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
-        .join(s.Role, s.Role.id == s.User.role_id)
-        .where(s.User.id == row.user_id)
-    ).one()
-    user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
-    if outcome == "ok" and user.disabled:
-        outcome = "disabled"
-        end_session(conn, row.id, now)
-    return user, outcome, int(row.id)
-
-
-def identify(
-    store: Store, token: str, *, client: str, policy: Policy | None = None, touch: bool = False
-) -> UserRecord | None:
-    """Who holds this live session token (a web server's check on each request), or None.
-
-    Not audited when the session is live (that would log every page request); a session
-    found expired or an account found disabled is audited once, as the session ends. The idle clock
-    is reset only with ``touch`` — a member opening a page — never by a browser's background polling.
-    """
-    policy = policy or Policy()
-    now = _now()
-    with store.atomic() as conn:
-        user, outcome, sid = _live_user(conn, token, policy, now, touch=touch)
-        if user is not None and outcome in ("idle", "expired", "disabled"):
-            audit.append(
-                conn,
-                operation="resume",
-                outcome="denied",
-                client=client,
-                user_name=user.name,
-                role=user.role,
-                params={"session": sid},
-                detail=outcome,
-                now=now,
-            )
-    return user if outcome == "ok" else None
-
-
-def record_event(
-    store: Store,
-    token: str,
-    *,
-    client: str,
-    operation: str,
-    params: Mapping[str, Any],
-    policy: Policy | None = None,
-) -> int:
-    """Audit an event of the application around the door — a kernel started, a cell sent to a kernel —
-    for the member holding ``token``. Refused (and the refusal audited) when the session is not live."""
-    policy = policy or Policy()
-    now = _now()
-    with store.atomic() as conn:
-        user, outcome, sid = _live_user(conn, token, policy, now)
-        entry = audit.append(
-            conn,
-            operation=operation,
-            outcome="ok" if outcome == "ok" else "denied",
-            client=client,
-            user_name=user.name if user else None,
-            role=user.role if user else None,
-            params={**params, "session": sid},
-            detail=None if outcome == "ok" else outcome,
-            now=now,
-        )
-    if outcome != "ok":
-        raise _session_refusal(outcome, policy)
-    return entry
-
-
-def record_refusal(
-    store: Store,
-    *,
-    client: str,
-    operation: str,
-    user_name: str | None,
-    params: Mapping[str, Any],
-    detail: str,
-) -> int:
-    """Audit a refusal made around the door — a copied token, a file or a kernel channel a member may
-    not use — naming whose identity was presented (``user_name``) and what was seen (``params``)."""
-    with store.atomic() as conn:
-        role = None
-        if user_name:
-            role = conn.execute(
-                sa.select(s.Role.name)
-                .join(s.User, s.User.role_id == s.Role.id)
-                .where(s.User.name == user_name)
-            ).scalar()
-        return audit.append(
-            conn,
-            operation=operation,
-            outcome="denied",
-            client=client,
-            user_name=user_name,
-            role=role,
-            params=dict(params),
-            detail=detail,
-        )
-
-
-class AccessSession(Searches):
+class AccessSession:
     """A logged-in member's door to the data. Obtain one with :func:`login` or :func:`resume`."""
 
     def __init__(
@@ -375,10 +190,10 @@ class AccessSession(Searches):
         )
         if state != "ok":
             end_session(conn, self._session_id, now)
-            return _session_refusal(state, self.policy), None
+            return session_refusal(state, self.policy), None
         if row.disabled:
             end_session(conn, self._session_id, now)
-            return _session_refusal("disabled", self.policy), None
+            return session_refusal("disabled", self.policy), None
         conn.execute(_TOUCH, {"sid": self._session_id, "now": now})
         if not may(self.user.role, operation):
             allowed = ", ".join(sorted(PERMISSIONS.get(operation, ()))) or "no role"
@@ -408,10 +223,11 @@ class AccessSession(Searches):
         self,
         operation: str,
         params: dict[str, Any],
-        work: Callable[[Connection], tuple[T, int | None]],
+        work: Callable[[Connection, Why | None], tuple[T, int | None]],
         why: Why | None = None,
     ) -> tuple[T, int]:
-        """Gate, do ``work`` and audit it in one transaction; returns the work's value and the audit id.
+        """Gate, do ``work`` (given the purpose the gate accepted) and audit it in one transaction; returns
+        the work's value and the audit id.
 
         Refusals and failures are audited too, and nothing the work wrote is kept.
         """
@@ -424,7 +240,7 @@ class AccessSession(Searches):
                         conn, operation, "denied", params=params, detail=str(refused), **_why_fields(why)
                     )
                 else:
-                    result, count = work(conn)
+                    result, count = work(conn, checked)
                     entry = self._audit(
                         conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
                     )
@@ -442,7 +258,7 @@ class AccessSession(Searches):
     def _admin(
         self, operation: str, params: dict[str, Any], work: Callable[[Connection], tuple[T, int | None]]
     ) -> T:
-        return self._run(operation, params, work)[0]
+        return self._run(operation, params, lambda conn, _why: work(conn))[0]
 
     def _why_of(
         self, purpose: str | None = None, case: str | None = None, reason: str | None = None
@@ -451,29 +267,100 @@ class AccessSession(Searches):
             return self._why
         return Why(purpose, case, reason)
 
-    def _query(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        work: Callable[[Connection, int], tuple[pl.DataFrame, bool, dict[str, Any]]],
-        why: Why | None,
-        limit: int | None,
-        kind: type[R] = Result,  # type: ignore[assignment]
-    ) -> R:
-        """A data operation: gate (purpose, case, training), query, audit; the rows and what else the
-        operation found as its typed result (``kind``, a :class:`Result`)."""
+    def operate(
+        self, name: str, *args: Any, limit: int | None = None, why: Why | None = None, **kwargs: Any
+    ) -> Result:
+        """Run the data operation ``name`` of :data:`~alpr_lib.access.operations.OPERATIONS` through the
+        gate (session, role, purpose, case, training), in one transaction with its audit entry; its typed
+        result, capped at ``limit`` rows (default: the policy's), carries the entry's id. ``why`` defaults
+        to the purpose stated with :meth:`set_purpose`. Every data method (``search_plate``, ``canvass``
+        ...) is this, named."""
+        op = OPERATIONS.get(name)
+        if op is None:
+            raise InvalidInput(f"there is no operation {name!r}")
+        why = why or self._why
         cap = self.policy.result_limit if limit is None else limit
-        if cap < 1:
-            raise InvalidInput("the result limit must be at least 1")
+        try:
+            if cap < 1:
+                raise InvalidInput("the result limit must be at least 1")
+            params = {**audit_params(op.run, args, kwargs), "limit": cap}
+        except (TypeError, InvalidInput) as exc:
+            refused = exc if isinstance(exc, InvalidInput) else InvalidInput(f"{name}: {exc}")
+            with self._store.atomic() as conn:
+                self._audit(conn, op.audit, "denied", detail=str(refused), **_why_fields(why))
+            raise refused from None
 
-        def counted(conn: Connection) -> tuple[tuple[pl.DataFrame, bool, dict[str, Any]], int]:
-            frame, truncated, extra = work(conn, cap)
-            return (frame, truncated, extra), frame.height
+        def work(conn: Connection, checked: Why | None) -> tuple[Result, int]:
+            context = Context(self._store, self.policy, self.user, cap, checked)
+            found = op.run(conn, context, *args, **kwargs)
+            return found, found.count
 
-        (frame, truncated, extra), entry = self._run(operation, {**params, "limit": cap}, counted, why)
-        return kind(frame, entry, operation, truncated, **extra)
+        result, entry = self._run(op.audit, params, work, why)
+        return dataclasses.replace(result, audit_id=entry)
 
-    # -- data: see searches.py (Searches) ------------------------------------------------------
+    # -- maps, agencies, hotlists ---------------------------------------------------------------
+
+    def map_layers(self) -> dict[str, Any]:
+        """What a map needs besides results: the cameras (name, kind, place) and the roads as GeoJSON
+        (the synthetic city's, or none). No plate data; audited like any other call."""
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            cams = q.cameras(conn)
+            roads = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "roads")).scalar()
+            return {"cameras": cams, "roads": json.loads(roads) if roads else None}, cams.height
+
+        result: dict[str, Any] = self._admin("map.layers", {}, work)
+        return result
+
+    def add_agency(self, name: str, *, kind: str, state: str, contact: str = "") -> None:
+        """Register an agency data may be released to (administrators)."""
+        from .release import AGENCY_KINDS
+
+        def work(conn: Connection) -> tuple[None, int]:
+            if kind not in AGENCY_KINDS:
+                raise InvalidInput(f"an agency's kind is one of {', '.join(AGENCY_KINDS)}")
+            if not (len(state) == 2 and state.isalpha()):
+                raise InvalidInput("an agency's state is two letters, e.g. OR")
+            conn.execute(
+                sa.insert(s.Agency).values(name=name, kind=kind, state=state.upper(), contact=contact)
+            )
+            return None, 1
+
+        self._admin("agency.add", {"name": name, "kind": kind, "state": state}, work)
+
+    def agencies(self) -> pl.DataFrame:
+        """The agencies data may be released to: name, kind, state, contact."""
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            a = s.Agency.__table__
+            rows = conn.execute(
+                sa.select(a.c.name, a.c.kind, a.c.state, a.c.contact).order_by(a.c.name)
+            ).all()
+            schema = {"name": pl.String, "kind": pl.String, "state": pl.String, "contact": pl.String}
+            frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+            return frame, frame.height
+
+        result: pl.DataFrame = self._admin("agency.list", {}, work)
+        return result
+
+    def import_hotlist(self, path: Path, *, name: str) -> dict[str, Any]:
+        """Import a hotlist CSV into hotlist ``name`` (administrators). Bad lines are reported, not imported.
+
+        Entries match the reads ingested from then on."""
+        params: dict[str, Any] = {"file": Path(path).name, "hotlist": name}
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            if not name.strip():
+                raise InvalidInput("name the hotlist, e.g. 'Stolen vehicles (LEDS)'")
+            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=self.policy.timezone)
+            added = add_entries(conn, parsed.entries)
+            return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
+
+        return self._admin("hotlist.import", params, work)
+
+    def hotlists(self) -> pl.DataFrame:
+        """Each hotlist with its active entries by kind (no plate data)."""
+        return self._admin("hotlist.list", {}, lambda conn: (lambda f: (f, f.height))(hotlists_frame(conn)))
 
     # -- user administration ------------------------------------------------------------------
 
@@ -855,7 +742,7 @@ class AccessSession(Searches):
             flags = misuse_flags(shown, history=history, timezone=self.policy.timezone, rules=rules)
             return (shown, flags, audit.take_checkpoint(conn)), shown.height
 
-        (frame, flags, head), entry = self._run("audit.report", params, work)
+        (frame, flags, head), entry = self._run("audit.report", params, lambda conn, _why: work(conn))
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
         return AuditReport(frame, entry, "audit.report", False, flags=flags, checkpoint=head)
 
@@ -901,3 +788,35 @@ def _why_fields(why: Why | None) -> dict[str, Any]:
         "case_number": (why.case or None) and str(why.case)[:64],
         "reason": (why.reason or None) and str(why.reason)[:2000],
     }
+
+
+def _data_method(op: Operation) -> Callable[..., Result]:
+    """``AccessSession.<name>``: the operation's arguments, then ``limit``, ``purpose``, ``case`` and
+    ``reason``; its docstring and signature are the operation's, for ``help()`` and completion."""
+    import inspect
+
+    ours = list(inspect.signature(op.run).parameters.values())[2:]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    tail = [inspect.Parameter(n, keyword, default=None) for n in ("limit", "purpose", "case", "reason")]
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+    def method(
+        self: AccessSession,
+        *args: Any,
+        limit: int | None = None,
+        purpose: str | None = None,
+        case: str | None = None,
+        reason: str | None = None,
+        **kwargs: Any,
+    ) -> Result:
+        return self.operate(op.name, *args, limit=limit, why=self._why_of(purpose, case, reason), **kwargs)
+
+    method.__name__ = op.name
+    method.__qualname__ = f"AccessSession.{op.name}"
+    method.__doc__ = op.run.__doc__
+    method.__signature__ = inspect.signature(op.run).replace(parameters=[self_, *ours, *tail])  # type: ignore[attr-defined]
+    return method
+
+
+for _op in OPERATIONS.values():
+    setattr(AccessSession, _op.name, _data_method(_op))

@@ -31,6 +31,7 @@ from ..analytics.canvass import Scene
 from ..errors import AlprError, InvalidInput
 from .audit import ChainReport, Checkpoint
 from .auth import UserRecord
+from .operations import OPERATIONS
 from .purpose import Policy, Why
 from .results import RESULT_TYPES
 
@@ -46,24 +47,14 @@ __all__ = [
     "write_message",
 ]
 
-#: The door's operations a client (a notebook or dashboard kernel) may call: ``AccessSession`` methods.
+#: The door's operations a client (a notebook or dashboard kernel) may call: every data operation of the
+#: table (:data:`~alpr_lib.access.operations.OPERATIONS`) and the session's own business.
 #: Administration of data and accounts (imports, purges, backups, users) stays with the CLI, which runs
 #: the door in-process as the operator who owns the data.
 CLIENT_OPERATIONS: Final[tuple[str, ...]] = (
+    *OPERATIONS,
     "set_purpose",
     "map_layers",
-    "search_plate",
-    "search_partial",
-    "search_fuzzy",
-    "canvass",
-    "common_plates",
-    "timeline",
-    "convoy",
-    "clones",
-    "crop",
-    "alerts",
-    "verify_alert",
-    "release",
     "agencies",
     "add_hold",
     "approve_hold",

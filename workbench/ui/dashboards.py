@@ -401,7 +401,7 @@ def alerts() -> W.Widget:
         )
         crop.layout.display = "none"
         if r.get("crop_path"):
-            image = door.run("Plate image", lambda s: s.crop(r["read_id"]))
+            image = door.run("Plate image", lambda s: s.crop(r["read_id"]).crop)
             if image:
                 crop.value = image
                 crop.layout.display = "block"

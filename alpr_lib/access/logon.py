@@ -1,0 +1,194 @@
+"""Logging in, resuming a session, and what a web server or the door service records around the door.
+
+:func:`login` and :func:`resume` give an :class:`~alpr_lib.access.AccessSession`; :func:`identify` answers
+a web server's "who holds this cookie?" on each request; :func:`record_event` and :func:`record_refusal`
+audit what happens around the door (a kernel started, a cell sent to a kernel, a copied token refused).
+
+>>> session = login(store, "analyst", password, client="lab")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..store import Store
+from ..store import schema as s
+from . import audit
+from .auth import UserRecord, authenticate, end_session, open_session, refusal, session_refusal, session_state
+from .purpose import Policy
+from .results import _now
+from .session import AccessSession
+
+__all__ = ["identify", "login", "record_event", "record_refusal", "resume"]
+
+
+def login(
+    store: Store, name: str, password: str, *, client: str = "cli", policy: Policy | None = None
+) -> AccessSession:
+    """Log a member in and return their :class:`AccessSession` (a new session).
+
+    Every attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
+    """
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome = authenticate(conn, name, password, now)
+        sid, token = (None, None)
+        if user is not None and outcome == "ok":
+            sid, token = open_session(conn, user.id, client, now)
+        audit.append(
+            conn,
+            operation="logon",
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=name[:64],
+            role=user.role if user else None,
+            params={"session": sid} if sid else None,
+            detail=None if outcome == "ok" else outcome,
+            now=now,
+        )
+    if user is None or sid is None or token is None:
+        raise refusal(outcome)
+    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
+
+
+def resume(store: Store, token: str, *, client: str, policy: Policy | None = None) -> AccessSession:
+    """Resume the session a login started, from its token. Audited; refused when expired or unknown."""
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome, sid = _live_user(conn, token, policy, now)
+        audit.append(
+            conn,
+            operation="resume",
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=user.name if user else None,
+            role=user.role if user else None,
+            params={"session": sid} if sid is not None else None,
+            detail=None if outcome == "ok" else outcome,
+            now=now,
+        )
+    if user is None or sid is None or outcome != "ok":
+        raise session_refusal(outcome, policy)
+    return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
+
+
+def _live_user(
+    conn: Connection, token: str, policy: Policy, now: dt.datetime, *, touch: bool = True
+) -> tuple[UserRecord | None, str, int | None]:
+    """The session's member and state: ok, unknown, ended, idle, expired or disabled."""
+    row, outcome = session_state(
+        conn,
+        now,
+        idle=dt.timedelta(minutes=policy.idle_minutes),
+        absolute=dt.timedelta(hours=policy.max_hours),
+        token=token,
+        touch=touch,
+    )
+    if row is None:
+        return None, outcome, None
+    u = conn.execute(
+        sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
+        .join(s.Role, s.Role.id == s.User.role_id)
+        .where(s.User.id == row.user_id)
+    ).one()
+    user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
+    if outcome == "ok" and user.disabled:
+        outcome = "disabled"
+        end_session(conn, row.id, now)
+    return user, outcome, int(row.id)
+
+
+def identify(
+    store: Store, token: str, *, client: str, policy: Policy | None = None, touch: bool = False
+) -> UserRecord | None:
+    """Who holds this live session token (a web server's check on each request), or None.
+
+    Not audited when the session is live (that would log every page request); a session
+    found expired or an account found disabled is audited once, as the session ends. The idle clock
+    is reset only with ``touch`` — a member opening a page — never by a browser's background polling.
+    """
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome, sid = _live_user(conn, token, policy, now, touch=touch)
+        if user is not None and outcome in ("idle", "expired", "disabled"):
+            audit.append(
+                conn,
+                operation="resume",
+                outcome="denied",
+                client=client,
+                user_name=user.name,
+                role=user.role,
+                params={"session": sid},
+                detail=outcome,
+                now=now,
+            )
+    return user if outcome == "ok" else None
+
+
+def record_event(
+    store: Store,
+    token: str,
+    *,
+    client: str,
+    operation: str,
+    params: Mapping[str, Any],
+    policy: Policy | None = None,
+) -> int:
+    """Audit an event of the application around the door — a kernel started, a cell sent to a kernel —
+    for the member holding ``token``. Refused (and the refusal audited) when the session is not live."""
+    policy = policy or Policy()
+    now = _now()
+    with store.atomic() as conn:
+        user, outcome, sid = _live_user(conn, token, policy, now)
+        entry = audit.append(
+            conn,
+            operation=operation,
+            outcome="ok" if outcome == "ok" else "denied",
+            client=client,
+            user_name=user.name if user else None,
+            role=user.role if user else None,
+            params={**params, "session": sid},
+            detail=None if outcome == "ok" else outcome,
+            now=now,
+        )
+    if outcome != "ok":
+        raise session_refusal(outcome, policy)
+    return entry
+
+
+def record_refusal(
+    store: Store,
+    *,
+    client: str,
+    operation: str,
+    user_name: str | None,
+    params: Mapping[str, Any],
+    detail: str,
+) -> int:
+    """Audit a refusal made around the door — a copied token, a file or a kernel channel a member may
+    not use — naming whose identity was presented (``user_name``) and what was seen (``params``)."""
+    with store.atomic() as conn:
+        role = None
+        if user_name:
+            role = conn.execute(
+                sa.select(s.Role.name)
+                .join(s.User, s.User.role_id == s.Role.id)
+                .where(s.User.name == user_name)
+            ).scalar()
+        return audit.append(
+            conn,
+            operation=operation,
+            outcome="denied",
+            client=client,
+            user_name=user_name,
+            role=role,
+            params=dict(params),
+            detail=detail,
+        )

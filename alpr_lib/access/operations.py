@@ -1,0 +1,613 @@
+"""The door's data operations, each a function of a connection, its context and typed arguments, returning a
+typed result: plate searches, canvass, common plates, timelines, convoys, clones, plate crops, releases,
+alerts.
+
+:class:`~alpr_lib.access.AccessSession` is the gate: it checks the session, role, purpose, case and training,
+runs one operation from :data:`OPERATIONS` in the same transaction as its audit entry, and returns the
+operation's result with that entry's id. The SQL is in :mod:`alpr_lib.store`, the computation in
+:mod:`alpr_lib.analytics`; what is here puts them together. The door service exposes this same table, so
+the client a notebook holds cannot drift from the door.
+
+>>> with store.atomic() as conn:  # doctest: +SKIP
+...     found = canvass(conn, Context(store, policy, user, cap=10_000), [scene])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..analytics import (
+    Scene,
+    fuzzy_rank,
+    haversine_m,
+    impossible_travel,
+    match_pattern,
+    rank_companions,
+)
+from ..analytics import canvass as canvass_reads
+from ..analytics import common_plates as find_common_plates
+from ..analytics import timeline as movement_timeline
+from ..analytics.canvass import cameras_near, canvass_all, scene_summary
+from ..errors import InvalidInput
+from ..hotlists import alerts_frame
+from ..hotlists import verify_alert as record_verification
+from ..matching import compile_pattern
+from ..plates import equivalence_key, is_valid_plate, normalize
+from ..store import Store
+from ..store import queries as q
+from ..store import schema as s
+from ..store.queries import READ_SCHEMA
+from ..store.writes import FIXED_SPREAD_DEG, ensure_case
+from .auth import UserRecord
+from .purpose import Policy, Why
+from .release import check_agency, write_package
+from .results import (
+    CanvassResult,
+    CommonPlatesResult,
+    ConvoyResult,
+    CropResult,
+    PlatesResult,
+    ReleaseResult,
+    Result,
+    TimelineResult,
+    _now,
+    _window,
+)
+
+__all__ = ["OPERATIONS", "Context", "Operation", "audit_params"]
+
+R = TypeVar("R", bound=Result)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an operation may use besides its connection: the store (its plate index), the department's
+    policy, the member, the most rows it may return, and the purpose the gate accepted."""
+
+    store: Store
+    policy: Policy
+    user: UserRecord
+    cap: int
+    why: Why | None = None
+
+
+def _found(kind: type[R], operation: str, found: tuple[pl.DataFrame, bool, dict[str, Any]]) -> R:
+    """The operation's typed result (its audit entry's id is the gate's to fill in)."""
+    frame, truncated, parts = found
+    return kind(frame, 0, operation, truncated, **parts)
+
+
+def search_plate(
+    conn: Connection,
+    ctx: Context,
+    plate: str,
+    *,
+    state: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cameras: list[str] | None = None,
+    near: tuple[float, float, float] | None = None,
+    min_confidence: float | None = None,
+) -> Result:
+    """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until]``; the
+    other filters are :meth:`search_partial`'s.
+    """
+    cap = ctx.cap
+    text = normalize(plate)
+    if not text:
+        raise InvalidInput("give a plate: letters and digits")
+    ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
+    plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
+    filters = (cameras, near, min_confidence)
+    return _found(Result, "search.plate", ((*_reads_of(conn, plates, cap, since, until, *filters), {})))
+
+
+def search_partial(
+    conn: Connection,
+    ctx: Context,
+    pattern: str,
+    *,
+    state: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cameras: list[str] | None = None,
+    near: tuple[float, float, float] | None = None,
+    min_confidence: float | None = None,
+) -> PlatesResult:
+    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`).
+
+    Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
+    ``min_confidence``. ``plates`` lists the matching plates with their reads.
+    """
+    cap = ctx.cap
+    compiled = compile_pattern(pattern)
+    if len(compiled.anchor) >= 3 and ctx.store.has_trigram_index(conn):
+        # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
+        matched = q.plates_matching(conn, compiled.regex, _state(state))
+    else:
+        plates, codes = ctx.store.plate_index.codes(conn)
+        matched = match_pattern(plates, compiled, _state(state), codes)
+    frame, truncated = _reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
+    plates = _with_counts(matched, frame)
+    return _found(
+        PlatesResult, "search.partial", (frame, truncated, {"plates": plates, "pattern": compiled.regex})
+    )
+
+
+def search_fuzzy(
+    conn: Connection,
+    ctx: Context,
+    plate: str,
+    *,
+    max_edits: int = 1,
+    state: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cameras: list[str] | None = None,
+    near: tuple[float, float, float] | None = None,
+    min_confidence: float | None = None,
+) -> PlatesResult:
+    """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing.
+
+    Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
+    ``plates`` ranks the plates.
+    """
+    cap = ctx.cap
+    text = normalize(plate)
+    if not is_valid_plate(text):
+        raise InvalidInput("give a plate of 2-8 letters and digits")
+    if not isinstance(max_edits, int) or not 0 <= max_edits <= 3:
+        raise InvalidInput("max_edits is a whole number from 0 to 3")
+    candidates = q.plates_by_key(conn, ctx.store.plate_index, equivalence_key(text), max_edits)
+    if state:
+        candidates = candidates.filter(pl.col("state") == _state(state))
+    ranked = fuzzy_rank(text, candidates, max_edits)
+    frame, truncated = _reads_of(conn, ranked, cap, since, until, cameras, near, min_confidence, rank=True)
+    return _found(PlatesResult, "search.fuzzy", (frame, truncated, {"plates": _with_counts(ranked, frame)}))
+
+
+def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]]) -> CanvassResult:
+    """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
+
+    A scene is a :class:`~alpr_lib.analytics.Scene` or a mapping with ``lat``, ``lon``,
+    ``radius_m``, ``since`` and ``until`` (aware datetimes); a bad one is refused and audited.
+    The frame holds the reads with ``scene`` and ``distance_m``; ``plates`` per-plate counts,
+    ``scenes`` per-scene summaries.
+    """
+    cap = ctx.cap
+    parsed = [_as_scene(sc) for sc in scenes]
+    reads, counts, summary = canvass_all(_fetch_scenes(conn, parsed), parsed)
+    return _found(
+        CanvassResult, "canvass", (reads.head(cap), reads.height > cap, {"plates": counts, "scenes": summary})
+    )
+
+
+def common_plates(
+    conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]], *, min_scenes: int = 2
+) -> CommonPlatesResult:
+    """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first.
+
+    ``reads`` holds those plates' reads at the scenes; ``scenes`` the summaries.
+    """
+    cap = ctx.cap
+    parsed = [_as_scene(sc) for sc in scenes]
+    if not 1 <= min_scenes <= max(len(parsed), 1):
+        raise InvalidInput("min_scenes is at least 1 and at most the number of scenes")
+    reads = _scene_reads(conn, parsed)
+    found = find_common_plates(reads, min_scenes)
+    support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
+    return _found(
+        CommonPlatesResult,
+        "common",
+        (
+            (
+                found.head(cap),
+                found.height > cap,
+                {"reads": support, "scenes": scene_summary(reads, parsed)},
+            )
+        ),
+    )
+
+
+def timeline(
+    conn: Connection,
+    ctx: Context,
+    plate: str,
+    *,
+    state: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> TimelineResult:
+    """One plate's movements: sightings in time order (the frame), the ``places`` it dwells, the local
+    ``hours`` it is seen, the ``path`` between sightings and a ``summary``.
+    """
+    cap = ctx.cap
+    text = normalize(plate)
+    if not is_valid_plate(text):
+        raise InvalidInput("give a plate of 2-8 letters and digits")
+    since_ms, until_ms = _window(since, until)
+    ids = q.plate_ids(conn, text, _state(state))
+    reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+    result = movement_timeline(reads.head(cap), timezone=ctx.policy.timezone)
+    sightings = result.pop("sightings")
+    return _found(TimelineResult, "timeline", (sightings, reads.height > cap, result))
+
+
+def convoy(
+    conn: Connection,
+    ctx: Context,
+    plate: str,
+    *,
+    state: str | None = None,
+    window_s: float = 90,
+    min_times: int = 3,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> ConvoyResult:
+    """Plates seen at the same cameras as ``plate`` within ``window_s`` seconds of it, at least
+    ``min_times`` separate times — ranked. ``together`` holds the shared sightings.
+    """
+    cap = ctx.cap
+    text = normalize(plate)
+    if not is_valid_plate(text):
+        raise InvalidInput("give a plate of 2-8 letters and digits")
+    if not 0 < window_s <= 3600:
+        raise InvalidInput("the convoy window is more than 0 and at most 3600 seconds")
+    if min_times < 1:
+        raise InvalidInput("min_times is at least 1")
+    since_ms, until_ms = _window(since, until)
+    ids = q.plate_ids(conn, text, _state(state))
+    itself = q.plate_ids(conn, text) if state else ids
+    counted = q.companion_counts(
+        conn, ids, int(window_s * 1000), since_ms, until_ms, min_times, itself=itself
+    )
+    ranked = rank_companions(counted)
+    top = ranked.head(min(cap, 50))
+    with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))
+    together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
+    return _found(ConvoyResult, "convoy", (ranked.head(cap), ranked.height > cap, {"together": together}))
+
+
+def clones(
+    conn: Connection,
+    ctx: Context,
+    *,
+    plate: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    min_kmh: float = 200,
+    min_distance_m: float = 5000,
+) -> Result:
+    """Pairs of reads of one plate that imply impossible travel (faster than ``min_kmh`` over at least
+    ``min_distance_m``): one plate on two vehicles. Any two reads, not only consecutive ones; fastest
+    first.
+    """
+    cap = ctx.cap
+    if not (min_kmh > 0 and min_distance_m >= 0):
+        raise InvalidInput("the speed must be above 0 km/h and the distance at least 0 m")
+    since_ms, until_ms = _window(since, until)
+    ids = None
+    if plate is not None:
+        text = normalize(plate)
+        if not is_valid_plate(text):
+            raise InvalidInput("give a plate of 2-8 letters and digits")
+        ids = q.plate_ids(conn, text)
+    pairs = impossible_travel(
+        q.read_positions(conn, since_ms, until_ms, ids),
+        min_kmh=min_kmh,
+        min_distance_m=min_distance_m,
+    )
+    frame = q.describe_read_pairs(conn, pairs.head(cap))
+    return _found(Result, "clones", (frame, pairs.height > cap, {}))
+
+
+def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
+    """The saved plate crop of one read (JPEG bytes), for the alert verifier; None when it has none."""
+    found = q.reads_by_id(conn, [int(read_id)])
+    if found.height == 0:
+        raise InvalidInput(f"there is no read {read_id}")
+    path = found["crop_path"][0]
+    data = Path(path).read_bytes() if path and Path(path).is_file() else None
+    return _found(CropResult, "crop", (found, False, {"crop": data}))
+
+
+def release(
+    conn: Connection,
+    ctx: Context,
+    *,
+    agency: str,
+    dest: Path,
+    plate: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    read_ids: Sequence[int] = (),
+) -> ReleaseResult:
+    """Export reads (a plate in a window, or given reads) for a case to a registered law-enforcement or
+    prosecutorial agency, as a checksummed package in ``dest``; recorded and audited.
+    """
+    found = conn.execute(
+        sa.select(s.Agency.id, s.Agency.kind, s.Agency.state).where(s.Agency.name == agency)
+    ).first()
+    if found is None:
+        raise InvalidInput(f"there is no agency named {agency!r} in the registry")
+    check_agency(
+        found.kind,
+        found.state,
+        department_state=ctx.policy.department_state,
+        allow_out_of_state=ctx.policy.release_out_of_state,
+    )
+    if plate:
+        since_ms, until_ms = _window(since, until)
+        frame = q.fetch_reads(conn, q.plate_ids(conn, normalize(plate)), since_ms=since_ms, until_ms=until_ms)
+    elif read_ids:
+        frame = q.reads_by_id(conn, [int(r) for r in read_ids]).sort("ts")
+    else:
+        raise InvalidInput("say what to release: a plate (with a time window) or read ids")
+    images = conn.execute(
+        sa.select(s.Read.id, s.Read.image_path).where(s.Read.id.in_(frame["read_id"].to_list()))
+    ).all()
+    paths = dict(images)
+    frame = frame.with_columns(
+        image_path=pl.Series([paths.get(i) for i in frame["read_id"].to_list()], dtype=pl.String)
+    )
+    case_id = ensure_case(conn, ctx.why.case if ctx.why and ctx.why.case else "(no case)")
+    meta = {
+        "case": ctx.why.case if ctx.why else None,
+        "purpose": ctx.why.purpose if ctx.why else None,
+        "agency": agency,
+        "released_by": ctx.user.name,
+    }
+    digest = write_package(Path(dest), frame, meta)
+    conn.execute(
+        sa.insert(s.Release).values(
+            agency_id=found.id,
+            case_id=case_id,
+            purpose=ctx.why.purpose if ctx.why else "",
+            released_by=ctx.user.id,
+            released_at=_now(),
+            read_count=frame.height,
+            package_path=str(Path(dest).resolve()),
+            manifest_sha256=digest,
+        )
+    )
+    return _found(ReleaseResult, "export", (frame, False, {"package": str(dest), "manifest_sha256": digest}))
+
+
+def alerts(
+    conn: Connection,
+    ctx: Context,
+    *,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Result:
+    """Hotlist alerts, newest first: the read, the entry, how it matched (``exact`` or ``ocr``, with the
+    look-alike positions), whether the states agree, and its verification (``unverified`` until a
+    member records what the state system returned).
+    """
+    cap = ctx.cap
+    if status not in (None, "unverified", "confirmed", "cleared"):
+        raise InvalidInput("an alert's status is unverified, confirmed or cleared")
+    since_ms, until_ms = _window(since, until)
+    frame = alerts_frame(conn, status=status, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+    return _found(Result, "alerts.list", (frame.head(cap), frame.height > cap, {}))
+
+
+def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, note: str) -> Result:
+    """Record the verification of an alert against the state system (LEDS): ``confirmed`` makes it
+    actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed.
+    """
+    record_verification(conn, int(alert_id), result=result, note=note, user_id=ctx.user.id, now=_now())
+    return _found(Result, "alerts.verify", (alerts_frame(conn, alert_id=int(alert_id)), False, {}))
+
+
+def _reads_of(
+    conn: Connection,
+    plates: pl.DataFrame,
+    cap: int,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    cameras: list[str] | None,
+    near: tuple[float, float, float] | None,
+    min_confidence: float | None,
+    *,
+    rank: bool = False,
+) -> tuple[pl.DataFrame, bool]:
+    """The reads of the given plates under the search filters, at most ``cap`` (and whether capped)."""
+    since_ms, until_ms = _window(since, until)
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise InvalidInput("the minimum confidence is between 0 and 1")
+    camera_ids = None
+    scene = None
+    all_cams = q.cameras(conn) if cameras or near is not None else None
+    if cameras:
+        wanted = {c.strip() for c in cameras if c.strip()}
+        found = all_cams.filter(pl.col("camera").is_in(list(wanted)))
+        if found.height < len(wanted):
+            raise InvalidInput(
+                f"{len(wanted) - found.height} of the cameras named are not known; see the camera list"
+            )
+        camera_ids = found["camera_id"].to_list()
+    if near is not None:
+        lat, lon, radius = near
+        scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
+        fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
+        ids = set(fixed + by_position)
+        camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
+    frame = q.fetch_reads(
+        conn,
+        plates["plate_id"].to_list(),
+        since_ms=since_ms,
+        until_ms=until_ms,
+        limit=None if scene is not None else cap + 1,
+        camera_ids=camera_ids,
+        min_confidence=min_confidence,
+    )
+    if scene is not None:
+        frame = frame.filter(
+            haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+        )
+    if rank:
+        frame = _ranked(frame, plates)
+    return frame.head(cap), frame.height > cap
+
+
+def _fetch_scenes(conn: Connection, scenes: list[Scene]) -> list[pl.DataFrame]:
+    """Each scene's candidate reads: the fixed cameras near it, and the reads in its box of mobile units
+    and of fixed cameras just beyond it (:func:`~alpr_lib.analytics.canvass.cameras_near`)."""
+    if not scenes:
+        raise InvalidInput("give at least one scene: a place (LAT,LON), a radius and a time window")
+    if len(scenes) > 20:
+        raise InvalidInput("at most 20 scenes at once")
+    all_cams = q.cameras(conn)
+    per_scene = []
+    for scene in scenes:
+        fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
+        per_scene.append(
+            pl.concat(
+                [
+                    q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
+                    q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
+                ]
+            )
+        )
+    return per_scene
+
+
+def _scene_reads(conn: Connection, scenes: list[Scene]) -> pl.DataFrame:
+    return canvass_reads(_fetch_scenes(conn, scenes), scenes)
+
+
+def _state(state: str | None) -> str | None:
+    value = (state or "").strip().upper()
+    if value and not (len(value) == 2 and value.isalpha()):
+        raise InvalidInput("a state is two letters, e.g. OR")
+    return value or None
+
+
+def _ranked(reads: pl.DataFrame, plates: pl.DataFrame) -> pl.DataFrame:
+    """Reads with their plate's ``distance``, ``confusions`` and ``why``: closest first, then by time."""
+    info = {
+        (p, s): (d, c, w)
+        for p, s, d, c, w in plates.select("plate", "state", "distance", "confusions", "why").iter_rows()
+    }
+    keys = [info[k] for k in zip(reads["plate"].to_list(), reads["state"].to_list(), strict=True)]
+    ts, ids = reads["ts"].to_physical().to_list(), reads["read_id"].to_list()
+    order = pl.Series(
+        sorted(range(reads.height), key=lambda i: (keys[i][0], keys[i][1], ts[i], ids[i])), dtype=pl.UInt32
+    )
+    extra = [
+        pl.Series("distance", [k[0] for k in keys], dtype=pl.Int64),
+        pl.Series("confusions", [k[1] for k in keys], dtype=pl.Int64),
+        pl.Series("why", [k[2] for k in keys], dtype=pl.String),
+    ]
+    return reads.hstack(extra)[order]
+
+
+def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
+    """The matched plates with how many of the returned reads are theirs and when last seen.
+
+    Counted in Python: on a search's few hundred rows a polars group-by costs more than the data.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
+    columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].to_physical().to_list())
+    for plate, state, ts in zip(*columns, strict=True):
+        key = (plate, state)
+        counts[key] = counts.get(key, 0) + 1
+        if ts > last.get(key, -(2**62)):
+            last[key] = ts
+    keys = list(zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True))
+    kept = plates.drop("plate_id", "equiv_key", strict=False)
+    return kept.hstack(
+        [
+            pl.Series("reads", [counts.get(k, 0) for k in keys], dtype=pl.Int64),
+            pl.Series("last_seen", [last.get(k) for k in keys], dtype=pl.Int64).cast(READ_TS),
+        ]
+    )
+
+
+def _as_scene(scene: Scene | Mapping[str, Any]) -> Scene:
+    if isinstance(scene, Scene):
+        return scene
+    try:
+        since, until = scene["since"], scene["until"]
+        lat, lon, radius = float(scene["lat"]), float(scene["lon"]), float(scene["radius_m"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("a scene needs lat, lon, radius_m, since and until") from None
+    since_ms, until_ms = _window(since, until)
+    if since_ms is None or until_ms is None:
+        raise InvalidInput("give each scene a time window (from and to)")
+    return Scene(lat, lon, radius, since_ms, until_ms)
+
+
+_SCENE_KEYS = ("lat", "lon", "radius_m", "since", "until")
+
+
+def _scene_params(scene: Scene | Mapping[str, Any]) -> dict[str, Any]:
+    """A scene as the audit entry records it: its place and window, never a display label."""
+    if isinstance(scene, Scene):
+        return scene.as_dict()
+    kept = {k: v for k, v in scene.items() if k in _SCENE_KEYS}
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in kept.items()}
+
+
+READ_TS = READ_SCHEMA["ts"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One entry of the door's table: the method name, the audit entry's operation, the function."""
+
+    name: str
+    audit: str
+    run: Callable[..., Result]
+
+
+#: The door's data operations by method name; ``AccessSession`` and the door's client offer exactly these.
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("search_plate", "search.plate", search_plate),
+        Operation("search_partial", "search.partial", search_partial),
+        Operation("search_fuzzy", "search.fuzzy", search_fuzzy),
+        Operation("canvass", "canvass", canvass),
+        Operation("common_plates", "common", common_plates),
+        Operation("timeline", "timeline", timeline),
+        Operation("convoy", "convoy", convoy),
+        Operation("clones", "clones", clones),
+        Operation("crop", "crop", crop),
+        Operation("release", "export", release),
+        Operation("alerts", "alerts.list", alerts),
+        Operation("verify_alert", "alerts.verify", verify_alert),
+    )
+}
+
+
+def audit_params(run: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """An operation's arguments as its audit entry records them (times as ISO text, scenes by place and
+    window, files by name). Raises ``TypeError`` for arguments the operation does not take."""
+    bound = inspect.signature(run).bind(None, None, *args, **kwargs)
+    bound.apply_defaults()
+    return {k: _audit_value(v) for k, v in bound.arguments.items() if k not in ("conn", "ctx")}
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, Scene) or (isinstance(value, Mapping) and "lat" in value):
+        return _scene_params(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return value.name
+    if isinstance(value, list | tuple):
+        return [_audit_value(v) for v in value]
+    return value
