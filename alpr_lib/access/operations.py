@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..analytics import (
@@ -44,9 +43,8 @@ from ..matching import compile_pattern
 from ..plates import equivalence_key, is_valid_plate, normalize
 from ..store import Store
 from ..store import queries as q
-from ..store import schema as s
 from ..store.queries import READ_SCHEMA
-from ..store.writes import FIXED_SPREAD_DEG, ensure_case
+from ..store.writes import FIXED_SPREAD_DEG, ensure_case, record_release
 from .auth import UserRecord
 from .purpose import Policy, Why
 from .release import check_agency, write_package
@@ -334,9 +332,7 @@ def release(
     """Export reads (a plate in a window, or given reads) for a case to a registered law-enforcement or
     prosecutorial agency, as a checksummed package in ``dest``; recorded and audited.
     """
-    found = conn.execute(
-        sa.select(s.Agency.id, s.Agency.kind, s.Agency.state).where(s.Agency.name == agency)
-    ).first()
+    found = q.agency(conn, agency)
     if found is None:
         raise InvalidInput(f"there is no agency named {agency!r} in the registry")
     check_agency(
@@ -352,10 +348,7 @@ def release(
         frame = q.reads_by_id(conn, [int(r) for r in read_ids]).sort("ts")
     else:
         raise InvalidInput("say what to release: a plate (with a time window) or read ids")
-    images = conn.execute(
-        sa.select(s.Read.id, s.Read.image_path).where(s.Read.id.in_(frame["read_id"].to_list()))
-    ).all()
-    paths = dict(images)
+    paths = q.image_paths(conn, frame["read_id"].to_list())
     frame = frame.with_columns(
         image_path=pl.Series([paths.get(i) for i in frame["read_id"].to_list()], dtype=pl.String)
     )
@@ -367,17 +360,16 @@ def release(
         "released_by": ctx.user.name,
     }
     digest = write_package(Path(dest), frame, meta)
-    conn.execute(
-        sa.insert(s.Release).values(
-            agency_id=found.id,
-            case_id=case_id,
-            purpose=ctx.why.purpose if ctx.why else "",
-            released_by=ctx.user.id,
-            released_at=_now(),
-            read_count=frame.height,
-            package_path=str(Path(dest).resolve()),
-            manifest_sha256=digest,
-        )
+    record_release(
+        conn,
+        agency_id=found.id,
+        case_id=case_id,
+        purpose=ctx.why.purpose if ctx.why else "",
+        user_id=ctx.user.id,
+        reads=frame.height,
+        package=Path(dest).resolve(),
+        manifest_sha256=digest,
+        at=_now(),
     )
     return _found(ReleaseResult, "export", (frame, False, {"package": str(dest), "manifest_sha256": digest}))
 

@@ -21,10 +21,12 @@ from .plate_index import PLATE_SCHEMA, PlateIndex
 
 __all__ = [
     "READ_SCHEMA",
+    "agency",
     "cameras",
     "companion_counts",
     "describe_read_pairs",
     "fetch_reads",
+    "image_paths",
     "plate_id_pairs",
     "plate_ids",
     "plates_by_key",
@@ -498,3 +500,16 @@ def describe_read_pairs(conn: Connection, pairs: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("kmh", "plate", descending=[True, False])
     )
+
+
+def agency(conn: Connection, name: str) -> sa.Row[Any] | None:
+    """A registered agency by name: its id, kind and state (None when there is none)."""
+    return conn.execute(
+        sa.select(s.Agency.id, s.Agency.kind, s.Agency.state).where(s.Agency.name == name)
+    ).first()
+
+
+def image_paths(conn: Connection, read_ids: list[int]) -> dict[int, str | None]:
+    """Each read's image file, by read id."""
+    rows = conn.execute(sa.select(s.Read.id, s.Read.image_path).where(s.Read.id.in_(read_ids))).all()
+    return {int(r[0]): r[1] for r in rows}

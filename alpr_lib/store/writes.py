@@ -8,7 +8,9 @@ there are skipped, not duplicated.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -20,6 +22,7 @@ from . import partitions
 from . import schema as s
 
 __all__ = [
+    "record_release",
     "OPTIONAL_READ_COLUMNS",
     "READ_COLUMNS",
     "READ_KEY",
@@ -259,3 +262,24 @@ def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:
         result = conn.execute(stmt, chunk.to_dicts())
         added += max(result.rowcount, 0)
     return added
+
+
+def record_release(
+    conn: Connection,
+    *,
+    agency_id: int,
+    case_id: int,
+    purpose: str,
+    user_id: int,
+    reads: int,
+    package: Path,
+    manifest_sha256: str,
+    at: dt.datetime,
+) -> None:
+    """Record a release package in the registry of releases: to whom, for which case, by whom, what."""
+    conn.execute(
+        sa.insert(s.Release).values(
+            agency_id=agency_id, case_id=case_id, purpose=purpose, released_by=user_id, released_at=at,
+            read_count=reads, package_path=str(package), manifest_sha256=manifest_sha256,
+        )
+    )  # fmt: skip
