@@ -15,6 +15,7 @@ the client a notebook holds cannot drift from the door.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -588,9 +589,14 @@ OPERATIONS: dict[str, Operation] = {
 def audit_params(run: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """An operation's arguments as its audit entry records them (times as ISO text, scenes by place and
     window, files by name). Raises ``TypeError`` for arguments the operation does not take."""
-    bound = inspect.signature(run).bind(None, None, *args, **kwargs)
+    bound = _signature(run).bind(None, None, *args, **kwargs)
     bound.apply_defaults()
     return {k: _audit_value(v) for k, v in bound.arguments.items() if k not in ("conn", "ctx")}
+
+
+@functools.cache
+def _signature(run: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(run)
 
 
 def _audit_value(value: Any) -> Any:
