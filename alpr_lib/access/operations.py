@@ -20,7 +20,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Connection
@@ -62,9 +62,11 @@ from .results import (
     _window,
 )
 
-__all__ = ["OPERATIONS", "Context", "Operation", "audit_params"]
+__all__ = ["OPERATIONS", "UNAUDITED", "Context", "Operation", "audit_params"]
 
-R = TypeVar("R", bound=Result)
+#: The audit id of a result not yet recorded: the gate writes the entry and puts its id in the result.
+UNAUDITED = 0
+
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,6 @@ class Context:
     user: UserRecord
     cap: int
     why: Why | None = None
-
-
-def _found(kind: type[R], operation: str, found: tuple[pl.DataFrame, bool, dict[str, Any]]) -> R:
-    """The operation's typed result (its audit entry's id is the gate's to fill in)."""
-    frame, truncated, parts = found
-    return kind(frame, 0, operation, truncated, **parts)
 
 
 def search_plate(
@@ -107,7 +103,8 @@ def search_plate(
     ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
     plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
     filters = (cameras, near, min_confidence)
-    return _found(Result, "search.plate", ((*_reads_of(conn, plates, cap, since, until, *filters), {})))
+    frame, truncated = _reads_of(conn, plates, cap, since, until, *filters)
+    return Result(frame, UNAUDITED, "search.plate", truncated)
 
 
 def search_partial(
@@ -137,9 +134,7 @@ def search_partial(
         matched = match_pattern(plates, compiled, _state(state), codes)
     frame, truncated = _reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
     plates = _with_counts(matched, frame)
-    return _found(
-        PlatesResult, "search.partial", (frame, truncated, {"plates": plates, "pattern": compiled.regex})
-    )
+    return PlatesResult(frame, UNAUDITED, "search.partial", truncated, plates=plates, pattern=compiled.regex)
 
 
 def search_fuzzy(
@@ -171,7 +166,7 @@ def search_fuzzy(
         candidates = candidates.filter(pl.col("state") == _state(state))
     ranked = fuzzy_rank(text, candidates, max_edits)
     frame, truncated = _reads_of(conn, ranked, cap, since, until, cameras, near, min_confidence, rank=True)
-    return _found(PlatesResult, "search.fuzzy", (frame, truncated, {"plates": _with_counts(ranked, frame)}))
+    return PlatesResult(frame, UNAUDITED, "search.fuzzy", truncated, plates=_with_counts(ranked, frame))
 
 
 def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]]) -> CanvassResult:
@@ -185,8 +180,8 @@ def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str
     cap = ctx.cap
     parsed = [_as_scene(sc) for sc in scenes]
     reads, counts, summary = canvass_all(_fetch_scenes(conn, parsed), parsed)
-    return _found(
-        CanvassResult, "canvass", (reads.head(cap), reads.height > cap, {"plates": counts, "scenes": summary})
+    return CanvassResult(
+        reads.head(cap), UNAUDITED, "canvass", reads.height > cap, plates=counts, scenes=summary
     )
 
 
@@ -204,17 +199,10 @@ def common_plates(
     reads = _scene_reads(conn, parsed)
     found = find_common_plates(reads, min_scenes)
     support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
-    return _found(
-        CommonPlatesResult,
-        "common",
-        (
-            (
-                found.head(cap),
-                found.height > cap,
-                {"reads": support, "scenes": scene_summary(reads, parsed)},
-            )
-        ),
-    )
+    return CommonPlatesResult(
+        found.head(cap), UNAUDITED, "common", found.height > cap,
+        reads=support, scenes=scene_summary(reads, parsed),
+    )  # fmt: skip
 
 
 def timeline(
@@ -238,7 +226,7 @@ def timeline(
     reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
     result = movement_timeline(reads.head(cap), timezone=ctx.policy.timezone)
     sightings = result.pop("sightings")
-    return _found(TimelineResult, "timeline", (sightings, reads.height > cap, result))
+    return TimelineResult(sightings, UNAUDITED, "timeline", reads.height > cap, **result)
 
 
 def convoy(
@@ -273,7 +261,7 @@ def convoy(
     top = ranked.head(min(cap, 50))
     with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))
     together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
-    return _found(ConvoyResult, "convoy", (ranked.head(cap), ranked.height > cap, {"together": together}))
+    return ConvoyResult(ranked.head(cap), UNAUDITED, "convoy", ranked.height > cap, together=together)
 
 
 def clones(
@@ -306,7 +294,7 @@ def clones(
         min_distance_m=min_distance_m,
     )
     frame = q.describe_read_pairs(conn, pairs.head(cap))
-    return _found(Result, "clones", (frame, pairs.height > cap, {}))
+    return Result(frame, UNAUDITED, "clones", pairs.height > cap)
 
 
 def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
@@ -316,7 +304,7 @@ def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
         raise InvalidInput(f"there is no read {read_id}")
     path = found["crop_path"][0]
     data = Path(path).read_bytes() if path and Path(path).is_file() else None
-    return _found(CropResult, "crop", (found, False, {"crop": data}))
+    return CropResult(found, UNAUDITED, "crop", crop=data)
 
 
 def release(
@@ -372,7 +360,7 @@ def release(
         manifest_sha256=digest,
         at=_now(),
     )
-    return _found(ReleaseResult, "export", (frame, False, {"package": str(dest), "manifest_sha256": digest}))
+    return ReleaseResult(frame, UNAUDITED, "export", package=str(dest), manifest_sha256=digest)
 
 
 def alerts(
@@ -392,7 +380,7 @@ def alerts(
         raise InvalidInput("an alert's status is unverified, confirmed or cleared")
     since_ms, until_ms = _window(since, until)
     frame = alerts_frame(conn, status=status, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
-    return _found(Result, "alerts.list", (frame.head(cap), frame.height > cap, {}))
+    return Result(frame.head(cap), UNAUDITED, "alerts.list", frame.height > cap)
 
 
 def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, note: str) -> Result:
@@ -400,7 +388,7 @@ def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, 
     actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed.
     """
     record_verification(conn, int(alert_id), result=result, note=note, user_id=ctx.user.id, now=_now())
-    return _found(Result, "alerts.verify", (alerts_frame(conn, alert_id=int(alert_id)), False, {}))
+    return Result(alerts_frame(conn, alert_id=int(alert_id)), UNAUDITED, "alerts.verify")
 
 
 def _reads_of(

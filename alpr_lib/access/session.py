@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result"]
 
 T = TypeVar("T")
-R = TypeVar("R", bound=Result)
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
