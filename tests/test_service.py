@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,6 +136,19 @@ def test_a_password_session_lives_on_its_connection(
     assert (entry.operation, entry.user_name, entry.purpose) == ("search.partial", "analyst", "training")
     with pytest.raises(NotAuthenticated, match="unknown user or wrong password"):
         DoorClient(door.path, user="analyst", password="not-the-password-at-all")
+    # The session ends with its connection: nothing is left open to resume.
+    client.close()
+    latest = sa.select(sa.func.max(s.Session.id))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with city.read() as conn:
+            ended = conn.execute(
+                sa.select(s.Session.ended_at).where(s.Session.id == latest.scalar_subquery())
+            ).scalar()
+        if ended is not None:
+            break
+        time.sleep(0.1)
+    assert ended is not None
 
 
 def test_the_client_gives_the_same_results_as_the_door_in_process(

@@ -18,6 +18,7 @@ the door's socket and, when a workbench server started it, a kernel token. The s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -168,6 +169,7 @@ class DoorService:
         pid, uid, _gid = peer_credentials(sock)
         try:
             header, _parts = wire.read_message(sock, limit=wire.MAX_REQUEST)
+            header_op = header.get("op")
             session = self._open(header, pid, uid)
         except (EOFError, OSError):
             return
@@ -190,6 +192,11 @@ class DoorService:
             return
         except AlprError as exc:  # a malformed frame: say so and hang up
             _reply_error(sock, exc)
+        finally:
+            if header_op == "login":
+                # A password session lives on its connection: it ends when the connection does.
+                with contextlib.suppress(AlprError):
+                    session.close()
 
     def _open(self, header: Mapping[str, Any], pid: int, uid: int) -> AccessSession:
         """The session a new connection speaks for, or a refusal (audited)."""
