@@ -37,7 +37,7 @@ from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
 from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
 from ..ingest import ImportReport, import_csv
 from ..plates import normalize
-from ..store import Store
+from ..store import Store, records
 from ..store import queries as q
 from ..store import schema as s
 from ..store.writes import ensure_case
@@ -305,7 +305,7 @@ class AccessSession:
 
         def work(conn: Connection) -> tuple[dict[str, Any], int]:
             cams = q.cameras(conn)
-            roads = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "roads")).scalar()
+            roads = records.meta_value(conn, "roads")
             return {"cameras": cams, "roads": json.loads(roads) if roads else None}, cams.height
 
         result: dict[str, Any] = self._admin("map.layers", {}, work)
@@ -320,9 +320,7 @@ class AccessSession:
                 raise InvalidInput(f"an agency's kind is one of {', '.join(AGENCY_KINDS)}")
             if not (len(state) == 2 and state.isalpha()):
                 raise InvalidInput("an agency's state is two letters, e.g. OR")
-            conn.execute(
-                sa.insert(s.Agency).values(name=name, kind=kind, state=state.upper(), contact=contact)
-            )
+            records.add_agency(conn, name=name, kind=kind, state=state.upper(), contact=contact)
             return None, 1
 
         self._admin("agency.add", {"name": name, "kind": kind, "state": state}, work)
@@ -331,12 +329,7 @@ class AccessSession:
         """The agencies data may be released to: name, kind, state, contact."""
 
         def work(conn: Connection) -> tuple[pl.DataFrame, int]:
-            a = s.Agency.__table__
-            rows = conn.execute(
-                sa.select(a.c.name, a.c.kind, a.c.state, a.c.contact).order_by(a.c.name)
-            ).all()
-            schema = {"name": pl.String, "kind": pl.String, "state": pl.String, "contact": pl.String}
-            frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+            frame = records.agencies(conn)
             return frame, frame.height
 
         result: pl.DataFrame = self._admin("agency.list", {}, work)
@@ -372,21 +365,16 @@ class AccessSession:
             raise InvalidInput("a user name is 1-64 lower-case letters, digits, '.', '_' or '-'")
 
         def work(conn: Connection) -> tuple[None, int]:
-            if conn.execute(sa.select(s.User.id).where(s.User.name == name)).first():
+            if records.user_id(conn, name) is not None:
                 raise InvalidInput(f"a user named {name!r} already exists")
             check_password_policy(name, password)
-            role_id = conn.execute(sa.select(s.Role.id).where(s.Role.name == role)).scalar_one()
-            conn.execute(
-                sa.insert(s.User).values(
-                    name=name,
-                    full_name=full_name,
-                    role_id=role_id,
-                    password_hash=hash_password(password),
-                    disabled=False,
-                    failed_logons=0,
-                    created_at=_now(),
-                    password_changed_at=_now(),
-                )
+            records.add_user(
+                conn,
+                name=name,
+                full_name=full_name,
+                role=role,
+                password_hash=hash_password(password),
+                now=_now(),
             )
             return None, 1
 
@@ -396,48 +384,16 @@ class AccessSession:
         """Every member: name, full name, role, disabled, locked, and when their training expires."""
 
         def work(conn: Connection) -> tuple[pl.DataFrame, int]:
-            expires = (
-                sa.select(
-                    s.TrainingRecord.user_id, sa.func.max(s.TrainingRecord.expires_on).label("trained_until")
-                )
-                .group_by(s.TrainingRecord.user_id)
-                .subquery()
-            )
-            rows = conn.execute(
-                sa.select(
-                    s.User.name,
-                    s.User.full_name,
-                    s.Role.name,
-                    s.User.disabled,
-                    s.User.locked_until,
-                    expires.c.trained_until,
-                )
-                .join(s.Role, s.Role.id == s.User.role_id)
-                .join(expires, expires.c.user_id == s.User.id, isouter=True)
-                .order_by(s.User.name)
-            ).all()
-            now = _now()
-            frame = pl.DataFrame(
-                [(r[0], r[1], r[2], bool(r[3]), bool(r[4] and r[4] > now), r[5]) for r in rows],
-                schema={
-                    "name": pl.String,
-                    "full_name": pl.String,
-                    "role": pl.String,
-                    "disabled": pl.Boolean,
-                    "locked": pl.Boolean,
-                    "trained_until": pl.Date,
-                },
-                orient="row",
-            )
+            frame = records.users(conn, _now())
             return frame, frame.height
 
         return self._admin("users.list", {}, work)
 
     def _user_id(self, conn: Connection, name: str) -> int:
-        uid = conn.execute(sa.select(s.User.id).where(s.User.name == name)).scalar()
+        uid = records.user_id(conn, name)
         if uid is None:
             raise NotFound(f"no user named {name!r}")
-        return int(uid)
+        return uid
 
     def record_training(
         self,
@@ -462,16 +418,10 @@ class AccessSession:
         }
 
         def work(conn: Connection) -> tuple[dt.date, int]:
-            conn.execute(
-                sa.insert(s.TrainingRecord).values(
-                    user_id=self._user_id(conn, name),
-                    course=course,
-                    completed_on=completed,
-                    expires_on=expires,
-                    recorded_by=self.user.id,
-                    recorded_at=_now(),
-                )
-            )
+            records.add_training(
+                conn, self._user_id(conn, name), course=course, completed_on=completed, expires_on=expires,
+                recorded_by=self.user.id, now=_now(),
+            )  # fmt: skip
             return expires, 1
 
         return self._admin("users.train", params, work)
@@ -488,7 +438,7 @@ class AccessSession:
 
     def _set_user(self, name: str, operation: str, **values: Any) -> None:
         def work(conn: Connection) -> tuple[None, int]:
-            conn.execute(sa.update(s.User).where(s.User.id == self._user_id(conn, name)).values(**values))
+            records.update_user(conn, self._user_id(conn, name), **values)
             return None, 1
 
         self._admin(operation, {"name": name}, work)
@@ -595,26 +545,18 @@ class AccessSession:
                 if not ids:
                     raise NotFound("no reads of that plate are held by the workbench")
                 plate_id = ids[0]
-            case_id = ensure_case(conn, case)
+            wanted = {int(r) for r in read_ids}
+            missing = records.missing_reads(conn, wanted) if wanted else set()
+            if missing:
+                raise NotFound(f"{len(missing)} of the {len(wanted)} reads are not held by the workbench")
             active = self.user.role in ("supervisor", "admin")
-            hold_id = conn.execute(
-                sa.insert(s.Hold)
-                .values(
-                    case_id=case_id, plate_id=plate_id, ts_from=since_ms, ts_to=until_ms, reason=reason,
-                    status="active" if active else "requested", requested_by=self.user.id,
-                    approved_by=self.user.id if active else None, review_on=review_on, created_at=_now(),
-                )
-                .returning(s.Hold.id)
-            ).scalar_one()  # fmt: skip
-            if read_ids:
-                wanted = {int(r) for r in read_ids}
-                found = set(conn.execute(sa.select(s.Read.id).where(s.Read.id.in_(wanted))).scalars())
-                if wanted - found:
-                    missing = len(wanted - found)
-                    raise NotFound(f"{missing} of the {len(wanted)} reads are not held by the workbench")
-                rows = [{"hold_id": hold_id, "read_id": r} for r in sorted(wanted)]
-                conn.execute(sa.insert(s.HoldRead), rows)
-            return int(hold_id), 1
+            hold_id = records.add_hold(
+                conn, case_id=ensure_case(conn, case), plate_id=plate_id, ts_from=since_ms, ts_to=until_ms,
+                reason=reason, status="active" if active else "requested", requested_by=self.user.id,
+                approved_by=self.user.id if active else None, review_on=review_on, read_ids=sorted(wanted),
+                now=_now(),
+            )  # fmt: skip
+            return hold_id, 1
 
         return int(self._admin("hold.add", params, work))
 
@@ -628,12 +570,12 @@ class AccessSession:
 
     def _set_hold(self, hold_id: int, operation: str, must_be: str | None, **values: Any) -> None:
         def work(conn: Connection) -> tuple[None, int]:
-            status = conn.execute(sa.select(s.Hold.status).where(s.Hold.id == hold_id)).scalar()
+            status = records.hold_status(conn, hold_id)
             if status is None:
                 raise NotFound(f"there is no hold {hold_id}")
             if status == "released" or (must_be and status != must_be):
                 raise InvalidInput(f"hold {hold_id} is {status}")
-            conn.execute(sa.update(s.Hold).where(s.Hold.id == hold_id).values(**values))
+            records.update_hold(conn, hold_id, **values)
             return None, 1
 
         self._admin(operation, {"hold": hold_id}, work)
@@ -642,41 +584,11 @@ class AccessSession:
         """Every hold: case, plate, window, reason, status, who asked, review date."""
 
         def work(conn: Connection) -> tuple[pl.DataFrame, int]:
-            h, c, u, p = s.Hold.__table__, s.Case.__table__, s.User.__table__, s.Plate.__table__
-            rows = conn.execute(
-                sa.select(
-                    h.c.id,
-                    c.c.number,
-                    p.c.plate,
-                    h.c.ts_from,
-                    h.c.ts_to,
-                    h.c.reason,
-                    h.c.status,
-                    u.c.name,
-                    h.c.review_on,
-                )
-                .select_from(
-                    h.join(c, c.c.id == h.c.case_id)
-                    .join(u, u.c.id == h.c.requested_by)
-                    .outerjoin(p, p.c.id == h.c.plate_id)
-                )
-                .order_by(h.c.id)
-            ).all()
-            schema = {
-                "hold_id": pl.Int64,
-                "case": pl.String,
-                "plate": pl.String,
-                "from_ms": pl.Int64,
-                "to_ms": pl.Int64,
-                "reason": pl.String,
-                "status": pl.String,
-                "requested_by": pl.String,
-                "review_on": pl.Date,
-            }
-            frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+            frame = records.holds(conn)
             return frame, frame.height
 
-        return self._admin("hold.list", {}, work)  # type: ignore[no-any-return]
+        result: pl.DataFrame = self._admin("hold.list", {}, work)
+        return result
 
     def transparency(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
         """The public report's aggregate figures for a period (see :mod:`.transparency`)."""
@@ -728,15 +640,9 @@ class AccessSession:
 
         def work(conn: Connection) -> tuple[tuple[pl.DataFrame, pl.DataFrame], int]:
             _window(since, until)
-            t = s.AuditEntry.__table__
-
-            def entries(start: dt.datetime) -> pl.DataFrame:
-                query = sa.select(t).where(t.c.ts >= start, t.c.ts < until).order_by(t.c.id)
-                if user:
-                    query = query.where(t.c.user_name == user)
-                return entries_frame(conn.execute(query).mappings())
-
-            history = entries(since - dt.timedelta(days=history_days))
+            history = entries_frame(
+                records.audit_entries(conn, since - dt.timedelta(days=history_days), until, user)
+            )
             shown = history.filter(pl.col("ts") >= since)
             flags = misuse_flags(shown, history=history, timezone=self.policy.timezone, rules=rules)
             return (shown, flags, audit.take_checkpoint(conn)), shown.height
