@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 READS  ?= 200000
 SEED   ?= 7
 
-.PHONY: install browser demo test test-postgres test-fast notebook-db notebooks notebook-outputs lint docs bench clean
+.PHONY: install sandbox browser demo test test-postgres test-fast notebook-db notebooks notebook-outputs lint docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ALPR Workbench needs Python 3.11 or newer: run make PYTHON=/path/to/python3.11 ...")'
@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+demo: install sandbox
 	$(BIN)/workbench demo --reads $(READS) --seed $(SEED)
 	@echo
 	@echo "The synthetic city is ready. With the demo password printed above:"
 	@echo "  export WORKBENCH_PASSWORD=<demo password>; $(BIN)/workbench info; $(BIN)/workbench --help"
 	@echo "Starting the dashboards at http://127.0.0.1:8866 (log in as investigator; Ctrl-C stops them)..."
 	$(BIN)/workbench serve --port 8866
+
+# Notebook and dashboard kernels run in bubblewrap's sandbox; install it when missing and we may (root, apt-get).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing bubblewrap, the kernels' sandbox (apt-get)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "The servers run kernels in a sandbox: sudo apt-get install bubblewrap"; fi; }
 
 # Browser tests drive Debian's Chromium; kernels run in bubblewrap's sandbox. Install them when missing and
 # we may (root, apt-get).
