@@ -48,7 +48,6 @@ class Runtime:
     client: str
     service: DoorService
     protected: bool
-    display: dict[str, str]
 
 
 _RUNTIME: Runtime | None = None
@@ -170,7 +169,7 @@ def launch(
         kernel_user=kernel_user,
         enabled=protected,
     )
-    _RUNTIME = Runtime(store, policy, audit_client, service, protected, dict(display or {}))
+    _RUNTIME = Runtime(store, policy, audit_client, service, protected)
     os.environ["JUPYTER_DEFAULT_PROVISIONER_NAME"] = "workbench-sandbox"
     # Our Voila template (no CDN links) is found on the Jupyter data path.
     data = str(Path(__file__).resolve().parent / "jupyter_data")

@@ -49,12 +49,12 @@ log = logging.getLogger("alpr_lib.door")
 
 @dataclass(frozen=True)
 class KernelBinding:
-    """A kernel a workbench server started: whose it is, its token, and how to find its process."""
+    """A kernel a workbench server started: whose it is, and how to find its process (its token is the
+    registry's key)."""
 
     kernel_id: str
     member: str
     session_token: str  # the member's login session: stays in the server, never given to the kernel
-    token: str  # the kernel's own token, good only from the kernel's processes
     pid_of: Callable[[], int | None]
 
 
@@ -71,7 +71,7 @@ class KernelRegistry:
         """Bind a new kernel to its member's session; returns the token to give that kernel only."""
         token = secrets.token_urlsafe(32)
         with self._lock:
-            self._by_token[token] = KernelBinding(kernel_id, member, session_token, token, pid_of)
+            self._by_token[token] = KernelBinding(kernel_id, member, session_token, pid_of)
         return token
 
     def unregister(self, kernel_id: str) -> None:
