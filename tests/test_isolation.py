@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import pwd
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -326,6 +327,14 @@ def test_a_dashboard_kernel_reaches_nothing_but_the_door(
             DoorClient(server.door_socket, kernel_token=token)
         entry = audit(city, "door.connect")[-1]
         assert (entry.outcome, entry.user_name, entry.client) == ("denied", "investigator", "dashboard")
+        # Code sent to the dashboard's kernel, as a member with the browser's tools would: refused, recorded.
+        kernel_id = re.search(r'"kernelId": ?"([0-9a-f-]{36})"', page.text)
+        assert kernel_id, "the dashboard page names no kernel"
+        sneak = _message("execute_request", {"code": "open('/tmp/sneaked', 'w')", "silent": False}, "shell")
+        assert not asyncio.run(_send_raw(server, member, kernel_id.group(1), sneak))
+        refused = audit(city, "kernel.message")[-1]
+        assert (refused.outcome, refused.user_name) == ("denied", "investigator")
+        assert json.loads(refused.params)["msg_type"] == "execute_request"
 
 
 def _kernel_processes(folder: Path) -> list[tuple[int, str]]:

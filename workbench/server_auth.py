@@ -477,7 +477,8 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
             channel, header, content = "unreadable", {}, {}
         token = session_token(self.websocket_handler)
         msg_type = str(header.get("msg_type", ""))
-        if channel not in _CHANNELS or msg_type in _REFUSED:
+        allowed = self.multi_kernel_manager.allowed_message_types  # Voila's: widget messages only
+        if channel not in _CHANNELS or msg_type in _REFUSED or (allowed and msg_type not in allowed):
             why = f"a {msg_type or 'message'} on {'no channel' if channel is None else 'the ' + str(channel)}"
             self._refuse(token, why + " channel is not run", {"channel": channel, "msg_type": msg_type[:40]})
             return

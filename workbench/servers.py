@@ -93,6 +93,7 @@ def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
         f"--Voila.identity_provider_class={_AUTH}.WorkbenchIdentityProvider",
         f"--Voila.authorizer_class={_AUTH}.WorkbenchAuthorizer",
         f"--VoilaConfiguration.multi_kernel_manager_class={_AUTH}.WorkbenchKernelManager",
+        f"--Voila.kernel_websocket_connection_class={_AUTH}.AuditedKernelConnection",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.allow_template_override=NO",
