@@ -17,6 +17,7 @@ from .errors import (
     NotAuthenticated,
     NotFound,
     RetentionHold,
+    StoreBusy,
     StoreError,
 )
 from .plates import equivalence_key, guess_states, is_valid_plate, normalize
@@ -38,6 +39,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "RetentionHold",
+    "StoreBusy",
     "StoreError",
     "SyntheticCity",
     "build_demo",

@@ -9,6 +9,7 @@ text, SQL or query parameters (plates are data, not log text).
     AlprError
     ├── ConfigError            a setting has a value the workbench cannot use
     ├── StoreError             the database could not be reached or written
+    │   ├── StoreBusy          a long write kept the database busy past the wait: try again
     │   └── NotASyntheticStore refused to replace a database holding real data
     ├── NotFound               a named user, camera, case ... does not exist
     ├── InvalidInput           a value given by a person or a file is malformed
@@ -36,6 +37,7 @@ __all__ = [
     "NotAvailable",
     "NotFound",
     "RetentionHold",
+    "StoreBusy",
     "StoreError",
 ]
 
@@ -50,6 +52,10 @@ class ConfigError(AlprError):
 
 class StoreError(AlprError):
     """The database could not be reached, created or written."""
+
+
+class StoreBusy(StoreError):
+    """Another write (an import, a purge) held the database past the wait; the same request can be retried."""
 
 
 class NotASyntheticStore(StoreError):

@@ -4,9 +4,15 @@ Any source -> validated rows -> bulk write through ``store`` (idempotent on each
 read's ``source_id`` and time) -> hotlist match -> alerts awaiting verification.
 
 Bad CSV rows are never silently dropped: each is reported with its line number and a
-reason, and written to a rejects file beside the input; the good rows are imported.
-Reads are written batch by batch, each batch in one transaction, so an import that is
-killed can simply be run again: what was already written is skipped.
+reason, and written to a new rejects file beside the input (never over an existing file);
+the good rows are imported. Every line ends up imported, a duplicate or rejected — a line
+that is not UTF-8, a field too long, a time outside 1990 to tomorrow included. Reads are
+written batch by batch, each batch in one transaction, so an import that is killed can
+simply be run again: what was already written is skipped. An import that fails part-way
+(a full disk, a lost database) says how many rows it committed, up to which line.
+
+An ``image`` column names files inside the workbench's image store (:mod:`alpr_lib.media`),
+relative to it; a row naming any other file is rejected, and that file is never opened.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import math
+import os
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +30,10 @@ from typing import Any
 
 import polars as pl
 
-from .errors import InvalidInput
+from . import validate
+from .errors import AlprError, InvalidInput
 from .hotlists import add_entries, match_new_reads, max_read_id
+from .media import ImageStore
 from .plates import is_valid_plate, normalize
 from .store import Store
 from .store.writes import ensure_cameras, ensure_plates, insert_reads, mark_moving_cameras
@@ -82,7 +90,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "imagepath", "imageurl", "image_path", "overviewimage", "photo"),
 }
 _NO_CAMERA = "imported (no camera named)"
-_BATCH = 50_000
+#: Rows written per transaction: small enough that a search waiting for the write lock (SQLite has one)
+#: waits a fraction of a second, large enough that the import stays fast.
+_BATCH = 10_000
+#: The longest field a row may have (a vendor's free-text note, a URL): longer ones reject the row.
+MAX_FIELD = 131_072
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     rejects_file: Path | None = None
     alerts: int = 0
+    #: The last line of the file whose batch is committed (0: none yet).
+    committed_line: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -177,25 +191,29 @@ def parse_time(text: str, tz: dt.tzinfo) -> int:
             raise
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return round(value.timestamp() * 1000)
+    return validate.read_time(value)
 
 
 def _number(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("not finite")
-    return value
+    try:
+        return validate.finite(text, "value")
+    except InvalidInput:
+        raise ValueError("not a finite number") from None
 
 
 class _RowChecker:
     """Turns one CSV row into a clean read, or the reason it cannot be one."""
 
-    def __init__(self, columns: dict[str, int], width: int, tz: dt.tzinfo) -> None:
-        self.columns, self.width, self.tz = columns, width, tz
+    def __init__(self, columns: dict[str, int], width: int, tz: dt.tzinfo, images: ImageStore) -> None:
+        self.columns, self.width, self.tz, self.images = columns, width, tz, images
 
     def __call__(self, row: list[str]) -> dict[str, Any] | str:
         if len(row) != self.width:
             return f"expected {self.width} fields, found {len(row)}"
+        if any("\udc80" <= ch <= "\udcff" for cell in row for ch in cell):
+            return "not UTF-8 text (re-export the file as UTF-8)"
+        if any(len(cell) > MAX_FIELD for cell in row):
+            return f"a field longer than {MAX_FIELD:,} characters"
         get = {name: row[i].strip() for name, i in self.columns.items()}
         raw = get["plate"]
         if not raw:
@@ -209,6 +227,8 @@ class _RowChecker:
             ts = parse_time(get["ts"], self.tz)
         except ValueError:
             return "unreadable timestamp (use ISO 8601, e.g. 2026-11-03T14:00:05)"
+        except InvalidInput:
+            return "timestamp out of range (1990 to tomorrow)"
         coords = []
         for name, bound in (("lat", 90.0), ("lon", 180.0)):
             if not get[name]:
@@ -234,9 +254,17 @@ class _RowChecker:
             if not 0 <= confidence <= 1:
                 return "confidence out of range (0-1 or 0-100)"
         camera = get.get("camera") or _NO_CAMERA
+        if len(camera) > 128 or any(ord(ch) < 32 for ch in camera):
+            return "camera name longer than 128 characters or holding control characters"
         source_id = get.get("source_id") or _derived_source_id(plate, ts, camera)
         if len(source_id) > 128:
             return "source_id longer than 128 characters"
+        image = None
+        if get.get("image"):
+            try:
+                image = self.images.from_import(get["image"])
+            except InvalidInput:
+                return "image not in the workbench's image store (copy it there, name it relative to it)"
         return {
             "plate": plate,
             "state": state,
@@ -246,7 +274,7 @@ class _RowChecker:
             "camera": camera,
             "lat": coords[0],
             "lon": coords[1],
-            "image_path": get.get("image") or None,
+            "image_path": image,
             "crop_path": None,
             "source_id": source_id,
         }
@@ -300,11 +328,43 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
     return added, alerts
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+def _rows(path: Path) -> Iterator[tuple[int, list[str] | str]]:
+    """Each record's last line number and its fields — or, for a record the CSV reader cannot take (a
+    field past its limit), the reason. Bytes that are not UTF-8 come through as lone surrogates, so the
+    row that holds them is rejected and the rest of the file still read."""
+    csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_FIELD))
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                too_long = "field larger than field limit" in str(exc)
+                reason = f"a field longer than {MAX_FIELD:,} characters" if too_long else "malformed CSV"
+                yield reader.line_num, reason
+                continue
             yield reader.line_num, row
+
+
+def _open_rejects(path: Path, source: Path, chosen: bool) -> tuple[Path, Any]:
+    """A new rejects file, mode 0600: never an existing file (nor the input). Given by the member
+    (``chosen``), an existing name is refused; by default the next free ``FILE.rejects[-N].csv``."""
+    for n in range(1, 1000):
+        candidate = path if chosen or n == 1 else path.with_name(f"{source.name}.rejects-{n}.csv")
+        try:
+            if candidate.resolve() == source.resolve():
+                raise InvalidInput("--rejects names the input file; give a new file name")
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            if chosen:
+                raise InvalidInput(f"{candidate} already exists; give --rejects a new file name") from None
+            continue
+        except OSError as exc:
+            raise InvalidInput(f"cannot create the rejects file {candidate}: {exc.strerror}") from None
+        return candidate, open(fd, "w", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+    raise InvalidInput(f"too many rejects files beside {source}; move them away or give --rejects")
 
 
 def import_csv(
@@ -314,13 +374,15 @@ def import_csv(
     column_map: Mapping[str, str] | None = None,
     rejects_path: Path | None = None,
     timezone: str = "America/Los_Angeles",
+    images: ImageStore | None = None,
     progress: Progress | None = None,
     batch_size: int = _BATCH,
 ) -> ImportReport:
     """Import a vendor-style reads CSV; see the module docstring.
 
-    Bad rows go to ``rejects_path`` (default ``FILE.rejects.csv`` beside the input) with
-    their line number and reason. Returns an :class:`ImportReport`.
+    Bad rows go to ``rejects_path`` (default ``FILE.rejects.csv`` beside the input, or the next free
+    ``FILE.rejects-N.csv``) with their line number and reason; an existing file is never overwritten.
+    ``images``: the image store the ``image`` column's paths must lie in. Returns an :class:`ImportReport`.
 
     >>> report = import_csv(store, Path("reads.csv"))  # doctest: +SKIP
     >>> report.imported, len(report.rejected)  # doctest: +SKIP
@@ -332,48 +394,49 @@ def import_csv(
         raise InvalidInput(f"unknown time zone {timezone!r}") from exc
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
+    chosen = rejects_path is not None
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if chosen and (os.path.lexists(rejects_path) or rejects_path.resolve() == path.resolve()):
+        raise InvalidInput(f"{rejects_path} already exists; give --rejects a new file name")
     rows = _rows(path)
     try:
         _, header = next(rows)
     except StopIteration:
         raise InvalidInput(f"{path} is empty; a header row naming the columns is expected") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidInput(f"{path} is not a UTF-8 CSV file ({type(exc).__name__})") from exc
-    check = _RowChecker(resolve_columns(header, column_map), len(header), tz)
+    if isinstance(header, str) or any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
+        raise InvalidInput(f"{path}'s header row is not UTF-8 CSV; re-export the file as UTF-8 CSV")
+    check = _RowChecker(resolve_columns(header, column_map), len(header), tz, images or ImageStore(None))
     report = ImportReport()
-    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
-    rejects_path.unlink(missing_ok=True)
     rejects_fh = None
     rejects_writer: Any = None
     batch: list[dict[str, Any]] = []
     valid = 0
+    line = 0
 
     def reject(line: int, row: list[str], reason: str) -> None:
-        nonlocal rejects_fh, rejects_writer
+        nonlocal rejects_fh, rejects_writer, rejects_path
         report.rejected.append(RejectedRow(line, reason))
         if rejects_writer is None:
-            rejects_fh = rejects_path.open("w", newline="", encoding="utf-8")
+            rejects_path, rejects_fh = _open_rejects(rejects_path, path, chosen)
             rejects_writer = csv.writer(rejects_fh)
             rejects_writer.writerow(["line", "reason", *header])
-        rejects_writer.writerow([line, reason, *row])
+        rejects_writer.writerow([line, reason, *(cell[:MAX_FIELD] for cell in row)])
 
     def flush() -> None:
         added, alerts = _write_batch(store, batch)
         report.imported += added
         report.alerts += alerts
+        report.committed_line = line
         if progress:
             progress(len(batch))
         batch.clear()
 
     try:
-        while True:
-            try:
-                line, row = next(rows)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                reject(-1, [], f"malformed CSV ({exc})")
-                break
+        for line, row in rows:
+            if isinstance(row, str):
+                report.rows += 1
+                reject(line, [], row)
+                continue
             if not any(cell.strip() for cell in row):
                 continue  # blank line
             report.rows += 1
@@ -387,8 +450,19 @@ def import_csv(
                 flush()
         if batch:
             flush()
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not UTF-8 text ({exc.reason}); re-export it as UTF-8 CSV") from exc
+    except (AlprError, OSError) as exc:
+        # A full disk, a lost database: say what is kept, and that running again is safe.
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        committed = (
+            f"rows up to line {report.committed_line:,} are imported ({report.imported:,} reads)"
+            if report.committed_line
+            else "no row was imported"
+        )
+        message = (
+            f"the import stopped at line {line:,} ({why}); {committed}: fix the cause and run the same "
+            "import again — rows already imported are skipped"
+        )
+        raise (type(exc) if isinstance(exc, AlprError) else InvalidInput)(message) from exc
     finally:
         if rejects_fh is not None:
             rejects_fh.close()

@@ -3,8 +3,10 @@ and hotlist matching as a CSV import.
 
 Each file becomes reads whose ``source_id`` is the hash of the file's content (with the plate's number in
 it, or the pass's), so ingesting the same folder twice (at the same times) adds nothing. Files that are
-empty, corrupt or not images are skipped and reported (file name and reason), never stopping the batch.
-Crops of every plate are saved for evidence and for the alert verifier.
+empty, corrupt, larger than the size limit (checked from the header, before decoding) or not images are
+skipped and reported (file name and reason), never stopping the batch. Each image is copied into the
+workbench's image store (:mod:`alpr_lib.media`) and a crop of every plate saved there, for evidence and for
+the alert verifier: the purge destroys those copies, never the folder the images came from.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from . import validate
 from .errors import InvalidInput
 from .ingest import _write_batch
+from .media import ImageStore
 from .plates import char_percentages
 from .recognition.ocr import Engine
 from .recognition.pipeline import read_plates
@@ -57,7 +61,7 @@ class IntakeReport:
 
 def _camera_place(store: Store, camera: str, at: tuple[float, float] | None) -> tuple[float, float]:
     if at is not None:
-        return at
+        return validate.latitude(at[0]), validate.longitude(at[1])
     with store.read() as conn:
         cams = q.cameras(conn)
     found = cams.filter(cams["camera"] == camera)
@@ -92,15 +96,21 @@ def _name_time(path: Path, tz: dt.tzinfo) -> dt.datetime | None:
         return None
 
 
-def _save_crop(crops_dir: Path, key: str, crop: Any) -> str | None:
+def _save_crop(images: ImageStore, key: str, crop: Any) -> str | None:
     import cv2
 
     if crop is None or getattr(crop, "size", 0) == 0:
         return None
-    crops_dir.mkdir(parents=True, exist_ok=True)
-    path = crops_dir / f"{key}.jpg"
-    cv2.imwrite(str(path), crop)
-    return str(path)
+    ok, data = cv2.imencode(".jpg", crop)
+    return images.keep("crops", f"{key}.jpg", data.tobytes()) if ok else None
+
+
+def _when(when: dt.datetime | None) -> int | None:
+    """A read's time in epoch ms, or None when it lies outside 1990 to tomorrow."""
+    try:
+        return validate.read_time(when) if when is not None else None
+    except InvalidInput:
+        return None
 
 
 def ingest_images(
@@ -109,7 +119,7 @@ def ingest_images(
     *,
     camera: str,
     engine: Engine,
-    crops_dir: Path,
+    images: ImageStore,
     at: tuple[float, float] | None = None,
     start: dt.datetime | None = None,
     every_s: float = 1.0,
@@ -124,6 +134,8 @@ def ingest_images(
     import cv2
 
     tz = zoneinfo.ZoneInfo(timezone)
+    if validate.finite(every_s, "--every") < 0:
+        raise InvalidInput("--every must not be negative")
     lat, lon = _camera_place(store, camera, at)
     files = sorted(p for p in Path(folder).iterdir() if p.is_file())
     if not files:
@@ -136,6 +148,11 @@ def ingest_images(
         report.files += 1
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             report.skipped.append((path.name, "not an image file"))
+            continue
+        try:
+            validate.check_image_size(path)
+        except InvalidInput as exc:
+            report.skipped.append((path.name, f"image too large ({exc})"))
             continue
         content = path.read_bytes()
         if not content:
@@ -151,8 +168,14 @@ def ingest_images(
         if when is None:
             report.skipped.append((path.name, "no time in its EXIF or name: give --start"))
             continue
+        ts = _when(when)
+        if ts is None:
+            report.skipped.append((path.name, "its time lies outside 1990 to tomorrow"))
+            continue
         digest = hashlib.sha256(content).hexdigest()[:32]
+        kept: str | None = None
         for n, reading in enumerate(read_plates(image, engine)):
+            kept = kept or images.keep("intake", f"{digest}{path.suffix.lower()}", content)
             x, y, w, h = reading.bbox
             crop = image[max(y, 0) : y + h, max(x, 0) : x + w]
             key = f"{digest}-{n}"
@@ -163,12 +186,12 @@ def ingest_images(
                     "raw": reading.plate,
                     "confidence": reading.confidence,
                     "char_confidence": char_percentages(reading.char_confidence),
-                    "ts": round(when.timestamp() * 1000),
+                    "ts": ts,
                     "camera": camera,
                     "lat": lat,
                     "lon": lon,
-                    "image_path": str(path.resolve()),
-                    "crop_path": _save_crop(crops_dir, key, crop),
+                    "image_path": kept,
+                    "crop_path": _save_crop(images, key, crop),
                     "source_id": f"img:{key}",
                 }
             )
@@ -184,13 +207,17 @@ def ingest_video(
     *,
     camera: str,
     engine: Engine,
-    crops_dir: Path,
+    images: ImageStore,
     start: dt.datetime,
     at: tuple[float, float] | None = None,
     every_s: float = 0.2,
     progress: Callable[[int], None] | None = None,
 ) -> IntakeReport:
-    """One read per vehicle pass in a video (see :mod:`alpr_lib.recognition.video`), timed from ``start``."""
+    """One read per vehicle pass in a video (see :mod:`alpr_lib.recognition.video`), timed from ``start``.
+    The video stays where it is (it can be large): its reads keep their plate crops in the image store."""
+    validate.read_time(start)
+    if validate.finite(every_s, "--every") <= 0:
+        raise InvalidInput("--every must be more than 0 seconds")
     lat, lon = _camera_place(store, camera, at)
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
@@ -213,12 +240,12 @@ def ingest_video(
                 "char_confidence": char_percentages(found.best.char_confidence)
                 if found.best.plate == found.plate
                 else None,
-                "ts": round((start + dt.timedelta(seconds=found.start_s)).timestamp() * 1000),
+                "ts": validate.read_time(start + dt.timedelta(seconds=found.start_s)),
                 "camera": camera,
                 "lat": lat,
                 "lon": lon,
-                "image_path": str(path.resolve()),
-                "crop_path": _save_crop(crops_dir, key, found.crop),
+                "image_path": None,
+                "crop_path": _save_crop(images, key, found.crop),
                 "source_id": f"video:{key}",
             }
         )

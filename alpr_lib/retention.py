@@ -2,21 +2,24 @@
 
 :func:`purge` deletes, in bounded batches (the database stays usable), every read older than exactly ``now``
 minus the retention period that no active hold keeps, their image and crop files, and the plates no read
-refers to any more. Each batch deletes its reads and journals their files in one transaction; the files are
-deleted after it commits and struck from the journal, and a purge first finishes any journal an interrupted
-run left — so a purge can be killed and run again, and never leaves a read whose image is gone or an image
-whose read is gone. On PostgreSQL, where ``reads`` is partitioned by day, a day that has wholly expired and
-holds no kept read is dropped as a whole (its files journalled and its ``hold_reads``/alerts links cleared
-in the same transaction) — milliseconds instead of a long DELETE; the rest (the day the cutoff falls in,
-days with held reads) goes through the batches. A destruction record (counts and the date range only, never
-plate text) is written at the end. On SQLite, deleted content is overwritten (``secure_delete``), the
+refers to any more. Each batch deletes its reads, journals their files and adds its counts to the purge's
+destruction record in one transaction — destruction is recorded or not done: a purge killed at any moment
+leaves a record (``finished_at`` empty) matching exactly what is gone. The files are deleted after the
+batch commits and struck from the journal, and a purge first finishes any journal an interrupted run left
+— so a purge can be killed and run again, and never leaves a read whose image is gone or an image whose
+read is gone. Only regular files inside the image store (:mod:`alpr_lib.media`) are ever deleted: a stored
+path that leads elsewhere, or names a folder, is reported and struck, never followed, and never stops
+retention. On PostgreSQL, where ``reads`` is partitioned by day, a day that has wholly expired and
+holds no kept read is dropped as a whole (its files journalled, its ``hold_reads``/alerts links cleared and
+its counts recorded in the same transaction) — milliseconds instead of a long DELETE; the rest (the day the
+cutoff falls in, days with held reads) goes through the batches. The destruction record holds counts and
+the date range only, never plate text. On SQLite, deleted content is overwritten (``secure_delete``), the
 write-ahead log truncated and the file vacuumed, so destroyed plates cannot be read back from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from . import validate
 from .errors import StoreError
+from .media import ImageStore
 from .store import Store, partitions
 from .store import schema as s
 
@@ -66,6 +71,8 @@ class PurgeReport:
     oldest_ms: int | None = None
     newest_ms: int | None = None
     dry_run: bool = False
+    #: Journalled paths that were not regular files inside the image store: struck, never touched.
+    files_skipped: int = 0
 
     def add(self, reads: int, images: int, oldest_ms: int | None, newest_ms: int | None) -> None:
         """Count a batch or a day destroyed."""
@@ -83,23 +90,31 @@ class PurgeReport:
             "images_destroyed": self.images,
             "plates_destroyed": self.plates,
             "held_reads_kept": self.held,
+            "files_skipped": self.files_skipped,
             "dry_run": self.dry_run,
         }
 
 
-def _finish_journal(store: Store) -> int:
-    """Delete the files a committed batch journalled, then strike them from the journal."""
+def _finish_journal(store: Store, images: ImageStore) -> int:
+    """Delete the files a committed batch journalled, then strike them from the journal. A path that is
+    not a regular file inside the image store is struck without being touched; returns how many were."""
     with store.read() as conn:
         paths = list(conn.execute(sa.select(s.PurgeFile.path)).scalars())
+    skipped = 0
     for path in paths:
+        if images.locate(path) is None:
+            skipped += images.locate(path, must_exist=False) is None  # missing: already gone, not refused
+            continue
         try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+            images.destroy(path)
+        except OSError:
+            skipped += 1
     if paths:
         with store.atomic() as conn:
-            conn.execute(sa.delete(s.PurgeFile).where(s.PurgeFile.path.in_(paths)))
-    return len(paths)
+            for start in range(0, len(paths), 500):
+                chunk = paths[start : start + 500]
+                conn.execute(sa.delete(s.PurgeFile).where(s.PurgeFile.path.in_(chunk)))
+    return skipped
 
 
 def _expired(cutoff_ms: int) -> sa.ColumnElement[bool]:
@@ -112,14 +127,20 @@ def purge(
     now: dt.datetime,
     retention_days: int,
     ran_by: str,
+    images: ImageStore | None = None,
     dry_run: bool = False,
-    batch: int = 50_000,
+    batch: int = 10_000,
     progress: Callable[[int], None] | None = None,
 ) -> PurgeReport:
-    """Destroy the reads older than ``now`` minus ``retention_days`` (exactly) that no active hold keeps."""
+    """Destroy the reads older than ``now`` minus ``retention_days`` (exactly) that no active hold keeps,
+    and their files in ``images`` (the image store; None: the workbench keeps no files, none is touched)."""
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
-    cutoff = now - dt.timedelta(days=retention_days)
+    images = images or ImageStore(None)
+    try:
+        cutoff = max(now - dt.timedelta(days=retention_days), validate.EARLIEST)
+    except OverflowError:
+        cutoff = validate.EARLIEST
     cutoff_ms = int(cutoff.timestamp() * 1000)
     report = PurgeReport(cutoff=cutoff, dry_run=dry_run)
     with store.read() as conn:
@@ -136,7 +157,8 @@ def purge(
             ).one()
             report.reads, report.images = int(row[0]), int(row[1]) + int(row[2])
             return report
-    _finish_journal(store)
+    report.files_skipped += _finish_journal(store, images)
+    record = _open_record(store, ran_by, cutoff_ms)
     if store.dialect == "postgresql":
         with store.read() as conn:
             days = partitions.partition_days(conn) if partitions.partitioned(conn) else []
@@ -144,12 +166,12 @@ def purge(
             if partitions.day_bounds(day)[1] > cutoff_ms:
                 break
             try:
-                dropped = _drop_day(store, day)
+                dropped = _drop_day(store, day, record)
             except _Busy:
                 break
             if dropped is not None:
                 report.add(*dropped)
-                _finish_journal(store)
+                report.files_skipped += _finish_journal(store, images)
                 if progress:
                     progress(dropped[0])
     while True:
@@ -171,13 +193,13 @@ def purge(
             ids = [r.id for r in rows]
             _unlink_reads(conn, ids)
             conn.execute(sa.delete(s.Read).where(s.Read.id.in_(ids)))
-        stamps = [r.ts for r in rows]
+            stamps = [r.ts for r in rows]
+            _count(conn, record, len(rows), len(files), min(stamps), max(stamps))
         report.add(len(rows), len(files), min(stamps), max(stamps))
-        _finish_journal(store)
+        report.files_skipped += _finish_journal(store, images)
         if progress:
             progress(len(rows))
-    report.plates = _drop_orphan_plates(store)
-    _record(store, report, ran_by, cutoff_ms)
+    report.plates = _drop_orphan_plates(store, record)
     if report.reads and store.sqlite_path() is not None:
         _scrub_sqlite(store)
     elif report.reads and store.dialect == "postgresql":
@@ -199,13 +221,13 @@ _LOCK_TRIES = 4
 _BUSY = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
 
 
-def _drop_day(store: Store, day: int) -> tuple[int, int, int | None, int | None] | None:
+def _drop_day(store: Store, day: int, record: int) -> tuple[int, int, int | None, int | None] | None:
     """PostgreSQL: destroy a wholly expired day by dropping its partition; returns reads, files, oldest and
     newest. None when a hold keeps one of its reads (the batches then take the day's others); :class:`_Busy`
     when searches kept the table busy through every try."""
     for attempt in range(_LOCK_TRIES):
         try:
-            return _drop_day_once(store, day)
+            return _drop_day_once(store, day, record)
         except StoreError as exc:
             if getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) not in _BUSY:
                 raise
@@ -217,7 +239,7 @@ class _Busy(Exception):
     """Searches kept the reads table busy: this purge deletes in batches instead of dropping days."""
 
 
-def _drop_day_once(store: Store, day: int) -> tuple[int, int, int | None, int | None] | None:
+def _drop_day_once(store: Store, day: int, record: int) -> tuple[int, int, int | None, int | None] | None:
     lo, hi = partitions.day_bounds(day)
     in_day = sa.and_(_R.c.ts >= lo, _R.c.ts < hi)
     with store.atomic() as conn:
@@ -242,10 +264,11 @@ def _drop_day_once(store: Store, day: int) -> tuple[int, int, int | None, int | 
             )
         _unlink_reads(conn, sa.select(_R.c.id).where(in_day))
         conn.exec_driver_sql("SELECT reads_drop_day(%(day)s)", {"day": day})
+        _count(conn, record, int(count), files, oldest, newest)
     return int(count), files, oldest, newest
 
 
-def _drop_orphan_plates(store: Store) -> int:
+def _drop_orphan_plates(store: Store, record: int) -> int:
     """Delete the plates no read and no hold refers to; searches reload their plate index."""
     with store.atomic() as conn:
         orphans = (
@@ -257,23 +280,48 @@ def _drop_orphan_plates(store: Store) -> int:
         if deleted:
             epoch = dt.datetime.now(dt.UTC).isoformat()
             store.set_meta(conn, "plates_epoch", epoch)
+        conn.execute(
+            sa.update(s.DestructionRecord)
+            .where(s.DestructionRecord.id == record)
+            .values(plates_destroyed=int(deleted), finished_at=dt.datetime.now(dt.UTC))
+        )
     return int(deleted)
 
 
-def _record(store: Store, report: PurgeReport, ran_by: str, cutoff_ms: int) -> None:
+def _open_record(store: Store, ran_by: str, cutoff_ms: int) -> int:
+    """The purge's destruction record, opened before anything is destroyed (counts 0, not finished)."""
     with store.atomic() as conn:
-        conn.execute(
-            sa.insert(s.DestructionRecord).values(
-                ran_at=dt.datetime.now(dt.UTC),
-                ran_by=ran_by[:64],
-                cutoff_ts=cutoff_ms,
-                oldest_ts=report.oldest_ms,
-                newest_ts=report.newest_ms,
-                reads_destroyed=report.reads,
-                images_destroyed=report.images,
-                plates_destroyed=report.plates,
-            )
+        return int(
+            conn.execute(
+                sa.insert(s.DestructionRecord)
+                .values(
+                    ran_at=dt.datetime.now(dt.UTC), ran_by=ran_by[:64], cutoff_ts=cutoff_ms,
+                    reads_destroyed=0, images_destroyed=0, plates_destroyed=0,
+                )
+                .returning(s.DestructionRecord.id)
+            ).scalar_one()
+        )  # fmt: skip
+
+
+def _count(
+    conn: sa.Connection, record: int, reads: int, files: int, oldest: int | None, newest: int | None
+) -> None:
+    """Add a batch's destruction to the purge's record, in the batch's own transaction."""
+    d = s.DestructionRecord.__table__.c
+    conn.execute(
+        sa.update(s.DestructionRecord)
+        .where(d.id == record)
+        .values(
+            reads_destroyed=d.reads_destroyed + reads,
+            images_destroyed=d.images_destroyed + files,
+            oldest_ts=sa.func.coalesce(sa.func.min(d.oldest_ts, oldest), oldest)
+            if conn.dialect.name == "sqlite"
+            else sa.func.least(d.oldest_ts, oldest),
+            newest_ts=sa.func.coalesce(sa.func.max(d.newest_ts, newest), newest)
+            if conn.dialect.name == "sqlite"
+            else sa.func.greatest(d.newest_ts, newest),
         )
+    )
 
 
 def _vacuum_postgres(store: Store) -> None:

@@ -30,7 +30,10 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         if key.startswith("WORKBENCH_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    # A command run in-process sets the process's umask (0077, files private): the next test starts afresh.
+    umask = os.umask(0o022)
     yield
+    os.umask(umask)
 
 
 def pytest_configure(config: pytest.Config) -> None:

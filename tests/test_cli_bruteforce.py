@@ -450,7 +450,7 @@ def test_purge_with_holds_agrees(own_town: Town) -> None:
     by_id = [a for i in sorted(kept_ids) for a in ("--read", str(i))]
     town.cli("hold", "add", *by_id, "--case", "26-05556", "--reason", "kept for a case", "--user", "boss")
     now = START + dt.timedelta(days=32, hours=rng.randint(0, 60), minutes=rng.randint(0, 59))
-    town.cli("purge", "--now", now.isoformat(), "--user", "boss")  # 30 days (the default setting)
+    town.cli("purge", "--now", now.isoformat(), "--yes", "--user", "boss")  # 30 days (the default setting)
     after = town.ask("search", "partial", f"*[{ALPHABET}]*", "--limit", "100000")["rows"]
     cutoff = now - dt.timedelta(days=30)
 

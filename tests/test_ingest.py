@@ -161,9 +161,13 @@ def test_empty_and_missing_files(fresh_store: Store, tmp_path: Path) -> None:
         import_csv(fresh_store, tmp_path / "empty.csv")
     with pytest.raises(InvalidInput, match="not a readable file"):
         import_csv(fresh_store, tmp_path / "nope.csv")
-    (tmp_path / "bin.csv").write_bytes(b"plate,ts,lat,lon\n\xff\xfe\x00garbage,1,2,3\n")
+    (tmp_path / "binhead.csv").write_bytes(b"pl\xffate,ts,lat,lon\nABC123,2026-11-03T14:00Z,44,-123\n")
     with pytest.raises(InvalidInput, match="UTF-8"):
-        import_csv(fresh_store, tmp_path / "bin.csv")
+        import_csv(fresh_store, tmp_path / "binhead.csv")
+    # A row that is not UTF-8 is rejected with its reason; the file's other rows are still read.
+    (tmp_path / "bin.csv").write_bytes(b"plate,ts,lat,lon\n\xff\xfe\x00garbage,1,2,3\n")
+    report = import_csv(fresh_store, tmp_path / "bin.csv")
+    assert [r.reason for r in report.rejected] == ["not UTF-8 text (re-export the file as UTF-8)"]
 
 
 def test_hotlisted_plates_raise_unverified_alerts(fresh_store: Store, tmp_path: Path) -> None:

@@ -143,14 +143,22 @@ def test_ingest_images_reads_plates_skips_bad_files_and_is_idempotent(run, tmp_p
     assert again["imported"] == 0  # the same files add nothing
     with Store(db).read() as conn:
         rows = conn.execute(
-            sa.text("SELECT p.plate, r.ts, r.crop_path FROM reads r JOIN plates p ON p.id = r.plate_id")
+            sa.text(
+                "SELECT p.plate, r.image_path, r.crop_path FROM reads r JOIN plates p ON p.id = r.plate_id"
+            )
         ).all()
     assert sorted(r[0] for r in rows) == sorted(KNOWN.values())
-    assert all(Path(r[2]).exists() for r in rows)
+    # The image and its crop are copies in the image store, private to their owner; the folder the images
+    # came from is the department's, and no purge will ever touch it.
+    images = tmp_path / "data" / "images"
+    for _, image, crop in rows:
+        assert image.startswith("intake/") and crop.startswith("crops/")
+        for kept in (images / image, images / crop):
+            assert kept.is_file() and kept.stat().st_mode & 0o077 == 0
     # the alert verifier sees the crop, through the door
-    from alpr_lib.access import login
+    from alpr_lib.access import Policy, login
 
-    admin = login(Store(db), "admin", "first-admin-pass-2026")
+    admin = login(Store(db), "admin", "first-admin-pass-2026", policy=Policy(image_store=str(images)))
     admin.record_training("admin")
     with Store(db).read() as conn:
         read_id = conn.execute(sa.text("SELECT MIN(id) FROM reads")).scalar_one()

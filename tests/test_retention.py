@@ -36,7 +36,9 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
     city: Store, manifest: dict, tmp_path: Path
 ) -> None:
     r = s.Read.__table__.c
-    admin = login(city, "admin", DEMO_PASSWORD, policy=WEEK)
+    store = tmp_path / "images"
+    store.mkdir()
+    admin = login(city, "admin", DEMO_PASSWORD, policy=Policy(retention_days=7, image_store=str(store)))
     target = manifest["scenarios"]["convoy"]["target"]
     hold = admin.add_hold(plate=target, case="26-05555", reason="convoy investigation evidence")
     with city.read() as conn:
@@ -45,7 +47,7 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
             for i in conn.execute(sa.select(r.id).where(r.ts < CUTOFF_MS).order_by(r.id).limit(5)).scalars()
         ]
         images = {
-            int(i): tmp_path / f"{i}.jpg"
+            int(i): store / f"{i}.jpg"
             for i in conn.execute(
                 sa.select(r.id).where(r.ts < CUTOFF_MS).order_by(r.id.desc()).limit(3)
             ).scalars()
@@ -56,7 +58,7 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
     for read_id, path in images.items():  # three old reads with image files on disk
         path.write_bytes(b"jpeg")
         with city.atomic() as conn:
-            conn.execute(sa.update(s.Read).where(s.Read.id == read_id).values(image_path=str(path)))
+            conn.execute(sa.update(s.Read).where(s.Read.id == read_id).values(image_path=path.name))
 
     held_old = count(city, sa.and_(r.ts < CUTOFF_MS, held_clause()))
     expected = count(city, sa.and_(r.ts < CUTOFF_MS, sa.not_(held_clause())))
@@ -84,6 +86,7 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
             report["plates_destroyed"],
             "admin",
         )
+        assert record.images_destroyed == 3 and record.finished_at is not None
         assert record.cutoff_ts == CUTOFF_MS and record.newest_ts < CUTOFF_MS
         assert conn.execute(sa.select(sa.func.count()).select_from(s.PurgeFile)).scalar_one() == 0
     # Nothing readable left in the database's own files: SQLite's file (secure_delete, VACUUM). On PostgreSQL
@@ -117,11 +120,14 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
 
 
 def test_an_interrupted_purge_finishes_its_files(city: Store, tmp_path: Path) -> None:
-    left = tmp_path / "left-behind.jpg"
+    (tmp_path / "images").mkdir()
+    left = tmp_path / "images" / "left-behind.jpg"
     left.write_bytes(b"jpeg")
     with city.atomic() as conn:  # as a purge killed after its batch committed would leave it
-        conn.execute(sa.insert(s.PurgeFile).values(path=str(left)))
-    login(city, "admin", DEMO_PASSWORD, policy=WEEK).purge(now=NOW)
+        conn.execute(sa.insert(s.PurgeFile).values(path=left.name))
+    login(city, "admin", DEMO_PASSWORD, policy=Policy(retention_days=7, image_store=str(left.parent))).purge(
+        now=NOW
+    )
     assert not left.exists()
 
 

@@ -159,6 +159,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
     Setting(
+        "trusted_proxies",
+        "127.0.0.1,::1",
+        "Addresses of the HTTPS reverse proxies in front of `workbench serve`/`lab`, separated by commas: "
+        "their X-Forwarded-Proto and X-Forwarded-For headers are believed (the login cookie is then Secure, "
+        "and failed logons are counted per client address). Empty: believe no proxy.",
+    ),
+    Setting(
         "kernel_user",
         "nobody",
         "The unprivileged account notebook and dashboard kernels run as when the server runs as root "
@@ -248,6 +255,7 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         department_state=str(settings["department_state"]).upper(),
         release_out_of_state=settings["release_out_of_state"],
         retention_days=settings["retention_days"],
+        image_store=str(Path(settings["data_dir"]) / "images"),
     )
 
 
@@ -262,7 +270,10 @@ def local_time(text: str, timezone: str, *, end: bool = False) -> dt.datetime:
     when = dt.datetime.fromisoformat(text)
     zone = zoneinfo.ZoneInfo(timezone)
     if end and _is_plain_date(text):
-        day = dt.datetime.combine(when.date() + dt.timedelta(days=1), dt.time(), zone)
+        try:
+            day = dt.datetime.combine(when.date() + dt.timedelta(days=1), dt.time(), zone)
+        except OverflowError:  # the last day there is: its end is the end of time
+            return dt.datetime.max.replace(microsecond=999000, tzinfo=zone)
         return day - dt.timedelta(milliseconds=1)
     return when if when.tzinfo else when.replace(tzinfo=zone)
 

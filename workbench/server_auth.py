@@ -24,9 +24,12 @@ One set of classes serves both servers (``workbench lab`` and ``workbench serve`
 
 from __future__ import annotations
 
+import collections
 import html
 import json
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -84,11 +87,61 @@ def session_token(handler: web.RequestHandler) -> str | None:
 
 
 def _safe_next(handler: JupyterHandler, target: str | None) -> str:
-    """Only a path on this server: never another host (an open redirect)."""
+    """Only a path on this server: never another host (an open redirect). Browsers drop tabs and line
+    breaks from a URL and read a backslash as a slash, so ``/\t/evil.example`` is ``//evil.example``, another
+    site: a target holding any control character, space or backslash, a scheme or a host goes to the front
+    page instead."""
     base = handler.base_url
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        not target
+        or len(target) > 2000
+        or not target.startswith(base)
+        or target.startswith("//")
+        or any(ch.isspace() or ch == "\\" or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in target)
+    ):
+        return base
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return base
     return target
+
+
+#: Failed logons from one client address before it must wait, and for how long (seconds).
+THROTTLE_FAILURES = 10
+THROTTLE_SECONDS = 600
+_failures: dict[str, collections.deque[float]] = {}
+
+
+def client_address(handler: web.RequestHandler) -> str:
+    """The client's address: the peer's, or the one a trusted proxy (setting trusted_proxies) names."""
+    peer = handler.request.remote_ip or ""
+    if peer in runtime().trusted_proxies:
+        forwarded = handler.request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        return forwarded[:64] or peer
+    return peer
+
+
+def _over_https(handler: web.RequestHandler) -> bool:
+    """Served over TLS, here or by a trusted proxy that says so (X-Forwarded-Proto: https)."""
+    request = handler.request
+    if request.protocol == "https":
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.remote_ip in runtime().trusted_proxies and proto == "https"
+
+
+def _throttled(address: str, now: float) -> bool:
+    recent = _failures.get(address)
+    while recent and recent[0] < now - THROTTLE_SECONDS:
+        recent.popleft()
+    return bool(recent) and len(recent) >= THROTTLE_FAILURES
+
+
+def _failed(address: str, now: float) -> None:
+    _failures.setdefault(address, collections.deque()).append(now)
+    if len(_failures) > 10_000:  # addresses long quiet are forgotten
+        for key in [k for k, v in _failures.items() if not v or v[-1] < now - THROTTLE_SECONDS]:
+            del _failures[key]
 
 
 _PAGE = """<!doctype html>
@@ -142,22 +195,33 @@ class WorkbenchLoginHandler(JupyterHandler):
 
     @allow_unauthenticated
     def post(self) -> None:
-        name = self.get_argument("username", "").strip()
-        password = self.get_argument("password", "")
+        name = self.get_argument("username", "").strip()[:200]
+        password = self.get_argument("password", "")[:1000]
         store, policy = door()
+        address, now = client_address(self), time.monotonic()
+        if _throttled(address, now):
+            # Before any password is checked: one address cannot guess on, nor lock members out for long.
+            record_refusal(
+                store, client=_client(), operation="logon", user_name=None,
+                params={"address": address}, detail="too many failed logons from this address",
+            )  # fmt: skip
+            self.set_status(429)
+            self._form("Too many failed logons from this computer; wait 10 minutes and try again.")
+            return
         try:
             session = login(store, name, password, client=_client(), policy=policy)
         except NotAuthenticated as exc:
+            _failed(address, now)
             self.set_status(401)
-            self._form(str(exc), name=name)
+            self._form(str(exc), name="")
             return
         except AlprError:
             self.set_status(503)
-            self._form("The workbench database cannot be reached; ask an administrator.", name=name)
+            self._form("The workbench database cannot be reached; ask an administrator.")
             return
         provider = self.identity_provider
         options = {"httponly": True, "samesite": "Strict", "path": self.base_url, **provider.cookie_options}
-        if self.request.protocol == "https":
+        if _over_https(self):
             options["secure"] = True
         self.set_secure_cookie(COOKIE, session.token, expires_days=None, **options)
         if sandbox.PLAN is not None:

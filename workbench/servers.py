@@ -48,6 +48,8 @@ class Runtime:
     client: str
     service: DoorService
     protected: bool
+    #: Reverse proxies whose X-Forwarded-* headers are believed.
+    trusted_proxies: frozenset[str] = frozenset()
 
 
 _RUNTIME: Runtime | None = None
@@ -130,6 +132,7 @@ def launch(
     browser: bool,
     protected: bool = True,
     kernel_user: str = "nobody",
+    trusted_proxies: frozenset[str] = frozenset(),
     display: dict[str, str] | None = None,
 ) -> None:
     """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
@@ -170,7 +173,7 @@ def launch(
         kernel_user=kernel_user,
         enabled=protected,
     )
-    _RUNTIME = Runtime(store, policy, audit_client, service, protected)
+    _RUNTIME = Runtime(store, policy, audit_client, service, protected, trusted_proxies)
     os.environ["JUPYTER_DEFAULT_PROVISIONER_NAME"] = "workbench-sandbox"
     # Our Voila template (no CDN links) is found on the Jupyter data path.
     data = str(Path(__file__).resolve().parent / "jupyter_data")

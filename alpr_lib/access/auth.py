@@ -119,9 +119,14 @@ def authenticate(
 ) -> tuple[UserRecord | None, str]:
     """Check a logon. Returns the user (or None) and an outcome word for the audit log.
 
-    Outcomes: ``ok``, ``unknown-user``, ``bad-password``, ``locked`` (now or by this
-    failure), ``disabled``. Failed attempts are counted on the user row; the caller
-    commits them together with the audit entry.
+    Outcomes: ``ok``; ``unknown-user``, ``bad-password``, ``lockout`` (this failure locked the
+    account), ``locked-bad-password`` and ``disabled-bad-password`` — all answered alike
+    (:func:`refusal`), so a stranger learns nothing of which names are members; ``locked`` and
+    ``disabled`` — the right password for an account that may not log in now, the only answers
+    that say so. The password is checked in every case (the same work for every answer).
+    Failed attempts are counted on the user row; the caller commits them together with the
+    audit entry. A lock lasts ``lockout.minutes`` and is not extended by further failures, so
+    nobody can keep a member locked out by guessing on.
     """
     u = s.User.__table__.c
     user = conn.execute(
@@ -141,17 +146,18 @@ def authenticate(
         verify_password(_DUMMY_HASH, password)
         return None, "unknown-user"
     record = UserRecord(user.id, user.name, user.role, bool(user.disabled))
+    right = verify_password(user.password_hash, password)
     if user.disabled:
-        return record, "disabled"
+        return record, "disabled" if right else "disabled-bad-password"
     if user.locked_until is not None and user.locked_until > now:
-        return record, "locked"
-    if not verify_password(user.password_hash, password):
+        return record, "locked" if right else "locked-bad-password"
+    if not right:
         failed = user.failed_logons + 1
         values: dict[str, object] = {"failed_logons": failed}
         outcome = "bad-password"
         if failed >= lockout.attempts:
             values = {"failed_logons": 0, "locked_until": now + dt.timedelta(minutes=lockout.minutes)}
-            outcome = "locked"
+            outcome = "lockout"
         conn.execute(sa.update(s.User).where(s.User.id == user.id).values(**values))
         return record, outcome
     if user.failed_logons or user.locked_until is not None:
@@ -159,9 +165,16 @@ def authenticate(
     return record, "ok"
 
 
+_WRONG = (
+    "unknown user or wrong password (after five failures an account waits 10 minutes; an administrator "
+    "can unlock it)"
+)
 LOGON_REFUSALS = {
-    "unknown-user": "unknown user or wrong password",
-    "bad-password": "unknown user or wrong password",
+    "unknown-user": _WRONG,
+    "bad-password": _WRONG,
+    "lockout": _WRONG,
+    "locked-bad-password": _WRONG,
+    "disabled-bad-password": _WRONG,
     "locked": "the account is locked after repeated failed logons; wait 10 minutes or ask an administrator "
     "to run `workbench users unlock`",
     "disabled": "the account is disabled; ask an administrator",

@@ -24,7 +24,10 @@ from .purpose import Policy
 from .results import _now
 from .session import AccessSession
 
-__all__ = ["identify", "login", "record_event", "record_refusal", "resume"]
+__all__ = ["UNKNOWN_MEMBER", "identify", "login", "record_event", "record_refusal", "resume"]
+
+#: The audit's name for a failed logon under a name that is no member's (never a member's name: no spaces).
+UNKNOWN_MEMBER = "unknown member"
 
 
 def login(
@@ -45,7 +48,8 @@ def login(
             operation="logon",
             outcome="ok" if outcome == "ok" else "denied",
             client=client,
-            user_name=name[:64],
+            # A name that is no member's is not kept: it may be a password typed in the wrong field.
+            user_name=user.name if user else UNKNOWN_MEMBER,
             role=user.role if user else None,
             params={"session": sid} if sid else None,
             detail=None if outcome == "ok" else outcome,

@@ -41,6 +41,7 @@ from ..errors import InvalidInput
 from ..hotlists import alerts_frame
 from ..hotlists import verify_alert as record_verification
 from ..matching import compile_pattern
+from ..media import ImageStore
 from ..plates import equivalence_key, is_valid_plate, normalize
 from ..store import Store
 from ..store import queries as q
@@ -66,7 +67,6 @@ __all__ = ["OPERATIONS", "UNAUDITED", "Context", "Operation", "audit_params"]
 
 #: The audit id of a result not yet recorded: the gate writes the entry and puts its id in the result.
 UNAUDITED = 0
-
 
 
 @dataclass(frozen=True)
@@ -302,8 +302,8 @@ def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
     found = q.reads_by_id(conn, [int(read_id)])
     if found.height == 0:
         raise InvalidInput(f"there is no read {read_id}")
-    path = found["crop_path"][0]
-    data = Path(path).read_bytes() if path and Path(path).is_file() else None
+    path = ImageStore(ctx.policy.image_store).locate(found["crop_path"][0])
+    data = path.read_bytes() if path is not None else None
     return CropResult(found, UNAUDITED, "crop", crop=data)
 
 
@@ -348,7 +348,7 @@ def release(
         "agency": agency,
         "released_by": ctx.user.name,
     }
-    digest = write_package(Path(dest), frame, meta)
+    digest = write_package(Path(dest), frame, meta, ImageStore(ctx.policy.image_store))
     record_release(
         conn,
         agency_id=found.id,

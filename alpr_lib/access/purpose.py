@@ -54,6 +54,8 @@ class Policy:
     department_state: str = "OR"
     release_out_of_state: bool = False
     retention_days: int = 30
+    #: The folder of reads' images and crops (:mod:`alpr_lib.media`); None: no image is ever opened.
+    image_store: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -88,7 +90,9 @@ def check_why(why: Why | None, policy: Policy, *, synthetic: bool) -> Why:
     case = (why.case or "").strip() or None
     if case is None and kind.needs_case:
         raise InvalidCaseNumber(f"the {why.purpose} purpose needs a case number, e.g. 26-01234")
-    if case is not None and (len(case) > 64 or not re.fullmatch(policy.case_format, case)):
+    if case is not None and (
+        len(case) > 64 or not case.isascii() or not re.fullmatch(policy.case_format, case, re.ASCII)
+    ):
         raise InvalidCaseNumber("the case number does not match the department's format (e.g. 26-01234)")
     reason = " ".join((why.reason or "").split())
     if len(reason) < 4:

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import AccessDenied, InvalidInput
+from ..media import ImageStore, private_folder
 
 __all__ = ["AGENCY_KINDS", "check_agency", "verify_package", "write_package"]
 
@@ -60,21 +61,23 @@ def _map_html(reads: pl.DataFrame, title: str) -> str:
     )
 
 
-def write_package(dest: Path, reads: pl.DataFrame, meta: dict[str, Any]) -> str:
-    """Write a release package into the new folder ``dest``; returns the manifest's SHA-256."""
+def write_package(dest: Path, reads: pl.DataFrame, meta: dict[str, Any], images: ImageStore) -> str:
+    """Write a release package into the new folder ``dest`` (private to its owner); returns the manifest's
+    SHA-256. Only the reads' files inside the image store are copied in: a path that leads elsewhere is left
+    out, never opened."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise InvalidInput(f"{dest} is not empty: give a new folder for the package")
-    (dest / "images").mkdir(parents=True, exist_ok=True)
+    private_folder(dest / "images")
     reads.write_csv(dest / "reads.csv")
     reads.write_parquet(dest / "reads.parquet")
     (dest / "map.html").write_text(_map_html(reads, f"Reads released for case {meta['case']}"))
     for column in ("image_path", "crop_path"):
         if column in reads.columns:
             for value in reads[column].drop_nulls().to_list():
-                source = Path(value)
-                if source.is_file():
-                    shutil.copy2(source, dest / "images" / source.name)
+                source = images.locate(value)
+                if source is not None:
+                    shutil.copyfile(source, dest / "images" / source.name)
     files = {
         str(p.relative_to(dest)): _sha256(p)
         for p in sorted(dest.rglob("*"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from .. import validate
 from ..errors import InvalidInput
 from ..store import queries as q
 
@@ -160,9 +161,7 @@ def _iso(when: dt.datetime | None) -> str | None:
 
 
 def _window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[int | None, int | None]:
-    for when in (since, until):
-        if when is not None and when.tzinfo is None:
-            raise InvalidInput("times must carry a time zone (the CLI reads them in the department's zone)")
+    since, until = validate.window(since, until)
     since_ms, until_ms = q.to_ms(since), q.to_ms(until)
     if since_ms is not None and until_ms is not None and until_ms <= since_ms:
         raise InvalidInput("the end of the time window must be after its start")

@@ -14,6 +14,9 @@ prompts for a conversation, not verdicts:
 ``volume``
     a member-day with more data searches than ``volume_factor`` times the usual
     member-day (and at least ``volume_floor``).
+``lockout``
+    a member's account was locked after repeated failed logons: someone may be guessing
+    their password (or they forgot it) — the supervisor hears of it here.
 """
 
 from __future__ import annotations
@@ -181,6 +184,23 @@ def misuse_flags(
                 "n",
                 pl.col("day").cast(pl.String),
                 pl.lit(f"{median:g}"),
+            ),
+        )
+    )
+    locked = (
+        entries.filter((pl.col("operation") == "logon") & (pl.col("detail") == "lockout"))
+        .with_columns(day=pl.col("ts").dt.convert_time_zone(timezone).dt.date())
+        .group_by("user_name", "day")
+        .agg(n=pl.len(), entries=pl.col("id").sort(), first=pl.col("ts").min())
+    )
+    flags.append(
+        _flag(
+            locked,
+            "lockout",
+            pl.format(
+                "account locked {} time(s) on {} after repeated failed logons",
+                "n",
+                pl.col("day").cast(pl.String),
             ),
         )
     )

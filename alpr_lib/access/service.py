@@ -180,7 +180,8 @@ class DoorService:
             "ok": True,
             "user": {"name": session.name, "role": session.role},
             "client": session.client,
-            "policy": wire.encode(session.policy, []),
+            # The department's rules, less where the door keeps its files (nothing a kernel may open).
+            "policy": wire.encode(dataclasses.replace(session.policy, image_store=None), []),
             "display": self.display,
         }
         try:

@@ -33,9 +33,11 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import validate
 from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
 from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
 from ..ingest import ImportReport, import_csv
+from ..media import ImageStore
 from ..plates import normalize
 from ..store import Store, records
 from ..store import queries as q
@@ -119,6 +121,11 @@ class AccessSession:
     @property
     def name(self) -> str:
         return self.user.name
+
+    @property
+    def images(self) -> ImageStore:
+        """The image store: the only folder whose files this session's operations open or destroy."""
+        return ImageStore(self.policy.image_store)
 
     @property
     def role(self) -> str:
@@ -280,8 +287,7 @@ class AccessSession:
         why = why or self._why
         cap = self.policy.result_limit if limit is None else limit
         try:
-            if cap < 1:
-                raise InvalidInput("the result limit must be at least 1")
+            validate.count(cap, "the result limit")
             params = {**audit_params(op.run, args, kwargs), "limit": cap}
         except (TypeError, InvalidInput) as exc:
             refused = exc if isinstance(exc, InvalidInput) else InvalidInput(f"{name}: {exc}")
@@ -316,11 +322,17 @@ class AccessSession:
         from .release import AGENCY_KINDS
 
         def work(conn: Connection) -> tuple[None, int]:
+            clean = validate.name(name, "an agency's name", longest=200)
+            if records.agency_exists(conn, clean):
+                raise InvalidInput("an agency of that name is already registered")
             if kind not in AGENCY_KINDS:
                 raise InvalidInput(f"an agency's kind is one of {', '.join(AGENCY_KINDS)}")
-            if not (len(state) == 2 and state.isalpha()):
+            if not (len(state) == 2 and state.isascii() and state.isalpha()):
                 raise InvalidInput("an agency's state is two letters, e.g. OR")
-            records.add_agency(conn, name=name, kind=kind, state=state.upper(), contact=contact)
+            records.add_agency(
+                conn, name=clean, kind=kind, state=state.upper(),
+                contact=validate.name(contact, "the contact", longest=200) if contact.strip() else "",
+            )  # fmt: skip
             return None, 1
 
         self._admin("agency.add", {"name": name, "kind": kind, "state": state}, work)
@@ -463,6 +475,7 @@ class AccessSession:
                 column_map=column_map,
                 rejects_path=rejects_path,
                 timezone=self.policy.timezone,
+                images=self.images,
                 progress=progress,
             )
         except AlprError as exc:
@@ -484,6 +497,7 @@ class AccessSession:
         params = {"kind": kind, "path": Path(path).name, "camera": options.get("camera")}
         self._admin("ingest.start", params, lambda conn: (None, None))
         run: Callable[..., Any] = ingest_video
+        options = {**options, "images": self.images}
         if kind == "images":
             run, options = ingest_images, {**options, "timezone": self.policy.timezone}
         try:
@@ -500,17 +514,35 @@ class AccessSession:
 
     # -- retention ----------------------------------------------------------------------------------
 
-    def purge(self, *, now: dt.datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
-        """Destroy reads past the retention period that no hold keeps (see :mod:`alpr_lib.retention`)."""
+    def purge(
+        self, *, now: dt.datetime | None = None, dry_run: bool = False, future: bool = False
+    ) -> dict[str, Any]:
+        """Destroy reads past the retention period that no hold keeps (see :mod:`alpr_lib.retention`).
+
+        ``now`` later than the present destroys reads that are not yet expired: refused (and audited)
+        unless ``future`` says the member confirmed it; a dry run needs no confirmation."""
         from ..retention import purge
 
         when = now or _now()
+        ahead = when > _now() + dt.timedelta(minutes=1)
         retention_days = self.policy.retention_days
         params = {"now": when.isoformat(), "retention_days": retention_days, "dry_run": dry_run}
-        self._admin("purge.start", params, lambda conn: (None, None))
+        if ahead:
+            params["future_now"] = True
+
+        def start(conn: Connection) -> tuple[None, None]:
+            if ahead and not (future or dry_run):
+                raise InvalidInput(
+                    "the purge's --now lies in the future: it would destroy reads that have not reached the "
+                    "end of their retention; check the date, or confirm with --yes"
+                )
+            return None, None
+
+        self._admin("purge.start", params, start)
         report = purge(
-            self._store, now=when, retention_days=retention_days, ran_by=self.user.name, dry_run=dry_run
-        )
+            self._store, now=when, retention_days=retention_days, ran_by=self.user.name,
+            images=self.images, dry_run=dry_run,
+        )  # fmt: skip
         data = report.as_dict()
         with self._store.atomic() as conn:
             self._audit(conn, "purge", "ok", params={**params, **data}, result_count=report.reads)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from ..errors import StoreError
+from ..errors import StoreBusy, StoreError
 from . import schema as s
 from .plate_index import PlateIndex
 
@@ -42,6 +43,29 @@ _BULK_LOAD_INDEXES = ("ix_reads_plate_id_ts_cover", "ix_reads_camera_id_ts_cover
 _BACKUP_BATCH = 20_000
 
 
+#: How long an SQLite statement waits for another connection's write lock before giving up (ms).
+BUSY_WAIT_MS = 15_000
+_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
+BUSY_MESSAGE = "the database is busy with an import or a purge; try again in a moment"
+
+
+def _refused(exc: SQLAlchemyError, what: str) -> StoreError:
+    """The store's error for a driver's: :class:`StoreBusy` when SQLite's wait ran out, which says to retry;
+    otherwise the driver error's kind only (its text could carry a query's parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, sqlite3.OperationalError) and any(w in str(cause) for w in _BUSY_WORDS):
+        return StoreBusy(BUSY_MESSAGE)
+    return StoreError(f"{what} ({type(cause).__name__})")
+
+
+def _private_file(path: Path) -> None:
+    """The database file's folder (0700 when made here) and the file itself, made readable by its owner
+    only before SQLite opens it: SQLite gives its write-ahead log and shared-memory files the same mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def mask_url(url: str | sa.URL) -> str:
     """A database URL with any password replaced by ``***``."""
     return sa.make_url(url).render_as_string(hide_password=True)
@@ -49,10 +73,11 @@ def mask_url(url: str | sa.URL) -> str:
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # First: every statement after it (the journal mode's too) waits for a writer instead of failing.
+    cur.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     # Destroyed reads must not stay readable in free pages of the file (retention policy).
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB
@@ -95,6 +120,11 @@ class Store:
             self.url = sa.make_url(url)
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"not a database URL: {exc}") from exc
+        if self.url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StoreError(
+                "the workbench runs on SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...), "
+                f"not {self.url.get_backend_name()!r}"
+            )
         if not create and self.url.get_backend_name() == "sqlite":
             path = self.url.database
             if path and path != ":memory:" and not Path(path).expanduser().exists():
@@ -125,7 +155,7 @@ class Store:
         if self.url.get_backend_name() == "sqlite":
             path = self.url.database
             if path and path != ":memory:":
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(path).expanduser())
                 engine = sa.create_engine(self.url)
                 event.listen(engine, "connect", _sqlite_own_begin)
                 event.listen(engine, "begin", _sqlite_begin)
@@ -186,9 +216,7 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"the database refused the operation ({type(getattr(exc, 'orig', None) or exc).__name__})"
-            ) from exc
+            raise _refused(exc, "the database refused the operation") from exc
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -197,9 +225,7 @@ class Store:
             with self.engine.connect().execution_options(readonly=True) as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"the database could not be read ({type(getattr(exc, 'orig', None) or exc).__name__})"
-            ) from exc
+            raise _refused(exc, "the database could not be read") from exc
 
     # -- schema -------------------------------------------------------------------------------
 

@@ -121,6 +121,10 @@ def add_agency(conn: Connection, *, name: str, kind: str, state: str, contact: s
     conn.execute(sa.insert(s.Agency).values(name=name, kind=kind, state=state, contact=contact))
 
 
+def agency_exists(conn: Connection, name: str) -> bool:
+    return conn.execute(sa.select(s.Agency.id).where(s.Agency.name == name)).first() is not None
+
+
 def agencies(conn: Connection) -> pl.DataFrame:
     """The agencies data may be released to: name, kind, state, contact."""
     a = s.Agency.__table__

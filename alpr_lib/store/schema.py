@@ -389,7 +389,9 @@ class PurgeFile(Base):
 
 
 class DestructionRecord(Base):
-    """What a purge destroyed: counts and date range only, never plate text."""
+    """What a purge destroyed: counts and date range only, never plate text. Opened when the purge starts
+    and counted up in the same transaction as each batch it destroys (migration 0010): ``finished_at`` empty
+    marks a purge that was interrupted, whose counts are exactly what it destroyed before it stopped."""
 
     __tablename__ = "destruction_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -401,3 +403,4 @@ class DestructionRecord(Base):
     reads_destroyed: Mapped[int] = mapped_column(Integer)
     images_destroyed: Mapped[int] = mapped_column(Integer)
     plates_destroyed: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

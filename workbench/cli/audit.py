@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from alpr_lib import validate
 from alpr_lib.errors import InvalidInput
 from alpr_lib.store import Store
 
@@ -150,15 +151,20 @@ def audit_report(
             for r in result.frame.iter_rows(named=True):
                 why = " ".join(x for x in (r["purpose"], r["case_number"]) if x)
                 when = f"{r['ts'].astimezone(tz):%Y-%m-%d %H:%M:%S}"
+                # What members typed (a reason, a name) is shown, never acted on by the terminal.
                 click.echo(
-                    f"{when}  {r['user_name'] or '-':<14}{r['client']:<10}"
-                    f"{r['operation']:<16}{r['outcome']:<7}{why:<28}{r['reason'] or r['detail'] or ''}"
+                    validate.printable(
+                        f"{when}  {r['user_name'] or '-':<14}{r['client']:<10}"
+                        f"{r['operation']:<16}{r['outcome']:<7}{why:<28}{r['reason'] or r['detail'] or ''}"
+                    )
                 )
         if flags.height:
             click.echo(f"{flags.height} flag(s) of likely misuse to review:")
             for f in flags.iter_rows(named=True):
                 ids = ", ".join(str(i) for i in f["entries"][:10])
-                click.echo(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']} (entries {ids})")
+                click.echo(
+                    validate.printable(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']} (entries {ids})")
+                )
         else:
             click.echo("No flags of likely misuse.")
         click.echo(
@@ -223,13 +229,15 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
         )
         for r in by_member.to_dicts():
             click.echo(
-                f"  {r['user_name'] or '-':<16}{r['searches']:>7} searches, {r['refused']} refused, "
-                f"{r['without_case']} without a case number"
+                validate.printable(
+                    f"  {r['user_name'] or '-':<16}{r['searches']:>7} searches, {r['refused']} refused, "
+                    f"{r['without_case']} without a case number"
+                )
             )
         for r in by_purpose.to_dicts():
             click.echo(f"  purpose {r['purpose'] or '(none)':<22}{r['searches']:>7}")
         click.echo(f"{flags.height} flag(s) of likely misuse" + (":" if flags.height else "."))
         for f in flags.to_dicts():
-            click.echo(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']}")
+            click.echo(validate.printable(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']}"))
 
     emit(as_json, data, text_out)

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from alpr_lib import validate
 from alpr_lib.access import AccessSession, login, resume
 from alpr_lib.access.purpose import PURPOSES, Policy
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
@@ -28,7 +29,10 @@ from alpr_lib.store import Store
 from ..config import load_settings, local_time, policy_from
 
 __all__ = [
+    "COUNT",
+    "NUMBER",
     "READ_COLUMNS",
+    "ROW_ID",
     "WorkbenchGroup",
     "cached_token",
     "current_settings",
@@ -65,7 +69,25 @@ def as_flags(message: str) -> str:
 
 
 class WorkbenchGroup(click.Group):
-    """A click group that turns library errors into one line on standard error."""
+    """A click group that turns library errors, and usage errors, into one line on standard error."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "workbench"
+            message = validate.printable(exc.format_message())
+            click.echo(f"Error: {message} (see {command} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {validate.printable(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -95,6 +117,24 @@ class WorkbenchGroup(click.Group):
                 "Interrupted. Nothing half-written was kept; run the same command again to finish.", err=True
             )
             ctx.exit(130)
+
+
+class _Finite(click.ParamType):
+    """A number that is neither NaN nor infinite."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            return validate.finite(value, "the value")
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+#: Click types for the values a command takes: a finite number, a row id, a count or number of days.
+NUMBER = _Finite()
+ROW_ID = click.IntRange(1, validate.MAX_ID)
+COUNT = click.IntRange(1, validate.MAX_COUNT)
 
 
 def current_settings() -> Any:
@@ -215,6 +255,9 @@ def main() -> None:
     Example:
         workbench demo --reads 200000 && workbench info
     """
+    # Every file a command creates — database, images, crops, rejects, packages, backups, the servers'
+    # notebooks — is its owner's alone, whatever the shell's umask.
+    os.umask(0o077)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -227,7 +270,7 @@ def parse_when(value: str | None, *, end: bool = False) -> dt.datetime | None:
         return None
     try:
         return local_time(value, current_settings().timezone, end=end)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput(f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-03T14:00") from None
 
 
@@ -269,7 +312,7 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
         if frame.height:
             click.echo("  ".join(frame.columns))
         for row in frame.iter_rows():
-            click.echo("  ".join(cell(v) for v in row))
+            click.echo(validate.printable("  ".join(cell(v) for v in row)))
         more = " (capped: narrow the search or raise --limit)" if result.truncated else ""
         click.echo(f"{result.count:,} rows{more}; audit entry {result.audit_id}.", err=True)
 
@@ -288,9 +331,7 @@ def data_options(*, window: bool = True, state: bool = True, limit: bool = True)
         for option in (json_option, db_option, user_option, why_options):
             fn = option(fn)
         if limit:
-            fn = click.option(
-                "--limit", type=click.IntRange(1), default=None, help="Most rows (default 10,000)."
-            )(fn)
+            fn = click.option("--limit", type=COUNT, default=None, help="Most rows (default 10,000).")(fn)
         if state:
             fn = click.option("--state", metavar="ST", help="Only plates of this state, e.g. OR.")(fn)
         if window:
@@ -321,8 +362,8 @@ def door_session(kw: dict[str, Any]) -> tuple[AccessSession, dict[str, Any], boo
 def parse_floats(value: str, n: int, what: str) -> list[float]:
     parts = value.split(",")
     try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
+        numbers = [validate.finite(p, what) for p in parts]
+    except InvalidInput:
         numbers = []
     if len(numbers) != n:
         raise InvalidInput(

@@ -9,6 +9,8 @@ from typing import Any
 import click
 
 from .common import (
+    COUNT,
+    NUMBER,
     WorkbenchGroup,
     current_settings,
     db_option,
@@ -66,7 +68,7 @@ def _at(value: str | None) -> tuple[float, float] | None:
     "--start", metavar="TIME", default=None, help="Time of the first image without EXIF or dated name."
 )
 @click.option(
-    "--every", "every_s", type=float, default=1.0, show_default=True, help="Seconds between such images."
+    "--every", "every_s", type=NUMBER, default=1.0, show_default=True, help="Seconds between such images."
 )
 @user_option
 @db_option
@@ -92,7 +94,7 @@ def ingest_images_cmd(
     with progress_bar(None, "reading images", unit="files") as step:
         data = session.ingest_media(
             "images", folder, engine=_engine(), camera=camera, at=_at(at), start=parse_when(start),
-            every_s=every_s, crops_dir=Path(current_settings().data_dir) / "crops", progress=step,
+            every_s=every_s, progress=step,
         )  # fmt: skip
     _report_intake(data, as_json)
 
@@ -121,7 +123,7 @@ def ingest_video_cmd(
     with progress_bar(None, "reading video", unit="frames") as step:
         data = session.ingest_media(
             "video", file, engine=_engine(), camera=camera, at=_at(at), start=when,
-            crops_dir=Path(current_settings().data_dir) / "crops", progress=step,
+            progress=step,
         )  # fmt: skip
     _report_intake(data, as_json)
 
@@ -147,7 +149,7 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
 
 @main.command("evaluate")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N labelled images.")
+@click.option("--limit", type=COUNT, default=None, help="Only the first N labelled images.")
 @click.option(
     "--crops",
     "crops_csv",
@@ -168,14 +170,14 @@ def _report_intake(data: dict[str, Any], as_json: bool) -> None:
     "--fold",
     "--half",
     "fold",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 1_000),
     default=None,
     help="Only every --folds-th image in file-name order, from image number K (0 is the first): the fold a "
     "plate reader or detector trained with --leave-out K --folds N did not see.",
 )
 @click.option(
     "--folds",
-    type=click.IntRange(min=2),
+    type=click.IntRange(2, 1_000),
     default=2,
     show_default=True,
     help="How many folds the images are split into for --fold (2: halves).",

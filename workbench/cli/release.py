@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .common import (
+    ROW_ID,
     WorkbenchGroup,
     current_settings,
     db_option,
@@ -113,7 +114,7 @@ def release_agencies(user: str | None, db: str | None, as_json: bool) -> None:
 @click.option("--plate", default=None, help="Release this plate's reads (with --from/--to).")
 @click.option("--from", "since", metavar="TIME", default=None)
 @click.option("--to", "until", metavar="TIME", default=None)
-@click.option("--read", "read_ids", multiple=True, type=int, help="Release this read (repeatable).")
+@click.option("--read", "read_ids", multiple=True, type=ROW_ID, help="Release this read (repeatable).")
 @click.option(
     "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="New folder."
 )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 
 from .common import (
+    ROW_ID,
     WorkbenchGroup,
     db_option,
     emit,
@@ -25,10 +27,13 @@ from .common import (
 @main.command("purge")
 @click.option("--dry-run", is_flag=True, help="Count what would be destroyed; destroy nothing.")
 @click.option("--now", "now", metavar="TIME", default=None, help="Purge as of this time (default: now).")
+@click.option("--yes", is_flag=True, help="Confirm a --now in the future (destroys reads not yet expired).")
 @user_option
 @db_option
 @json_option
-def purge_cmd(dry_run: bool, now: str | None, user: str | None, db: str | None, as_json: bool) -> None:
+def purge_cmd(
+    dry_run: bool, now: str | None, yes: bool, user: str | None, db: str | None, as_json: bool
+) -> None:
     """Destroy reads older than exactly NOW minus the retention period, unless a hold keeps them.
 
     Their image and crop files go too, and plates no read refers to any more; a destruction record
@@ -40,7 +45,15 @@ def purge_cmd(dry_run: bool, now: str | None, user: str | None, db: str | None, 
     """
     session = login_member(open_store(db), user)
     when = parse_when(now) if now else None
-    data = session.purge(now=when, dry_run=dry_run)
+    future = yes
+    if when is not None and when > dt.datetime.now(dt.UTC) and not (yes or dry_run) and sys.stdin.isatty():
+        future = click.confirm(
+            f"--now {when:%Y-%m-%d %H:%M} is in the future: reads that have not reached the end of their "
+            "retention would be destroyed. Go on?",
+            default=False,
+            err=True,
+        )
+    data = session.purge(now=when, dry_run=dry_run, future=future)
     verb = "would destroy" if dry_run else "destroyed"
     emit(
         as_json,
@@ -74,7 +87,7 @@ def hold() -> None:
     default=None,
     help="End of the window (included; a date alone ends with its day).",
 )
-@click.option("--read", "read_ids", multiple=True, type=int, help="Keep this read (repeatable).")
+@click.option("--read", "read_ids", multiple=True, type=ROW_ID, help="Keep this read (repeatable).")
 @click.option("--case", "case", required=True, help="The case number the reads are kept for.")
 @click.option("--reason", required=True, help="Why, in a few words.")
 @click.option("--review", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date to review the hold.")
@@ -115,7 +128,7 @@ def hold_add(
 
 
 @hold.command("approve")
-@click.argument("hold_id", type=int)
+@click.argument("hold_id", type=ROW_ID)
 @user_option
 @db_option
 def hold_approve(hold_id: int, user: str | None, db: str | None) -> None:
@@ -130,7 +143,7 @@ def hold_approve(hold_id: int, user: str | None, db: str | None) -> None:
 
 
 @hold.command("release")
-@click.argument("hold_id", type=int)
+@click.argument("hold_id", type=ROW_ID)
 @user_option
 @db_option
 def hold_release(hold_id: int, user: str | None, db: str | None) -> None:

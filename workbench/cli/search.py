@@ -12,7 +12,10 @@ import click
 from alpr_lib.errors import InvalidInput
 
 from .common import (
+    COUNT,
+    NUMBER,
     READ_COLUMNS,
+    ROW_ID,
     WorkbenchGroup,
     data_options,
     db_option,
@@ -43,7 +46,7 @@ def search() -> None:
 
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
-        "--min-confidence", type=float, default=None, help="Only reads at least this confident (0-1)."
+        "--min-confidence", type=NUMBER, default=None, help="Only reads at least this confident (0-1)."
     )(fn)
     fn = click.option(
         "--near", metavar="LAT,LON,M", default=None, help="Only reads within M metres of LAT,LON."
@@ -131,7 +134,7 @@ def _scene(
 
 @main.command("canvass")
 @click.option("--at", "places", multiple=True, required=True, metavar="LAT,LON", help="A scene (repeatable).")
-@click.option("--radius", type=float, default=500, show_default=True, help="Metres around each scene.")
+@click.option("--radius", type=NUMBER, default=500, show_default=True, help="Metres around each scene.")
 @data_options(state=False)
 def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     """Reads near one or several scenes in a time window: the reads, per-plate counts and per-scene summaries.
@@ -162,7 +165,7 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
 @click.option(
     "--min",
     "min_scenes",
-    type=click.IntRange(1),
+    type=COUNT,
     default=2,
     show_default=True,
     help="Seen near at least K scenes.",
@@ -234,14 +237,14 @@ def timeline_cmd(plate: str, **kw: Any) -> None:
 @click.option(
     "--window",
     "window_s",
-    type=float,
+    type=NUMBER,
     default=90,
     show_default=True,
     help="Seconds either side of each sighting.",
 )
 @click.option(
     "--min-times",
-    type=click.IntRange(1),
+    type=COUNT,
     default=3,
     show_default=True,
     help="Seen together at least M times.",
@@ -268,12 +271,12 @@ def convoy_cmd(plate: str, **kw: Any) -> None:
 @main.command("clones")
 @click.option("--plate", default=None, help="Only this plate.")
 @click.option(
-    "--min-kmh", type=float, default=200, show_default=True, help="Implied speed that no car reaches."
+    "--min-kmh", type=NUMBER, default=200, show_default=True, help="Implied speed that no car reaches."
 )
 @click.option(
     "--min-distance",
     "min_distance_m",
-    type=float,
+    type=NUMBER,
     default=5000,
     show_default=True,
     help="Metres apart at least.",
@@ -414,7 +417,7 @@ def alerts_list(status: str | None, **kw: Any) -> None:
 
 
 @alerts.command("verify")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--result", type=click.Choice(["confirmed", "cleared"]), required=True, help="What LEDS said.")
 @click.option("--note", required=True, help="What the state system returned, in a few words.")
 @data_options(window=False, state=False, limit=False)

@@ -87,6 +87,7 @@ def _launch(
         browser=browser,
         protected=not unprotected,
         kernel_user=settings.kernel_user,
+        trusted_proxies=frozenset(p.strip() for p in str(settings.trusted_proxies).split(",") if p.strip()),
         display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
     )
 

@@ -52,11 +52,15 @@ def init(admin: str, db: str | None, as_json: bool) -> None:
     "--reads",
     default=200_000,
     show_default=True,
-    type=click.IntRange(1_000),
+    type=click.IntRange(1_000, 1_000_000_000),
     help="How many reads the synthetic city gets.",
 )
 @click.option(
-    "--seed", default=7, show_default=True, type=int, help="Seed: the same seed gives the same city."
+    "--seed",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed: the same seed gives the same city.",
 )
 @click.option(
     "--start",

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .common import (
+    COUNT,
     WorkbenchGroup,
     current_settings,
     db_option,
@@ -88,7 +89,7 @@ def users_list(user: str | None, db: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--valid-days",
-    type=click.IntRange(1),
+    type=COUNT,
     default=None,
     help="Days the training stays current (default: the training_valid_days setting).",
 )

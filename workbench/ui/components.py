@@ -18,6 +18,7 @@ import ipyleaflet as L
 import ipywidgets as W
 import polars as pl
 
+from alpr_lib import validate
 from alpr_lib.access import PURPOSES, Policy, Result
 from alpr_lib.access.client import DoorClient
 from alpr_lib.errors import AlprError
@@ -42,7 +43,7 @@ _STYLE = """<style>
 
 def message(text: str, kind: str = "info") -> W.HTML:
     """A plain-sentence message box (``info``, ``ok`` or ``error``)."""
-    return W.HTML(f'{_STYLE}<div class="wb-msg wb-{kind}">{html.escape(text)}</div>')
+    return W.HTML(f'{_STYLE}<div class="wb-msg wb-{kind}">{html.escape(validate.printable(text))}</div>')
 
 
 class Door:
@@ -204,7 +205,10 @@ class ResultTable(W.VBox):
         rows = frame.slice(start, self.page_size).iter_rows()
         head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(self._cell(v))}</td>" for v in row) + "</tr>" for row in rows
+            "<tr>"
+            + "".join(f"<td>{html.escape(validate.printable(self._cell(v)))}</td>" for v in row)
+            + "</tr>"
+            for row in rows
         )
         self.body.value = f'{_STYLE}<table class="wb-table"><tr>{head}</tr>{body}</table>'
         self.where.value = f"rows {start + 1}-{min(start + self.page_size, frame.height)} of {frame.height:,}"
