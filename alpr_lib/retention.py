@@ -20,6 +20,7 @@ write-ahead log truncated and the file vacuumed, so destroyed plates cannot be r
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,11 +103,12 @@ def _finish_journal(store: Store, images: ImageStore) -> int:
         paths = list(conn.execute(sa.select(s.PurgeFile.path)).scalars())
     skipped = 0
     for path in paths:
-        if images.locate(path) is None:
-            skipped += images.locate(path, must_exist=False) is None  # missing: already gone, not refused
+        inside = images.locate(path, must_exist=False)
+        if inside is None or (os.path.lexists(inside) and images.locate(path) is None):
+            skipped += 1  # outside the store, or not a regular file in it: struck, never touched
             continue
         try:
-            images.destroy(path)
+            images.destroy(path)  # a file already gone is no matter: the purge's aim is met
         except OSError:
             skipped += 1
     if paths:

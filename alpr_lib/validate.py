@@ -177,4 +177,4 @@ def check_image_size(path: Path, largest: int = MAX_IMAGE_PIXELS) -> None:
     except Image.DecompressionBombError:
         raise InvalidInput(f"larger than {largest:,} pixels") from None
     if width * height > largest:
-        raise InvalidInput(f"{width} × {height} pixels, larger than {largest:,}")
+        raise InvalidInput(f"larger than {largest:,} pixels: {width} × {height}")

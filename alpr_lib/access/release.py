@@ -78,6 +78,8 @@ def write_package(dest: Path, reads: pl.DataFrame, meta: dict[str, Any], images:
                 source = images.locate(value)
                 if source is not None:
                     shutil.copyfile(source, dest / "images" / source.name)
+    for p in dest.rglob("*"):
+        p.chmod(0o700 if p.is_dir() else 0o600)  # evidence: its owner's alone until it is handed over
     files = {
         str(p.relative_to(dest)): _sha256(p)
         for p in sorted(dest.rglob("*"))
@@ -90,6 +92,7 @@ def write_package(dest: Path, reads: pl.DataFrame, meta: dict[str, Any], images:
         "files": files,
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    (dest / MANIFEST).chmod(0o600)
     return _sha256(dest / MANIFEST)
 
 

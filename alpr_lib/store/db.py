@@ -49,7 +49,12 @@ _BUSY_WORDS = ("database is locked", "database table is locked", "database is bu
 BUSY_MESSAGE = "the database is busy with an import or a purge; try again in a moment"
 
 
-def _refused(exc: SQLAlchemyError, what: str) -> StoreError:
+def _driver_error(exc: BaseException) -> bool:
+    """An error the database driver raised itself (a raw cursor's: COPY), not wrapped by SQLAlchemy."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] == "psycopg"
+
+
+def _refused(exc: Exception, what: str) -> StoreError:
     """The store's error for a driver's: :class:`StoreBusy` when SQLite's wait ran out, which says to retry;
     otherwise the driver error's kind only (its text could carry a query's parameters)."""
     cause = getattr(exc, "orig", None) or exc
@@ -217,6 +222,10 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise _refused(exc, "the database refused the operation") from exc
+        except Exception as exc:
+            if _driver_error(exc):
+                raise _refused(exc, "the database refused the operation") from exc
+            raise
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
