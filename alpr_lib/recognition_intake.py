@@ -163,12 +163,13 @@ def ingest_images(
             report.skipped.append((path.name, "corrupt or unreadable image"))
             continue
         when = _exif_time(path, tz) or _name_time(path, tz)
-        if when is None and start is not None:
-            when = start + dt.timedelta(seconds=every_s * i)
-        if when is None:
+        if when is None and start is None:
             report.skipped.append((path.name, "no time in its EXIF or name: give --start"))
             continue
-        ts = _when(when)
+        try:
+            ts = _when(when or start + dt.timedelta(seconds=every_s * i))  # type: ignore[operator]
+        except OverflowError:
+            ts = None
         if ts is None:
             report.skipped.append((path.name, "its time lies outside 1990 to tomorrow"))
             continue

@@ -300,7 +300,9 @@ def test_an_image_too_large_is_refused_from_its_header_before_decoding(
         images=ImageStore(images),
     )  # fmt: skip
     [(name, reason)] = report.skipped
-    assert name == "cam_2026-11-03_14-00-00.png" and reason.startswith("image too large (larger than 50,000,000")
+    assert name == "cam_2026-11-03_14-00-00.png" and reason.startswith(
+        "image too large (larger than 50,000,000"
+    )
     with pytest.raises(InvalidInput, match="latitude"):
         ingest_images(
             admin_store, folder, camera="CAM-H", at=(91.0, 500.0), engine=None, images=ImageStore(images)

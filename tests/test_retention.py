@@ -114,9 +114,7 @@ def test_purge_keeps_held_reads_records_exactly_and_leaves_nothing_readable(
 
     assert admin.purge(now=NOW)["reads_destroyed"] == 0  # safe to run again
     login(city, "supervisor", DEMO_PASSWORD).release_hold(hold)
-    assert (
-        admin.purge(now=NOW)["reads_destroyed"] > 0
-    )  # released: the next purge takes them
+    assert admin.purge(now=NOW)["reads_destroyed"] > 0  # released: the next purge takes them
 
 
 def test_an_interrupted_purge_finishes_its_files(city: Store, tmp_path: Path) -> None:

@@ -191,9 +191,17 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
     import polars as pl
 
     text = quarter.strip().upper()
-    if len(text) != 6 or text[4] != "Q" or not text[:4].isdigit() or text[5] not in "1234":
+    if (
+        len(text) != 6
+        or text[4] != "Q"
+        or not text[:4].isascii()
+        or not text[:4].isdigit()
+        or text[5] not in "1234"
+    ):
         raise InvalidInput("give the quarter as YYYYQN, e.g. 2026Q4")
     year, q = int(text[:4]), int(text[5])
+    if not validate.EARLIEST.year <= year <= validate.latest().year:
+        raise InvalidInput(f"give a quarter from {validate.EARLIEST.year} to this year")
     tz = zoneinfo.ZoneInfo(current_settings().timezone)
     start = dt.datetime(year, 3 * q - 2, 1, tzinfo=tz)
     end = dt.datetime(year + (q == 4), (3 * q) % 12 + 1, 1, tzinfo=tz)

@@ -74,11 +74,15 @@ class WorkbenchGroup(click.Group):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        argv = args[0] if args else kwargs.get("args")
+        if argv and any("\x00" in str(a) for a in argv):  # a shell cannot pass one; a program could
+            click.echo("Error: an argument holds a NUL character", err=True)
+            sys.exit(2)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "workbench"
-            message = validate.printable(exc.format_message())
+            message = validate.printable(" ".join(exc.format_message().split()))
             click.echo(f"Error: {message} (see {command} --help)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
@@ -93,7 +97,7 @@ class WorkbenchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AlprError as exc:
-            click.echo(f"Error: {as_flags(str(exc))}", err=True)
+            click.echo(f"Error: {validate.printable(' '.join(as_flags(str(exc)).split()))}", err=True)
             ctx.exit(1)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -102,6 +106,11 @@ class WorkbenchGroup(click.Group):
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(0)
+        except OSError as exc:
+            # A file or folder named on the command line that cannot be used as asked.
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(validate.printable(f"Error: cannot use{where}: {exc.strerror or exc}"), err=True)
+            ctx.exit(1)
         except Exception as exc:
             if os.environ.get("WORKBENCH_DEBUG"):
                 raise
@@ -263,15 +272,22 @@ def main() -> None:
 # -- data -------------------------------------------------------------------------------------
 
 
-def parse_when(value: str | None, *, end: bool = False) -> dt.datetime | None:
+def parse_when(value: str | None, *, end: bool = False, clamp: bool = True) -> dt.datetime | None:
     """An ISO 8601 time; without an offset, the department's local time. A plain date that ends a window
-    (``end``) is the end of that day."""
+    (``end``) is the end of that day. With ``clamp`` (a window's end), a time before 1990 or after tomorrow
+    is taken as 1990 or tomorrow — no read lies outside them; without, it is given as typed, for the
+    command to refuse or question (a read's time, a purge's --now)."""
     if value is None:
         return None
     try:
-        return local_time(value, current_settings().timezone, end=end)
+        when = local_time(value, current_settings().timezone, end=end)
+        if clamp:
+            when = min(max(when, validate.EARLIEST), validate.latest())
     except (ValueError, OverflowError):
-        raise InvalidInput(f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-03T14:00") from None
+        raise InvalidInput(
+            f"cannot read the time {validate.printable(value)[:40]!r}: use ISO 8601, e.g. 2026-11-03T14:00"
+        ) from None
+    return when
 
 
 def frame_rows(frame: Any) -> list[dict[str, Any]]:

@@ -93,8 +93,8 @@ def ingest_images_cmd(
     session = login_member(open_store(db), user)
     with progress_bar(None, "reading images", unit="files") as step:
         data = session.ingest_media(
-            "images", folder, engine=_engine(), camera=camera, at=_at(at), start=parse_when(start),
-            every_s=every_s, progress=step,
+            "images", folder, engine=_engine(), camera=camera, at=_at(at),
+            start=parse_when(start, clamp=False), every_s=every_s, progress=step,
         )  # fmt: skip
     _report_intake(data, as_json)
 
@@ -118,7 +118,7 @@ def ingest_video_cmd(
             --start 2026-11-03T14:00 --user admin
     """
     session = login_member(open_store(db), user)
-    when = parse_when(start)
+    when = parse_when(start, clamp=False)
     assert when is not None
     with progress_bar(None, "reading video", unit="frames") as step:
         data = session.ingest_media(

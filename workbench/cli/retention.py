@@ -44,7 +44,7 @@ def purge_cmd(
         workbench purge --dry-run --user admin
     """
     session = login_member(open_store(db), user)
-    when = parse_when(now) if now else None
+    when = parse_when(now, clamp=False) if now else None
     future = yes
     if when is not None and when > dt.datetime.now(dt.UTC) and not (yes or dry_run) and sys.stdin.isatty():
         future = click.confirm(
