@@ -44,6 +44,11 @@ class Server:
     log: Path
 
     @property
+    def images(self) -> Path:
+        """The server's image store (``<data_dir>/images``; the data folder lies beside the log)."""
+        return self.log.parent / "data" / "images"
+
+    @property
     def door_socket(self) -> Path:
         """The door's socket, as the server prints it at start."""
         found = re.search(r"The workbench door listens on (\S+)", self.log.read_text())

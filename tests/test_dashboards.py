@@ -172,7 +172,7 @@ def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> Non
 
 
 def test_an_untrained_member_is_refused(open_dashboard: Any, served: tuple) -> None:
-    _server, store, _manifest = served
+    server, store, _manifest = served
     d = open_dashboard("partial_plate", "trainee")
     d.purpose("criminal investigation", "26-01234", "trying the dashboard")
     p = d.page
@@ -227,10 +227,11 @@ def test_the_alert_verifier_marks_the_characters_the_reader_doubted(
     import polars as pl
 
     from alpr_lib.hotlists import add_entries
+    from alpr_lib.media import ImageStore
     from alpr_lib.recognition import FakeEngine, TextBox
     from alpr_lib.recognition_intake import ingest_images
 
-    _server, store, _manifest = served
+    server, store, _manifest = served
     with store.atomic() as conn:
         add_entries(
             conn,
@@ -246,7 +247,7 @@ def test_the_alert_verifier_marks_the_characters_the_reader_doubted(
     cv2.imwrite(str(folder / "cam_2026-11-30_23-00-00.jpg"), np.full((480, 640, 3), 90, np.uint8))
     with store.read() as conn:
         camera = conn.execute(sa.select(s.Camera.name).order_by(s.Camera.id).limit(1)).scalar_one()
-    report = ingest_images(store, folder, camera=camera, engine=engine, crops_dir=tmp_path / "crops")
+    report = ingest_images(store, folder, camera=camera, engine=engine, images=ImageStore(server.images))
     assert (report.imported, report.alerts) == (1, 1)
 
     d = open_dashboard("alerts", "investigator")

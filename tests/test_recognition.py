@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from alpr_lib.media import ImageStore
 from alpr_lib.recognition import FakeEngine, TextBox, pipeline, read_plates
 from alpr_lib.recognition.evaluate import evaluate_folder, iou, labelled_images
 from alpr_lib.recognition.pipeline import PHOTO_MARGINS, resolve_by_format
@@ -208,7 +209,7 @@ def test_reads_from_stills_and_video_keep_the_state_their_plate_names(
         folder,
         camera="PORT-09",
         engine=lettered,
-        crops_dir=tmp_path / "crops",
+        images=ImageStore(tmp_path / "images"),
         at=(43.97, -124.1),
     )
     assert report.imported == 1
@@ -261,7 +262,12 @@ def test_a_recognised_read_keeps_its_confidence_per_character_for_the_alert_veri
     folder.mkdir()
     cv2.imwrite(str(folder / "cam_2026-11-03_14-00-00.jpg"), IMAGE)
     report = ingest_images(
-        admin_store, folder, camera="PORT-09", engine=engine, crops_dir=tmp_path / "crops", at=(43.97, -124.1)
+        admin_store,
+        folder,
+        camera="PORT-09",
+        engine=engine,
+        images=ImageStore(tmp_path / "images"),
+        at=(43.97, -124.1),
     )
     assert (report.imported, report.alerts) == (1, 1)
     with admin_store.read() as conn:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from .. import validate
 from ..errors import InvalidInput
 from .geo import EARTH_RADIUS_M, bounding_box, distances_m, haversine
 
@@ -27,6 +28,9 @@ __all__ = [
 
 MAX_RADIUS_M = 50_000
 MAX_WINDOW = dt.timedelta(days=31)
+
+
+_FIRST_MS, _LAST_MS = -62_135_596_800_000, 253_402_300_799_999  # 0001-01-01 to 9999-12-31, UTC
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Scene:
             raise InvalidInput("a scene's longitude must be between -180 and 180")
         if not (math.isfinite(self.radius_m) and 0 < self.radius_m <= MAX_RADIUS_M):
             raise InvalidInput(f"a radius is more than 0 and at most {MAX_RADIUS_M:,} metres")
+        if not all(isinstance(t, int) and _FIRST_MS <= t <= _LAST_MS for t in (self.since_ms, self.until_ms)):
+            raise InvalidInput("a scene's times must be epoch milliseconds within the calendar")
         if self.until_ms <= self.since_ms:
             raise InvalidInput("a scene's time window must end after it starts")
         if self.until_ms - self.since_ms > MAX_WINDOW.total_seconds() * 1000:
@@ -61,6 +67,8 @@ class Scene:
         """
         if since.tzinfo is None or until.tzinfo is None:
             raise InvalidInput("a scene's times must carry a time zone")
+        clamped = validate.window(since, until)
+        since, until = clamped[0] or since, clamped[1] or until
         try:
             lat, lon, radius_m = float(lat), float(lon), float(radius_m)
         except (TypeError, ValueError):

@@ -114,7 +114,11 @@ class Door:
         text = (text or "").strip()
         if not text:
             return None
-        return local_time(text, str(self.timezone), end=end)
+        try:
+            when = local_time(text, str(self.timezone), end=end)
+        except OverflowError:
+            raise ValueError("not a time") from None
+        return min(max(when, validate.EARLIEST), validate.latest())
 
 
 class PurposeBar(W.VBox):

@@ -10,8 +10,9 @@ from typing import Any
 import ipywidgets as W
 import polars as pl
 
+from alpr_lib import validate
 from alpr_lib.analytics import Scene
-from alpr_lib.errors import AlprError
+from alpr_lib.errors import AlprError, InvalidInput
 from alpr_lib.plates import UNSURE_BELOW, unsure_characters
 
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
@@ -106,8 +107,9 @@ def canvass() -> W.Widget:
 
     def typed(_b: Any) -> None:
         try:
-            lat, lon = (float(x) for x in place.value.split(","))
-        except ValueError:
+            lat, lon = (validate.finite(x, "the place") for x in place.value.split(","))
+            validate.latitude(lat), validate.longitude(lon)
+        except (ValueError, InvalidInput):
             door.say("Type the place as LAT,LON, e.g. 43.9717,-124.1009.", "error")
             return
         add_scene(lat, lon)
@@ -190,8 +192,9 @@ def partial_plate() -> W.Widget:
         area: dict[str, Any] = {}
         if near.value.strip():
             try:
-                lat, lon, metres = (float(x) for x in near.value.split(","))
-            except ValueError:
+                lat, lon, metres = (validate.finite(x, "the area") for x in near.value.split(","))
+                validate.latitude(lat), validate.longitude(lon)
+            except (ValueError, InvalidInput):
                 door.say("Give the area as LAT,LON,METRES, e.g. 43.97,-124.10,500.", "error")
                 return
             area["near"] = (lat, lon, metres)
