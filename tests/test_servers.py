@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,59 @@ def test_lab_login_kernel_session_cell_audit_and_isolation(
     with pytest.raises((HTTPClientError, ConnectionError)):
         asyncio.run(_run_cell(lab, analyst, kernel_id, "print('after logout')"))
     assert len(audit(city, "cell.execute")) == cells
+
+
+def test_the_web_login_holds_against_redirects_control_characters_guessing_and_proxies(
+    city: Store, tmp_path: Path, clients: list[httpx.Client]
+) -> None:
+    """The login page as an attacker uses it: ``next`` aimed off the machine or holding control characters,
+    account names probed by failed logons, a stranger guessing on; and behind an HTTPS proxy."""
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    with run_server("serve", str(city.url), apps, tmp_path) as server:
+
+        def attempt(user: str, password: str, next_: str | None = None, **headers: str) -> httpx.Response:
+            client = httpx.Client(base_url=server.url, timeout=30)
+            clients.append(client)
+            page = client.get("/login")
+            assert page.status_code == 200
+            xsrf = client.cookies["_xsrf"]
+            target = "/login" + (f"?next={next_}" if next_ is not None else "")
+            return client.post(
+                target, data={"_xsrf": xsrf, "username": user, "password": password}, headers=headers
+            )
+
+        hostile_targets = (
+            "%2F%09%2Fevil.example",
+            "%2F%5Cevil.example",
+            "https%3A%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "%2Fok%01%0D%0ASet-Cookie%3A+x%3Dy",
+            "%2F%E2%80%AE",
+        )
+        for hostile in hostile_targets:
+            reply = attempt("analyst", DEMO_PASSWORD, hostile)
+            assert reply.status_code == 302, (hostile, reply.status_code)
+            assert reply.headers["location"] == "/", hostile  # the front page, never another site
+        assert attempt("analyst", DEMO_PASSWORD, "%2Fvoila%2Frender%2Fhome.ipynb").headers["location"] == (
+            "/voila/render/home.ipynb"
+        )
+        plain = attempt("analyst", DEMO_PASSWORD).headers["set-cookie"]
+        proxied = attempt("analyst", DEMO_PASSWORD, **{"X-Forwarded-Proto": "https"}).headers["set-cookie"]
+        assert "workbench-session=" in plain and "Secure" not in plain
+        assert "Secure" in proxied  # behind a proxy the settings trust (loopback by default)
+
+        def refusal(reply: httpx.Response) -> tuple[int, str]:
+            found = re.search(r'<p class="error" role="alert">(.*?)</p>', reply.text)
+            return reply.status_code, found.group(1) if found else ""
+
+        # The real member's lock (after five failures) and a made-up name answer alike.
+        answers = {
+            refusal(attempt(name, "wrong-guess-2026")) for name in ["investigator"] * 5 + ["nobody"] * 4
+        }
+        assert len(answers) == 1 and next(iter(answers))[0] == 401
+        # A tenth failure from this address: it must wait, even with the right password, and it is recorded.
+        attempt("nobody", "wrong-guess-2026")
+        assert attempt("analyst", DEMO_PASSWORD).status_code == 429
+    throttled = [e for e in audit(city, "logon") if e.detail == "too many failed logons from this address"]
+    assert throttled and '"address":"127.0.0.1"' in throttled[-1].params

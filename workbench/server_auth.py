@@ -28,6 +28,7 @@ import collections
 import html
 import json
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,7 +98,7 @@ def _safe_next(handler: JupyterHandler, target: str | None) -> str:
         or len(target) > 2000
         or not target.startswith(base)
         or target.startswith("//")
-        or any(ch.isspace() or ch == "\\" or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in target)
+        or any(ch.isspace() or ch == "\\" or unicodedata.category(ch)[0] == "C" for ch in target)
     ):
         return base
     parts = urlsplit(target)
