@@ -423,7 +423,8 @@ def import_csv(
         rejects_writer.writerow([line, reason, *(cell[:MAX_FIELD] for cell in row)])
 
     def flush() -> None:
-        added, alerts = _write_batch(store, batch)
+        added, alerts = store.retrying(lambda: _write_batch(store, batch), attempts=10)
+        store.yield_to_waiters()
         report.imported += added
         report.alerts += alerts
         report.committed_line = line

@@ -177,36 +177,49 @@ def purge(
                 if progress:
                     progress(dropped[0])
     while True:
-        with store.atomic() as conn:
-            rows = conn.execute(
-                sa.select(_R.c.id, _R.c.ts, _R.c.image_path, _R.c.crop_path)
-                .where(_expired(cutoff_ms))
-                .order_by(_R.c.id)
-                .limit(batch)
-            ).all()
-            if not rows:
-                break
-            files = {p for r in rows for p in (r.image_path, r.crop_path) if p}
-            if files:
-                known = set(
-                    conn.execute(sa.select(s.PurgeFile.path).where(s.PurgeFile.path.in_(files))).scalars()
-                )
-                conn.execute(sa.insert(s.PurgeFile), [{"path": p} for p in files - known])
-            ids = [r.id for r in rows]
-            _unlink_reads(conn, ids)
-            conn.execute(sa.delete(s.Read).where(s.Read.id.in_(ids)))
-            stamps = [r.ts for r in rows]
-            _count(conn, record, len(rows), len(files), min(stamps), max(stamps))
-        report.add(len(rows), len(files), min(stamps), max(stamps))
+        done = store.retrying(lambda: _destroy_batch(store, cutoff_ms, batch, record), attempts=10)
+        if done is None:
+            break
+        report.add(*done)
         report.files_skipped += _finish_journal(store, images)
+        store.yield_to_waiters()
         if progress:
-            progress(len(rows))
+            progress(done[0])
     report.plates = _drop_orphan_plates(store, record)
     if report.reads and store.sqlite_path() is not None:
         _scrub_sqlite(store)
     elif report.reads and store.dialect == "postgresql":
         _vacuum_postgres(store)
     return report
+
+
+def _destroy_batch(
+    store: Store, cutoff_ms: int, batch: int, record: int
+) -> tuple[int, int, int | None, int | None] | None:
+    """One batch of expired reads destroyed, their files journalled and the destruction counted on the
+    purge's record, in one transaction; returns reads, files, oldest and newest — None when none is left."""
+    with store.atomic() as conn:
+        rows = conn.execute(
+            sa.select(_R.c.id, _R.c.ts, _R.c.image_path, _R.c.crop_path)
+            .where(_expired(cutoff_ms))
+            .order_by(_R.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return None
+        files = {p for r in rows for p in (r.image_path, r.crop_path) if p}
+        if files:
+            known = set(
+                conn.execute(sa.select(s.PurgeFile.path).where(s.PurgeFile.path.in_(files))).scalars()
+            )
+            conn.execute(sa.insert(s.PurgeFile), [{"path": p} for p in files - known])
+        ids = [r.id for r in rows]
+        _unlink_reads(conn, ids)
+        conn.execute(sa.delete(s.Read).where(s.Read.id.in_(ids)))
+        stamps = [r.ts for r in rows]
+        done = (len(rows), len(files), min(stamps), max(stamps))
+        _count(conn, record, *done)
+    return done
 
 
 def _unlink_reads(conn: sa.Connection, ids: Any) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -92,3 +93,82 @@ def test_twenty_sessions_search_while_an_import_and_a_purge_run(city: Store, tmp
         report = verify_chain(conn)
     assert logged == SESSIONS * SEARCHES  # every search audited exactly once
     assert report.ok, report.problem
+
+
+IMPORTS = 4
+IMPORT_ROWS = 40_000
+
+
+def test_searches_beside_long_imports_and_a_purge_never_fail(city: Store, tmp_path: Path) -> None:
+    """Four vendor imports and a purge, each its own `workbench` process as a cron job would run them, while
+    members search without pause: not one search may fail ("database is locked" on SQLite), and every
+    import and the purge finish whole."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    url = city.url.render_as_string(hide_password=False)
+    env = {**os.environ, "WORKBENCH_DB_URL": url, "WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    env.pop("WORKBENCH_SESSION", None)
+    start = dt.datetime.combine(DEMO_START + dt.timedelta(days=41), dt.time(), tzinfo=dt.UTC)
+    files = []
+    for n in range(IMPORTS):
+        rows = [
+            f"BSY{n}{i % 997:03d},OR,BUSY-{i % 5},{(start + dt.timedelta(seconds=i)).isoformat()},"
+            f"43.97,-124.1,0.9,busy-{n}-{i}"
+            for i in range(IMPORT_ROWS)
+        ]
+        path = tmp_path / f"busy-{n}.csv"
+        path.write_text("plate,state,camera,ts,lat,lon,confidence,source_id\n" + "\n".join(rows) + "\n")
+        files.append(path)
+    with city.read() as conn:
+        plates = [p for (p,) in conn.execute(sa.select(s.Plate.plate).order_by(s.Plate.id).limit(40))]
+    members = [login(city, ("analyst", "investigator")[i % 2], DEMO_PASSWORD) for i in range(4)]
+    now = dt.datetime.combine(DEMO_START + dt.timedelta(days=20), dt.time(), tzinfo=dt.UTC)
+    workbench = [sys.executable, "-m", "workbench"]
+    jobs = [
+        subprocess.Popen(
+            [*workbench, "import-reads", str(f), "--user", "admin"], env=env, stderr=subprocess.PIPE
+        )
+        for f in files
+    ]
+    jobs.append(
+        subprocess.Popen(
+            [*workbench, "purge", "--now", now.isoformat(), "--user", "admin"],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+    )
+    failures: list[str] = []
+    done = 0
+
+    def searching(member: Any) -> int:
+        n = 0
+        while any(j.poll() is None for j in jobs):
+            try:
+                member.search_plate(plates[n % len(plates)], **WHY)
+                member.search_partial("BSY*1?", **WHY)
+            except Exception as exc:  # noqa: BLE001 - every failure counts, whatever its kind
+                failures.append(f"{type(exc).__name__}: {exc}")
+            n += 1
+        return n
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(len(members)) as pool:
+        done = sum(pool.map(searching, members))
+    errors = [j.stderr.read().decode() if j.stderr else "" for j in jobs]
+    for j in jobs:
+        if j.stderr:
+            j.stderr.close()
+    assert [j.returncode for j in jobs] == [0] * len(jobs), errors
+    assert done >= 20, f"only {done} searches ran in {time.monotonic() - began:.0f} s"
+    assert failures == []
+    reads, distinct, _ = counts(city)
+    assert reads == distinct
+    with city.read() as conn:
+        assert verify_chain(conn).ok
+        busy = conn.execute(
+            sa.select(sa.func.count()).select_from(s.Read).where(s.Read.source_id.like("busy-%"))
+        ).scalar_one()
+    assert busy == IMPORTS * IMPORT_ROWS

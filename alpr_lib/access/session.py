@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import validate
-from ..errors import AccessDenied, AlprError, InvalidInput, NotFound
+from ..errors import AccessDenied, AlprError, InvalidInput, NotFound, StoreBusy
 from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
 from ..ingest import ImportReport, import_csv
 from ..media import ImageStore
@@ -235,8 +235,19 @@ class AccessSession:
         """Gate, do ``work`` (given the purpose the gate accepted) and audit it in one transaction; returns
         the work's value and the audit id.
 
-        Refusals and failures are audited too, and nothing the work wrote is kept.
+        Refusals and failures are audited too, and nothing the work wrote is kept. When SQLite stayed busy
+        with another write past its wait, the whole transaction was rolled back, and it is run again a few
+        times before the member is told to try again.
         """
+        return self._store.retrying(lambda: self._run_once(operation, params, work, why))
+
+    def _run_once(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        work: Callable[[Connection, Why | None], tuple[T, int | None]],
+        why: Why | None = None,
+    ) -> tuple[T, int]:
         try:
             with self._store.atomic() as conn:
                 refused, checked = self._gate(conn, operation, why)
@@ -250,6 +261,8 @@ class AccessSession:
                     entry = self._audit(
                         conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
                     )
+        except StoreBusy:
+            raise  # nothing was kept; the caller runs it again
         except AlprError as exc:
             # Malformed input is a refusal (its message names no data); anything else a failure.
             refused = isinstance(exc, (InvalidInput, AccessDenied, NotFound))

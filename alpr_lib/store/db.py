@@ -17,9 +17,10 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -45,6 +46,12 @@ _BACKUP_BATCH = 20_000
 
 #: How long an SQLite statement waits for another connection's write lock before giving up (ms).
 BUSY_WAIT_MS = 15_000
+#: How long a long job leaves the write lock free between its transactions (s): more than the 100 ms
+#: between two tries of a waiting connection.
+YIELD_S = 0.11
+#: How many times a write transaction's BEGIN waits BUSY_WAIT_MS for the lock before giving up.
+BEGIN_TRIES = 4
+T = TypeVar("T")
 _BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
 BUSY_MESSAGE = "the database is busy with an import or a purge; try again in a moment"
 
@@ -215,10 +222,13 @@ class Store:
     def atomic(self) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back on any error.
 
-        Driver errors are raised as :class:`StoreError` with the cause chained.
+        Driver errors are raised as :class:`StoreError` with the cause chained. On SQLite the write lock is
+        taken at BEGIN; when another job held it past the wait, BEGIN is tried again a few times (nothing
+        has run yet) before :class:`StoreBusy` says to try later.
         """
         try:
-            with self.engine.begin() as conn:
+            with contextlib.ExitStack() as stack:
+                conn = self._begin(stack)
                 yield conn
         except SQLAlchemyError as exc:
             raise _refused(exc, "the database refused the operation") from exc
@@ -226,6 +236,36 @@ class Store:
             if _driver_error(exc):
                 raise _refused(exc, "the database refused the operation") from exc
             raise
+
+    def _begin(self, stack: contextlib.ExitStack[Any]) -> Connection:
+        for attempt in range(BEGIN_TRIES):
+            try:
+                return stack.enter_context(self.engine.begin())
+            except sa.exc.OperationalError as exc:
+                if attempt == BEGIN_TRIES - 1 or not isinstance(_refused(exc, ""), StoreBusy):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def retrying(self, work: Callable[[], T], *, attempts: int = 4) -> T:
+        """``work()`` (which opens its own transactions), run again when SQLite's wait for the write lock ran
+        out (:class:`StoreBusy`: the transaction was rolled back whole, so running it again is safe), up to
+        ``attempts`` times; then the busy error stands."""
+        for attempt in range(attempts):
+            try:
+                return work()
+            except StoreBusy:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def yield_to_waiters(self) -> None:
+        """Between two write transactions of a long job (an import's batches, a purge's): on SQLite, leave
+        the write lock free long enough for every connection waiting on it to see it free — SQLite's waiters
+        poll every 100 ms at most, and a writer that begins again at once would starve them."""
+        if self.sqlite_path() is not None:
+            time.sleep(YIELD_S)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
