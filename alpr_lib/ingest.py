@@ -92,7 +92,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 _NO_CAMERA = "imported (no camera named)"
 #: Rows written per transaction: small enough that a search waiting for the write lock (SQLite has one)
 #: waits a fraction of a second, large enough that the import stays fast.
-_BATCH = 10_000
+_BATCH = 25_000
 #: The longest field a row may have (a vendor's free-text note, a URL): longer ones reject the row.
 MAX_FIELD = 131_072
 
