@@ -360,3 +360,29 @@ def test_escape_codes_in_a_reason_are_shown_not_obeyed(city: Store, run: object)
     out = run("audit", "report", "--user", "supervisor", env=env)  # type: ignore[operator]
     assert "\x1b" not in out.stdout and "\x07" not in out.stdout and "\r" not in out.stdout
     assert "\\x1b[2J\\x1b]0;owned\\x07 looking for a car" in out.stdout  # what was typed, made visible
+
+
+def test_every_file_the_workbench_writes_is_its_owners_alone(tmp_path: Path, run: object) -> None:
+    data = tmp_path / "data"  # WORKBENCH_DATA_DIR (conftest); the shell's umask is the usual 022
+    env = {
+        "WORKBENCH_PASSWORD": ADMIN_PASSWORD,
+        "WORKBENCH_NEW_PASSWORD": ADMIN_PASSWORD,
+        "WORKBENCH_USER": "admin",
+    }
+    cli = run  # type: ignore[assignment]
+    cli("init", env=env)  # type: ignore[operator]
+    source = _csv(tmp_path / "vendor.csv", [_row(1), "BAD!,x,y,z,,,"])
+    cli("import-reads", str(source), env=env)  # type: ignore[operator]
+    cli("audit", "verify", env=env)  # type: ignore[operator]
+    cli("backup", str(tmp_path / "copy.db"), env=env)  # type: ignore[operator]
+    made = [
+        data,
+        data / "workbench.db",
+        *data.glob("workbench.db-*"),
+        *(data / "audit-checkpoints").iterdir(),
+        tmp_path / "vendor.csv.rejects.csv",
+        tmp_path / "copy.db",
+    ]
+    assert len(made) >= 5
+    loose = {str(p): oct(p.stat().st_mode & 0o777) for p in made if p.stat().st_mode & 0o077}
+    assert loose == {}
