@@ -254,8 +254,8 @@ class _RowChecker:
             if not 0 <= confidence <= 1:
                 return "confidence out of range (0-1 or 0-100)"
         camera = get.get("camera") or _NO_CAMERA
-        if len(camera) > 128 or any(ord(ch) < 32 for ch in camera):
-            return "camera name longer than 128 characters or holding control characters"
+        if len(camera) > 120 or any(ord(ch) < 32 for ch in camera):
+            return "camera name longer than 120 characters or holding control characters"
         source_id = get.get("source_id") or _derived_source_id(plate, ts, camera)
         if len(source_id) > 128:
             return "source_id longer than 128 characters"
@@ -265,6 +265,8 @@ class _RowChecker:
                 image = self.images.from_import(get["image"])
             except InvalidInput:
                 return "image not in the workbench's image store (copy it there, name it relative to it)"
+            if len(image) > 500:
+                return "image path longer than 500 characters"
         return {
             "plate": plate,
             "state": state,

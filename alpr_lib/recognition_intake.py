@@ -60,6 +60,7 @@ class IntakeReport:
 
 
 def _camera_place(store: Store, camera: str, at: tuple[float, float] | None) -> tuple[float, float]:
+    validate.name(camera, "the camera's name", longest=120)
     if at is not None:
         return validate.latitude(at[0]), validate.longitude(at[1])
     with store.read() as conn:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alpr_lib.access import Policy, login
 from alpr_lib.access.logon import UNKNOWN_MEMBER
@@ -386,3 +388,54 @@ def test_every_file_the_workbench_writes_is_its_owners_alone(tmp_path: Path, run
     assert len(made) >= 5
     loose = {str(p): oct(p.stat().st_mode & 0o777) for p in made if p.stat().st_mode & 0o077}
     assert loose == {}
+
+
+def _column(*values: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(values) | st.text(max_size=12)
+
+
+COLUMNS = st.tuples(
+    _column("ABC123", "7XYZ999", "A", "TOOLONGPLATE99", "\x1b[31m", "", '"'),
+    _column(
+        "2026-11-03T14:00:00Z", "11/03/2026 14:00", "9999-12-31", "0001-01-01T00:00:00Z", "2026-02-30", ""
+    ),
+    _column("44.0", "91", "nan", "1e309", ""),
+    _column("-123.0", "-181", "inf", ""),
+    _column("0.93", "93", "-0.5", "", "x" * 300),
+    _column("OR", "O", "", "\r"),
+    _column("cam7/0001.jpg", "/etc/passwd", "../x.jpg", ""),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(COLUMNS.map(list) | st.lists(st.text(max_size=8), max_size=9), min_size=1, max_size=12))
+def test_any_vendor_rows_are_imported_or_rejected_and_break_nothing(
+    fresh_store: Store, tmp_path: Path, rows: list[list[str]]
+) -> None:
+    """Hostile rows of any shape: every line is imported, a duplicate or rejected with a reason; what is
+    imported is within range, so the commands that read it afterwards still work."""
+    import csv
+    import io
+    import uuid
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["plate", "ts", "lat", "lon", "confidence", "state", "image"])
+    for row in rows:
+        writer.writerow(row)
+    writer.writerow([uuid.uuid4().hex[:7].upper(), "2026-11-03T14:00:00Z", "44", "-123", "", "", ""])  # good
+    path = tmp_path / f"{uuid.uuid4().hex}.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogateescape")
+    report = import_csv(fresh_store, path, images=ImageStore(tmp_path / "images"))
+    assert report.imported >= 1  # the good row among them gets in
+    assert report.imported + report.duplicates + len(report.rejected) == report.rows
+    assert all(r.reason for r in report.rejected)
+    info = fresh_store.info()  # once broken for good by a read in the year 10000
+    assert info["reads"] >= report.imported
+    with fresh_store.read() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(s.Read.ts), sa.func.max(s.Read.ts))).one()
+    if lo is not None:
+        assert (
+            lo >= 631_152_000_000
+            and hi <= (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).timestamp() * 1000
+        )

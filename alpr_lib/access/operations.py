@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from .. import validate
 from ..analytics import (
     Scene,
     fuzzy_rank,
@@ -299,7 +300,7 @@ def clones(
 
 def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
     """The saved plate crop of one read (JPEG bytes), for the alert verifier; None when it has none."""
-    found = q.reads_by_id(conn, [int(read_id)])
+    found = q.reads_by_id(conn, [validate.identifier(read_id, "a read id")])
     if found.height == 0:
         raise InvalidInput(f"there is no read {read_id}")
     path = ImageStore(ctx.policy.image_store).locate(found["crop_path"][0])
@@ -334,7 +335,7 @@ def release(
         since_ms, until_ms = _window(since, until)
         frame = q.fetch_reads(conn, q.plate_ids(conn, normalize(plate)), since_ms=since_ms, until_ms=until_ms)
     elif read_ids:
-        frame = q.reads_by_id(conn, [int(r) for r in read_ids]).sort("ts")
+        frame = q.reads_by_id(conn, [validate.identifier(r, "a read id") for r in read_ids]).sort("ts")
     else:
         raise InvalidInput("say what to release: a plate (with a time window) or read ids")
     paths = q.image_paths(conn, frame["read_id"].to_list())
@@ -387,8 +388,9 @@ def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, 
     """Record the verification of an alert against the state system (LEDS): ``confirmed`` makes it
     actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed.
     """
-    record_verification(conn, int(alert_id), result=result, note=note, user_id=ctx.user.id, now=_now())
-    return Result(alerts_frame(conn, alert_id=int(alert_id)), UNAUDITED, "alerts.verify")
+    validate.identifier(alert_id, "an alert id")
+    record_verification(conn, alert_id, result=result, note=note, user_id=ctx.user.id, now=_now())
+    return Result(alerts_frame(conn, alert_id=alert_id), UNAUDITED, "alerts.verify")
 
 
 def _reads_of(

@@ -369,9 +369,10 @@ class AccessSession:
         def work(conn: Connection) -> tuple[dict[str, Any], int]:
             if not name.strip():
                 raise InvalidInput("name the hotlist, e.g. 'Stolen vehicles (LEDS)'")
-            parsed = read_hotlist_csv(Path(path), hotlist=name.strip(), timezone=self.policy.timezone)
+            clean = validate.name(name, "the hotlist's name", longest=120)
+            parsed = read_hotlist_csv(Path(path), hotlist=clean, timezone=self.policy.timezone)
             added = add_entries(conn, parsed.entries)
-            return {"hotlist": name.strip(), "added": added, "rejected": parsed.rejected}, added
+            return {"hotlist": clean, "added": added, "rejected": parsed.rejected}, added
 
         return self._admin("hotlist.import", params, work)
 
@@ -590,7 +591,7 @@ class AccessSession:
                 if not ids:
                     raise NotFound("no reads of that plate are held by the workbench")
                 plate_id = ids[0]
-            wanted = {int(r) for r in read_ids}
+            wanted = {validate.identifier(r, "a read id") for r in read_ids}
             missing = records.missing_reads(conn, wanted) if wanted else set()
             if missing:
                 raise NotFound(f"{len(missing)} of the {len(wanted)} reads are not held by the workbench")
@@ -615,6 +616,7 @@ class AccessSession:
 
     def _set_hold(self, hold_id: int, operation: str, must_be: str | None, **values: Any) -> None:
         def work(conn: Connection) -> tuple[None, int]:
+            validate.identifier(hold_id, "a hold id")
             status = records.hold_status(conn, hold_id)
             if status is None:
                 raise NotFound(f"there is no hold {hold_id}")
