@@ -239,40 +239,35 @@ class AccessSession:
         with another write past its wait, the whole transaction was rolled back, and it is run again a few
         times before the member is told to try again.
         """
-        return self._store.retrying(lambda: self._run_once(operation, params, work, why))
 
-    def _run_once(
-        self,
-        operation: str,
-        params: dict[str, Any],
-        work: Callable[[Connection, Why | None], tuple[T, int | None]],
-        why: Why | None = None,
-    ) -> tuple[T, int]:
-        try:
-            with self._store.atomic() as conn:
-                refused, checked = self._gate(conn, operation, why)
-                if refused is not None:
-                    # Committed with the refusal: the denied attempt stays on record.
-                    self._audit(
-                        conn, operation, "denied", params=params, detail=str(refused), **_why_fields(why)
-                    )
-                else:
-                    result, count = work(conn, checked)
-                    entry = self._audit(
-                        conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
-                    )
-        except StoreBusy:
-            raise  # nothing was kept; the caller runs it again
-        except AlprError as exc:
-            # Malformed input is a refusal (its message names no data); anything else a failure.
-            refused = isinstance(exc, (InvalidInput, AccessDenied, NotFound))
-            outcome, detail = ("denied", str(exc)) if refused else ("error", type(exc).__name__)
-            with self._store.atomic() as conn:
-                self._audit(conn, operation, outcome, params=params, detail=detail, **_why_fields(why))
-            raise
-        if refused is not None:
-            raise refused
-        return result, entry
+        def once() -> tuple[T, int]:
+            try:
+                with self._store.atomic() as conn:
+                    refused, checked = self._gate(conn, operation, why)
+                    if refused is not None:
+                        # Committed with the refusal: the denied attempt stays on record.
+                        self._audit(
+                            conn, operation, "denied", params=params, detail=str(refused), **_why_fields(why)
+                        )
+                    else:
+                        result, count = work(conn, checked)
+                        entry = self._audit(
+                            conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
+                        )
+            except StoreBusy:
+                raise  # nothing was kept; the caller runs it again
+            except AlprError as exc:
+                # Malformed input is a refusal (its message names no data); anything else a failure.
+                refused = isinstance(exc, (InvalidInput, AccessDenied, NotFound))
+                outcome, detail = ("denied", str(exc)) if refused else ("error", type(exc).__name__)
+                with self._store.atomic() as conn:
+                    self._audit(conn, operation, outcome, params=params, detail=detail, **_why_fields(why))
+                raise
+            if refused is not None:
+                raise refused
+            return result, entry
+
+        return self._store.retrying(once)
 
     def _admin(
         self, operation: str, params: dict[str, Any], work: Callable[[Connection], tuple[T, int | None]]
