@@ -439,3 +439,36 @@ def test_any_vendor_rows_are_imported_or_rejected_and_break_nothing(
             lo >= 631_152_000_000
             and hi <= (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).timestamp() * 1000
         )
+
+
+def test_reads_stored_out_of_range_before_the_checks_break_no_command(city: Store, run: object) -> None:
+    """A database filled by an earlier version may hold reads in the year 10000 or the year 1: information and
+    searches still answer."""
+    with city.atomic() as conn:
+        first, second = conn.execute(sa.select(s.Read.id).order_by(s.Read.id).limit(2)).scalars()
+        conn.execute(
+            sa.update(s.Read).where(s.Read.id == first).values(ts=253_402_343_999_000)
+        )  # 10000-01-01
+        conn.execute(
+            sa.update(s.Read).where(s.Read.id == second).values(ts=-62_135_596_800_000)
+        )  # 0001-01-01
+        plate = conn.execute(
+            sa.select(s.Plate.plate).join(s.Read, s.Read.plate_id == s.Plate.id).where(s.Read.id == first)
+        ).scalar_one()
+    env = {
+        "WORKBENCH_DB_URL": city.url.render_as_string(hide_password=False),
+        "WORKBENCH_PASSWORD": DEMO_PASSWORD,
+    }
+    info = run("info", "--json", env=env)  # type: ignore[operator]
+    assert "out of range" in info.stdout
+    why = [
+        "--purpose",
+        "investigation",
+        "--case",
+        "26-01234",
+        "--reason",
+        "old data",
+        "--user",
+        "investigator",
+    ]
+    run("search", "plate", plate, *why, env=env)  # type: ignore[operator]

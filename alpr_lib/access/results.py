@@ -60,7 +60,7 @@ class Result:
             "operation": self.operation,
             "count": self.count,
             "truncated": self.truncated,
-            "rows": self.frame.to_dicts(),
+            "rows": beyond_9999_as_text(self.frame).to_dicts(),
         }
 
     def _repr_html_(self) -> str:
@@ -154,6 +154,17 @@ RESULT_TYPES: tuple[type[Result], ...] = (
     Result, PlatesResult, CanvassResult, CommonPlatesResult, TimelineResult, ConvoyResult, CropResult,
     ReleaseResult, AuditReport,
 )  # fmt: skip
+
+
+def beyond_9999_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with any time column holding a year past 9999 (a read stored before times were checked at
+    import) given as text: Python's datetime stops at 9999, and such a row must still be shown."""
+    late = [
+        c
+        for c, kind in frame.schema.items()
+        if isinstance(kind, pl.Datetime) and frame.height and (frame[c].dt.year().max() or 0) > 9999  # type: ignore[operator]
+    ]
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in late) if late else frame
 
 
 def _iso(when: dt.datetime | None) -> str | None:

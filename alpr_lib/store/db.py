@@ -490,7 +490,10 @@ def _driver(conn: Connection) -> sqlite3.Connection:
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):  # a read stored before times were checked at import
+        return f"out of range ({ms} ms since 1970)"
 
 
 def dumps_canonical(value: Any) -> str:

@@ -23,6 +23,7 @@ import click
 from alpr_lib import validate
 from alpr_lib.access import AccessSession, login, resume
 from alpr_lib.access.purpose import PURPOSES, Policy
+from alpr_lib.access.results import beyond_9999_as_text
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 
@@ -293,7 +294,7 @@ def parse_when(value: str | None, *, end: bool = False, clamp: bool = True) -> d
 def frame_rows(frame: Any) -> list[dict[str, Any]]:
     return [
         {k: v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for k, v in row.items()}
-        for row in frame.to_dicts()
+        for row in beyond_9999_as_text(frame).to_dicts()
     ]
 
 
@@ -316,7 +317,10 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
 
     def cell(v: Any) -> str:
         if isinstance(v, dt.datetime):
-            return f"{v.astimezone(tz):%Y-%m-%d %H:%M:%S}"
+            try:
+                return f"{v.astimezone(tz):%Y-%m-%d %H:%M:%S}"
+            except OverflowError:  # a read stored before times were checked at import
+                return f"{v:%Y-%m-%d %H:%M:%S} UTC"
         if isinstance(v, float):
             return f"{v:.6g}"
         if isinstance(v, list):
@@ -324,7 +328,7 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
         return "-" if v is None else str(v)
 
     def text() -> None:
-        frame = result.frame.select([c for c in columns if c in result.frame.columns])
+        frame = beyond_9999_as_text(result.frame.select([c for c in columns if c in result.frame.columns]))
         if frame.height:
             click.echo("  ".join(frame.columns))
         for row in frame.iter_rows():
