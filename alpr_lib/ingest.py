@@ -204,8 +204,10 @@ def _number(text: str) -> float:
 class _RowChecker:
     """Turns one CSV row into a clean read, or the reason it cannot be one."""
 
-    def __init__(self, columns: dict[str, int], width: int, tz: dt.tzinfo, images: ImageStore) -> None:
-        self.columns, self.width, self.tz, self.images = columns, width, tz, images
+    def __init__(
+        self, columns: dict[str, int], width: int, tz: dt.tzinfo, images: ImageStore, source: Path | None
+    ) -> None:
+        self.columns, self.width, self.tz, self.images, self.source = columns, width, tz, images, source
 
     def __call__(self, row: list[str]) -> dict[str, Any] | str:
         if len(row) != self.width:
@@ -262,8 +264,13 @@ class _RowChecker:
         image = None
         if get.get("image"):
             try:
-                image = self.images.from_import(get["image"])
-            except InvalidInput:
+                if self.source is not None:
+                    image = self.images.bring_in(self.source, get["image"])
+                else:
+                    image = self.images.from_import(get["image"])
+            except InvalidInput as exc:
+                if self.source is not None:
+                    return str(exc)
                 return "image not in the workbench's image store (copy it there, name it relative to it)"
             if len(image) > 500:
                 return "image path longer than 500 characters"
@@ -377,6 +384,7 @@ def import_csv(
     rejects_path: Path | None = None,
     timezone: str = "America/Los_Angeles",
     images: ImageStore | None = None,
+    image_folder: Path | None = None,
     progress: Progress | None = None,
     batch_size: int = _BATCH,
 ) -> ImportReport:
@@ -384,7 +392,9 @@ def import_csv(
 
     Bad rows go to ``rejects_path`` (default ``FILE.rejects.csv`` beside the input, or the next free
     ``FILE.rejects-N.csv``) with their line number and reason; an existing file is never overwritten.
-    ``images``: the image store the ``image`` column's paths must lie in. Returns an :class:`ImportReport`.
+    ``images``: the image store the ``image`` column's paths must lie in — or, with ``image_folder`` (the
+    export's own image folder), the folder they are relative to, each copied into the store. Returns an
+    :class:`ImportReport`.
 
     >>> report = import_csv(store, Path("reads.csv"))  # doctest: +SKIP
     >>> report.imported, len(report.rejected)  # doctest: +SKIP
@@ -407,7 +417,11 @@ def import_csv(
         raise InvalidInput(f"{path} is empty; a header row naming the columns is expected") from None
     if isinstance(header, str) or any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
         raise InvalidInput(f"{path}'s header row is not UTF-8 CSV; re-export the file as UTF-8 CSV")
-    check = _RowChecker(resolve_columns(header, column_map), len(header), tz, images or ImageStore(None))
+    if image_folder is not None and not Path(image_folder).is_dir():
+        raise InvalidInput(f"{image_folder} is not a folder of images")
+    check = _RowChecker(
+        resolve_columns(header, column_map), len(header), tz, images or ImageStore(None), image_folder
+    )
     report = ImportReport()
     rejects_fh = None
     rejects_writer: Any = None

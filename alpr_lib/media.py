@@ -17,13 +17,17 @@ InvalidInput: the image is not in the workbench's image store ...
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
 
 from .errors import InvalidInput
 
-__all__ = ["ImageStore", "private_folder", "write_private"]
+__all__ = ["MAX_IMAGE_BYTES", "ImageStore", "private_folder", "write_private"]
+
+#: The largest image file an import copies in (a camera's overview JPEG is well under a megabyte).
+MAX_IMAGE_BYTES = 50 * 2**20
 
 
 def private_folder(path: Path) -> Path:
@@ -99,6 +103,27 @@ class ImageStore:
             except OSError:
                 return None
         return real
+
+    def bring_in(self, folder: Path, value: str) -> str:
+        """Copy the image a vendor's CSV names (relative to ``folder``, the export's image folder the
+        administrator gave) into the store's ``vendor/`` folder, named by its content's hash, and return
+        its relative path. A name that leads outside ``folder`` (``..``, an absolute path elsewhere, a link
+        out), a folder, or a file larger than :data:`MAX_IMAGE_BYTES` is refused without being read."""
+        folder = Path(folder).resolve()
+        text = value.strip()
+        if not text or "\x00" in text or "://" in text:
+            raise InvalidInput("the image is not in the export's image folder")
+        try:
+            real = (folder / text).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise InvalidInput("the image is not in the export's image folder") from None
+        if not real.is_relative_to(folder) or not real.is_file():
+            raise InvalidInput("the image is not in the export's image folder")
+        if real.stat().st_size > MAX_IMAGE_BYTES:
+            raise InvalidInput(f"the image is larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+        data = real.read_bytes()
+        name = hashlib.sha256(data).hexdigest()[:32] + real.suffix.lower()[:8]
+        return self.keep("vendor", name, data)
 
     def keep(self, folder: str, name: str, data: bytes) -> str:
         """Write ``data`` as ``folder/name`` inside the store (private); returns its relative path."""

@@ -472,3 +472,32 @@ def test_reads_stored_out_of_range_before_the_checks_break_no_command(city: Stor
         "investigator",
     ]
     run("search", "plate", plate, *why, env=env)  # type: ignore[operator]
+
+
+def test_a_vendors_images_are_copied_in_from_the_export_folder_and_nothing_outside_it(
+    tmp_path: Path, run: object
+) -> None:
+    env = {"WORKBENCH_PASSWORD": ADMIN_PASSWORD, "WORKBENCH_USER": "admin"}
+    cli = run  # type: ignore[assignment]
+    cli("init", env=env)  # type: ignore[operator]
+    export = tmp_path / "export"
+    (export / "images" / "cam7").mkdir(parents=True)
+    (export / "images" / "cam7" / "0001.jpg").write_bytes(b"an overview photo")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the vendor's")
+    (export / "images" / "out.jpg").symlink_to(secret)
+    rows = [_row(1, "cam7/0001.jpg"), _row(2, "../../secret.txt"), _row(3, "out.jpg"), _row(4, str(secret))]
+    source = _csv(export / "reads.csv", rows)
+    out = cli("import-reads", str(source), "--images", str(export / "images"), "--json", env=env)  # type: ignore[operator]
+    report = __import__("json").loads(out.stdout)
+    assert report["imported"] == 1 and [r["line"] for r in report["rejected_rows"]] == [3, 4, 5]
+    store = Store(f"sqlite:///{tmp_path / 'data' / 'workbench.db'}")
+    with store.read() as conn:
+        (kept,) = conn.execute(sa.select(s.Read.image_path)).scalars()
+    copy = tmp_path / "data" / "images" / kept
+    assert kept.startswith("vendor/") and copy.read_bytes() == b"an overview photo"
+    assert copy.stat().st_mode & 0o077 == 0
+    cli("purge", "--now", (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat(), "--yes", env=env)  # type: ignore[operator]
+    assert not copy.exists()  # the store's copy goes with its read
+    assert (export / "images" / "cam7" / "0001.jpg").exists() and secret.exists()  # the export is untouched
+    store.dispose()

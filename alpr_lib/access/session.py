@@ -472,10 +472,13 @@ class AccessSession:
         *,
         column_map: Mapping[str, str] | None = None,
         rejects_path: Path | None = None,
+        image_folder: Path | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Import a vendor-style reads CSV (administrators); see :func:`alpr_lib.ingest.import_csv`."""
         params: dict[str, Any] = {"file": Path(path).name, "map": dict(column_map or {})}
+        if image_folder is not None:
+            params["images"] = Path(image_folder).name
         self._admin("import-reads.start", params, lambda conn: (None, None))
         try:
             report = import_csv(
@@ -485,6 +488,7 @@ class AccessSession:
                 rejects_path=rejects_path,
                 timezone=self.policy.timezone,
                 images=self.images,
+                image_folder=image_folder,
                 progress=progress,
             )
         except AlprError as exc:

@@ -47,7 +47,15 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     "--rejects",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where bad rows are written (default: FILE.rejects.csv).",
+    help="Where bad rows are written: a new file (default: FILE.rejects.csv, or FILE.rejects-2.csv ...).",
+)
+@click.option(
+    "--images",
+    "image_folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The export's image folder: the image column is relative to it, and each image is copied into the "
+    "workbench's image store (without it, the column names files already in the store).",
 )
 @user_option
 @db_option
@@ -56,6 +64,7 @@ def import_reads(
     file: Path,
     mapping: tuple[str, ...],
     rejects: Path | None,
+    image_folder: Path | None,
     user: str | None,
     db: str | None,
     as_json: bool,
@@ -63,17 +72,22 @@ def import_reads(
     """Import reads from a vendor-style CSV (administrators).
 
     Columns plate, ts, lat, lon are required; source_id, state, camera, confidence, image
-    are optional. Bad rows are reported by line and written to a rejects file; importing
-    the same file again adds nothing.
+    are optional. Bad rows are reported by line and written to a new rejects file; importing
+    the same file again adds nothing. With --images, each row's image is copied from the
+    export's image folder into the workbench's image store; a name leading outside that
+    folder rejects the row.
 
     \b
     Example:
         workbench import-reads export.csv --map plate="License Plate" --map ts="Date/Time" --user admin
+        workbench import-reads export/reads.csv --images export/images --user admin
     """
     column_map = _parse_map(mapping)
     session = login_member(open_store(db), user)
     with progress_bar(None, "importing") as step:
-        report = session.import_reads(file, column_map=column_map, rejects_path=rejects, progress=step)
+        report = session.import_reads(
+            file, column_map=column_map, rejects_path=rejects, image_folder=image_folder, progress=step
+        )
     data = report.as_dict()
     if not as_json:
         for row in report.rejected:
