@@ -415,7 +415,9 @@ def import_csv(
         _, header = next(rows)
     except StopIteration:
         raise InvalidInput(f"{path} is empty; a header row naming the columns is expected") from None
-    if isinstance(header, str) or any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
+    if isinstance(header, str):
+        raise InvalidInput(f"{path}'s header row cannot be read ({header})")
+    if any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
         raise InvalidInput(f"{path}'s header row is not UTF-8 CSV; re-export the file as UTF-8 CSV")
     if image_folder is not None and not Path(image_folder).is_dir():
         raise InvalidInput(f"{image_folder} is not a folder of images")

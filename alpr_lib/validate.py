@@ -154,12 +154,13 @@ def name(value: str, what: str, *, longest: int = 64) -> str:
     return text
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str | None) -> str:
-    """Text as it may be shown on a terminal or page: control characters (terminal escape codes, carriage
-    returns, bidirectional overrides) made visible as ``\\x1b``-style escapes instead of acting."""
+    """Text as it may be shown on one line of a terminal or page: control characters (terminal escape codes,
+    line breaks and carriage returns that would forge another line, bidirectional overrides) made visible as
+    ``\\x1b``-style escapes instead of acting; a tab becomes a space."""
     if text is None:
         return ""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text).replace("\t", " "))
