@@ -62,6 +62,12 @@ def purge_cmd(
             f"Reads before {data['cutoff']}: {verb} {data['reads_destroyed']:,} reads, "
             f"{data['images_destroyed']:,} image files, {data['plates_destroyed']:,} plates; "
             f"kept {data['held_reads_kept']:,} held reads."
+            + (
+                f" {data['files_skipped']:,} stored file names led outside the image store or to no regular "
+                "file: left untouched."
+                if data.get("files_skipped")
+                else ""
+            )
         ),
     )
 
