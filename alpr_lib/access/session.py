@@ -384,6 +384,7 @@ class AccessSession:
             raise InvalidInput(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
         if not name or len(name) > 64 or not set(name) <= _NAME_CHARS:
             raise InvalidInput("a user name is 1-64 lower-case letters, digits, '.', '_' or '-'")
+        full_name = validate.name(full_name, "the full name", longest=120) if full_name.strip() else ""
 
         def work(conn: Connection) -> tuple[None, int]:
             if records.user_id(conn, name) is not None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from alpr_lib import validate
+
 from .common import (
     ROW_ID,
     WorkbenchGroup,
@@ -178,7 +180,9 @@ def release_verify(package: Path, db: str | None, as_json: bool) -> None:
     emit(
         as_json,
         {"ok": not problems, "problems": problems},
-        lambda: click.echo("The package is whole." if not problems else "\n".join(problems)),
+        lambda: click.echo(
+            "The package is whole." if not problems else "\n".join(validate.printable(p) for p in problems)
+        ),
     )
     if problems:
         click.echo(f"Error: the package does not verify ({len(problems)} problem(s))", err=True)

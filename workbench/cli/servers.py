@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from alpr_lib import validate
+
 from .common import (
     WorkbenchGroup,
     current_settings,
@@ -236,6 +238,8 @@ def notebooks_list(member: str | None, user: str | None, db: str | None, as_json
             click.echo("No member keeps a notebook yet.")
         for r in rows:
             saved = f"{r['saved']:%Y-%m-%d %H:%M} UTC"
-            click.echo(f"{r['member']:<20}{r['notebook']:<40}{r['bytes']:>10,} bytes  saved {saved}")
+            # A notebook's name is the member's to choose: shown, never obeyed by the terminal.
+            line = f"{r['member']:<20}{r['notebook']:<40}{r['bytes']:>10,} bytes  saved {saved}"
+            click.echo(validate.printable(line))
 
     emit(as_json, {"count": len(rows), "rows": rows}, text)
