@@ -27,7 +27,7 @@ from alpr_lib.ingest import import_csv
 from alpr_lib.media import ImageStore
 from alpr_lib.recognition_intake import ingest_images
 from alpr_lib.retention import purge
-from alpr_lib.store import Store
+from alpr_lib.store import Store, partitions
 from alpr_lib.store import schema as s
 
 from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START
@@ -444,14 +444,13 @@ def test_any_vendor_rows_are_imported_or_rejected_and_break_nothing(
 def test_reads_stored_out_of_range_before_the_checks_break_no_command(city: Store, run: object) -> None:
     """A database filled by an earlier version may hold reads in the year 10000 or the year 1: information and
     searches still answer."""
+    late, early = 253_402_343_999_000, -62_135_596_800_000  # 10000-01-01 and 0001-01-01
     with city.atomic() as conn:
+        if partitions.partitioned(conn):  # PostgreSQL: the days they fall on, as an earlier import made them
+            partitions.add_days(conn, [late // partitions.DAY_MS, early // partitions.DAY_MS])
         first, second = conn.execute(sa.select(s.Read.id).order_by(s.Read.id).limit(2)).scalars()
-        conn.execute(
-            sa.update(s.Read).where(s.Read.id == first).values(ts=253_402_343_999_000)
-        )  # 10000-01-01
-        conn.execute(
-            sa.update(s.Read).where(s.Read.id == second).values(ts=-62_135_596_800_000)
-        )  # 0001-01-01
+        conn.execute(sa.update(s.Read).where(s.Read.id == first).values(ts=late))
+        conn.execute(sa.update(s.Read).where(s.Read.id == second).values(ts=early))  # 0001-01-01
         plate = conn.execute(
             sa.select(s.Plate.plate).join(s.Read, s.Read.plate_id == s.Plate.id).where(s.Read.id == first)
         ).scalar_one()

@@ -64,12 +64,12 @@ def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(
     # The application role adds and drops days of reads through the owner's functions: an import on a new
     # day, a purge.
     csv = tmp_path / "new-day.csv"
-    csv.write_text("plate,ts,lat,lon,camera,source_id\nTST0001,2031-02-03T04:05:06Z,43.97,-124.1,R1,r1\n")
+    csv.write_text("plate,ts,lat,lon,camera,source_id\nTST0001,2026-11-25T04:05:06Z,43.97,-124.1,R1,r1\n")
     out = run("import-reads", str(csv), "--user", "admin", "--db", app_url, "--json", env=env)
     assert '"imported": 1' in out.stdout
     with city.read() as conn:
         days = partitions.partition_days(conn)
-    assert partitions.partition_name(days[-1]) == "reads_d20310203"
+    assert partitions.partition_name(days[-1]) == "reads_d20261125"
     when = (DEMO_START + dt.timedelta(days=45)).isoformat()  # 30 days' retention: the first 15 days go
     out = run("purge", "--now", when, "--user", "admin", "--db", app_url, "--json", env=env)
     with city.read() as conn:

@@ -54,6 +54,7 @@ BEGIN_TRIES = 4
 T = TypeVar("T")
 _BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
 BUSY_MESSAGE = "the database is busy with an import or a purge; try again in a moment"
+_PG_RETRY = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
 def _driver_error(exc: BaseException) -> bool:
@@ -66,6 +67,10 @@ def _refused(exc: Exception, what: str) -> StoreError:
     otherwise the driver error's kind only (its text could carry a query's parameters)."""
     cause = getattr(exc, "orig", None) or exc
     if isinstance(cause, sqlite3.OperationalError) and any(w in str(cause) for w in _BUSY_WORDS):
+        return StoreBusy(BUSY_MESSAGE)
+    if getattr(cause, "sqlstate", None) in _PG_RETRY:
+        # PostgreSQL chose this transaction to undo (two writers locking the same rows in turn): it rolled
+        # back whole, and running it again succeeds.
         return StoreBusy(BUSY_MESSAGE)
     return StoreError(f"{what} ({type(cause).__name__})")
 

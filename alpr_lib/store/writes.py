@@ -103,9 +103,9 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
     if not rows:
         return {}
     known = _camera_ids(conn, list(rows))
-    missing = [
+    missing = [  # in name order: concurrent imports lock new cameras in the same order, never deadlock
         {"kind": "fixed", "lat": None, "lon": None, "heading": None, "location": None, **row}
-        for name, row in rows.items()
+        for name, row in sorted(rows.items())
         if name not in known
     ]
     if missing:
@@ -153,7 +153,7 @@ def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
         if far > FIXED_SPREAD_DEG:
             moving.append(cid)
     if moving:
-        conn.execute(sa.update(s.Camera).where(c.id.in_(moving)).values(kind="mobile"))
+        conn.execute(sa.update(s.Camera).where(c.id.in_(sorted(moving))).values(kind="mobile"))
     return len(moving)
 
 
