@@ -103,9 +103,11 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
     if not rows:
         return {}
     known = _camera_ids(conn, list(rows))
-    missing = [  # in name order: concurrent imports lock new cameras in the same order, never deadlock
+    # In the order given (a city's cameras keep their ids); two imports adding the same new cameras in
+    # another order may deadlock on PostgreSQL, which undoes one of them: the import runs that batch again.
+    missing = [
         {"kind": "fixed", "lat": None, "lon": None, "heading": None, "location": None, **row}
-        for name, row in sorted(rows.items())
+        for name, row in rows.items()
         if name not in known
     ]
     if missing:
