@@ -139,6 +139,7 @@ def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store,
     (tmp_path / "reads.csv").write_text("\n".join(rows) + "\n")
     assert import_csv(admin_store, tmp_path / "reads.csv").imported == 4
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin.record_training("admin")  # a hold reveals data: only the trained make one
     until = old + dt.timedelta(hours=2)  # the time of the last read: a hold's window keeps both its ends
     admin.add_hold(plate="7ABC123", since=old, until=until, case="26-05555", reason="evidence kept")
     report = admin.purge(now=old + dt.timedelta(days=40))
@@ -262,3 +263,27 @@ def test_a_hold_on_reads_the_workbench_does_not_have_is_refused(city: Store) -> 
         login(city, "supervisor", DEMO_PASSWORD).add_hold(
             read_ids=[1, 10**12], case="26-08890", reason="one real read, one wrong number"
         )
+
+
+def test_an_untrained_member_learns_nothing_from_holds(city: Store, manifest: dict) -> None:
+    """The trainee (an analyst with no training on record) tries holds to learn whether the workbench keeps a
+    plate's reads, and to read the list of kept plates and cases: refused before anything is looked up, and
+    recorded — the same answer whether or not the plate is there."""
+    trainee = login(city, "trainee", DEMO_PASSWORD)
+    target = manifest["scenarios"]["convoy"]["target"]
+    answers = set()
+    for plate in (target, "ZZZ9999"):  # a plate the city holds, and one it does not
+        with pytest.raises(AccessDenied, match="no ALPR training") as refused:
+            trainee.add_hold(plate=plate, case="26-05555", reason="is this plate kept?")
+        answers.add(str(refused.value))
+    assert len(answers) == 1
+    with pytest.raises(AccessDenied, match="no ALPR training"):
+        trainee.holds()
+    with city.read() as conn:
+        trail = conn.execute(
+            sa.select(s.AuditEntry.operation, s.AuditEntry.outcome)
+            .where(s.AuditEntry.user_name == "trainee", s.AuditEntry.operation.like("hold.%"))
+            .order_by(s.AuditEntry.id)
+        ).all()
+        assert conn.execute(sa.select(sa.func.count()).select_from(s.Hold)).scalar_one() == 0
+    assert [tuple(t) for t in trail] == [("hold.add", "denied")] * 2 + [("hold.list", "denied")]

@@ -67,6 +67,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Operations outside the searches that still reveal ALPR data — whether the workbench holds a plate's reads,
+#: which plates and cases are kept: they need current training too (Policy 807: nobody reaches the data
+#: without it), though no purpose (their case is their own argument).
+REVEALS_DATA: frozenset[str] = frozenset({"hold.add", "hold.list", "hold.approve", "hold.release"})
+
+
 def may(role: str, operation: str) -> bool:
     """True when ``role`` may perform ``operation`` (unknown operations are refused)."""
     return role in PERMISSIONS.get(operation, frozenset())

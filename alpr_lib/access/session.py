@@ -56,7 +56,7 @@ from .operations import OPERATIONS, Context, Operation, audit_params
 from .purpose import Policy, Why, check_why
 from .results import AuditReport, Result, _iso, _now, _window
 from .review import MisuseRules, entries_frame, misuse_flags
-from .roles import PERMISSIONS, PURPOSE_LIMITS, ROLES, is_data_operation, may
+from .roles import PERMISSIONS, PURPOSE_LIMITS, REVEALS_DATA, ROLES, is_data_operation, may
 
 if TYPE_CHECKING:
     from ..recognition.ocr import Engine
@@ -205,7 +205,7 @@ class AccessSession:
             allowed = ", ".join(sorted(PERMISSIONS.get(operation, ()))) or "no role"
             return AccessDenied(f"the {self.user.role} role may not {operation} (allowed: {allowed})"), None
         if not is_data_operation(operation):
-            return None, None
+            return (_untrained(row.trained_until, now) if operation in REVEALS_DATA else None), None
         try:
             checked = check_why(why, self.policy, synthetic=row.synthetic == "true")
         except InvalidInput as exc:
@@ -214,15 +214,9 @@ class AccessSession:
         if limited is not None and checked.purpose not in limited:
             return AccessDenied(f"the {self.user.role} role reaches data only for {', '.join(limited)}"), None
         if checked.purpose != "training":
-            expires = row.trained_until
-            if expires is None:
-                return AccessDenied(
-                    "no ALPR training is on record for you; a trainer records it with `workbench users train`"
-                ), None
-            if expires < now.date():
-                return AccessDenied(
-                    f"your ALPR training expired on {expires}; renew it with a trainer before using data"
-                ), None
+            untrained = _untrained(row.trained_until, now)
+            if untrained is not None:
+                return untrained, None
         return None, checked
 
     def _run(
@@ -729,6 +723,19 @@ class AccessSession:
         return self._admin(
             "backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest), progress), None)
         )
+
+
+def _untrained(trained_until: dt.date | None, now: dt.datetime) -> AccessDenied | None:
+    """The refusal of a member without current ALPR training, or None when theirs is current."""
+    if trained_until is None:
+        return AccessDenied(
+            "no ALPR training is on record for you; a trainer records it with `workbench users train`"
+        )
+    if trained_until < now.date():
+        return AccessDenied(
+            f"your ALPR training expired on {trained_until}; renew it with a trainer before using data"
+        )
+    return None
 
 
 def _why_fields(why: Why | None) -> dict[str, Any]:
