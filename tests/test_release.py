@@ -121,3 +121,26 @@ def test_the_demo_registers_agencies_and_investigators_can_list_them(run, city: 
     }
     refused = run("release", "agencies", "--user", "analyst", "--db", demo_db, ok=False, env=env)
     assert refused.exit_code != 0 and "may not agency.list" in refused.stderr
+
+
+def test_the_transparency_report_of_a_past_quarter_counts_only_that_quarter(
+    city: Store, manifest: dict, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from alpr_lib.access import login
+
+    admin = login(city, "admin", DEMO_PASSWORD)
+    admin.add_agency("Lane County DA", kind="prosecutorial", state="OR")
+    detective = login(city, "investigator", DEMO_PASSWORD)
+    plate = manifest["scenarios"]["clone"]["plate"]
+    detective.release(
+        agency="Lane County DA", dest=tmp_path / "pkg", plate=plate,
+        purpose="investigation", case="26-01234", reason="for the prosecutor",
+    )  # fmt: skip
+    supervisor = login(city, "supervisor", DEMO_PASSWORD)
+    now = dt.datetime.now(dt.UTC)
+    past = supervisor.transparency(since=now - dt.timedelta(days=400), until=now - dt.timedelta(days=300))
+    current = supervisor.transparency(since=now - dt.timedelta(days=1), until=now + dt.timedelta(hours=1))
+    assert past["releases"] == 0 and current["releases"] == 1
+    assert past["searches_by_purpose"] == {} and past["hotlist_hits"] == 0

@@ -82,7 +82,11 @@ def transparency_figures(conn: Connection, since: dt.datetime, until: dt.datetim
                 e.outcome == "ok",
             )
         ),
-        "releases": scalar(sa.select(sa.func.count()).select_from(s.Release.__table__)),
+        "releases": scalar(
+            sa.select(sa.func.count())
+            .select_from(s.Release.__table__)
+            .where(s.Release.released_at >= since, s.Release.released_at < until)
+        ),
     }
 
 
