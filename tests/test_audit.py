@@ -147,3 +147,28 @@ def test_the_demo_history_gives_supervisors_something_to_review(city: Store) -> 
     raised = {(r["user_name"], r["flag"]) for r in report.flags.to_dicts()}
     assert {("investigator", "repeat-plate"), ("investigator", "off-hours"), ("analyst", "volume")} <= raised
     assert supervisor.verify_audit()[0].ok
+
+
+def test_no_purge_and_no_member_removes_an_audit_entry(city: Store) -> None:
+    """Audit entries outlive the reads they record: a purge as far ahead as it goes destroys every read and
+    not one entry; deleting or rewriting entries through the workbench's own connection is refused."""
+    import sqlalchemy as sa
+
+    from alpr_lib.access import Policy
+    from alpr_lib.access.audit import verify_chain
+    from alpr_lib.store import schema as s
+
+    from .conftest import DEMO_PASSWORD
+
+    with city.read() as conn:
+        before = conn.execute(sa.select(s.AuditEntry.id, s.AuditEntry.hash).order_by(s.AuditEntry.id)).all()
+    admin = login(city, "admin", DEMO_PASSWORD, policy=Policy(retention_days=1))
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+    assert admin.purge(now=far, future=True)["reads_destroyed"] > 0
+    for statement in ("DELETE FROM audit_log", "UPDATE audit_log SET reason = 'nothing to see'"):
+        with pytest.raises(StoreError), city.atomic() as conn:
+            conn.exec_driver_sql(statement)
+    with city.read() as conn:
+        after = conn.execute(sa.select(s.AuditEntry.id, s.AuditEntry.hash).order_by(s.AuditEntry.id)).all()
+        assert verify_chain(conn).ok
+    assert after[: len(before)] == before and len(after) > len(before)  # only added to

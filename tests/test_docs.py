@@ -46,6 +46,7 @@ def test_settings_come_from_environment_then_file_then_default(tmp_path: Path) -
         ({"WORKBENCH_TIMEZONE": "Mars/Olympus"}, "timezone"),
         ({"WORKBENCH_CASE_FORMAT": "(("}, "case_format"),
         ({"WORKBENCH_CONFIG": "/nonexistent.toml"}, "does not exist"),
+        ({"WORKBENCH_AUDIT_RETENTION_DAYS": "30"}, "at least 365"),
     ],
 )
 def test_bad_settings_are_refused(env: dict[str, str], message: str, tmp_path: Path) -> None:

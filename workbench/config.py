@@ -46,6 +46,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _a_year_at_least(value: str) -> int:
+    number = int(value)
+    if number < 365:
+        raise ValueError("must be at least 365 (CJIS keeps audit records for a year at least)")
+    return number
+
+
 def _boolean(value: str) -> bool:
     lowered = str(value).strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -157,7 +164,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Most rows a data operation returns unless --limit says otherwise.",
         _positive_int,
     ),
-    Setting("audit_retention_days", 365, "Audit entries are kept at least this long.", _positive_int),
+    Setting(
+        "audit_retention_days",
+        365,
+        "Audit entries are kept at least this long (365 or more, as CJIS asks). The workbench itself never "
+        "deletes one: the database refuses it, and the purge leaves the audit log whole.",
+        _a_year_at_least,
+    ),
     Setting(
         "trusted_proxies",
         "127.0.0.1,::1",
