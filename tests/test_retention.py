@@ -287,3 +287,16 @@ def test_an_untrained_member_learns_nothing_from_holds(city: Store, manifest: di
         ).all()
         assert conn.execute(sa.select(sa.func.count()).select_from(s.Hold)).scalar_one() == 0
     assert [tuple(t) for t in trail] == [("hold.add", "denied")] * 2 + [("hold.list", "denied")]
+
+
+def test_info_tells_when_the_last_purge_ran_and_warns_when_one_is_overdue(city: Store, run) -> None:
+    env = {
+        "WORKBENCH_DB_URL": city.url.render_as_string(hide_password=False),
+        "WORKBENCH_PASSWORD": DEMO_PASSWORD,
+    }
+    before = run("info", env=env)
+    assert "last purge     never" in before.stdout and "no purge has finished in a day" in before.stderr
+    run("purge", "--user", "admin", env=env)
+    after = run("info", "--json", env=env)
+    data = __import__("json").loads(after.stdout)
+    assert data["last_purge_finished"] and not data["purge_overdue"] and "Warning" not in after.stderr

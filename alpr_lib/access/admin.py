@@ -267,8 +267,19 @@ def _clear_synthetic(store: Store) -> None:
         store.drop_everything()
 
 
-def database_info(store: Store) -> dict[str, Any]:
-    """Counts (reads, plates, cameras, users by role), the reads' time range and the database URL."""
+def database_info(
+    store: Store, *, retention_days: int = 30, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Counts (reads, plates, cameras, users by role), the reads' time range, the database URL, and the
+    last purge: ``purge_overdue`` when reads past ``retention_days`` wait and no purge finished in a day."""
     if not store.has_schema():
         raise InvalidInput(f"{mask_url(store.url)} has no workbench schema yet; run `workbench init`")
-    return store.info()
+    info = store.info()
+    now = now or dt.datetime.now(dt.UTC)
+    with store.read() as conn:
+        cutoff = int((now - dt.timedelta(days=retention_days)).timestamp() * 1000)
+        expired = conn.execute(sa.select(s.Read.id).where(s.Read.ts < cutoff).limit(1)).first() is not None
+    last = dt.datetime.fromisoformat(info["last_purge"]) if info["last_purge"] else None
+    recent = last is not None and info["last_purge_finished"] and now - last < dt.timedelta(days=1, hours=2)
+    info["purge_overdue"] = expired and not recent
+    return info

@@ -14,6 +14,7 @@ from alpr_lib.access import build_demo, database_info, init_database
 from alpr_lib.errors import InvalidInput
 
 from .common import (
+    current_settings,
     db_option,
     emit,
     json_option,
@@ -139,7 +140,7 @@ def info(db: str | None, as_json: bool) -> None:
     Example:
         workbench info --json
     """
-    data = database_info(open_store(db))
+    data = database_info(open_store(db), retention_days=current_settings().retention_days)
 
     def text() -> None:
         click.echo(f"database   {data['database']}{'  (synthetic)' if data['synthetic'] else ''}")
@@ -147,6 +148,16 @@ def info(db: str | None, as_json: bool) -> None:
             click.echo(f"{key:<16}{data[key]:>12,}")
         click.echo("users by role   " + ", ".join(f"{k} {v}" for k, v in data["users_by_role"].items()))
         click.echo(f"reads from     {data['first_read']}  to  {data['last_read']}")
+        last = data["last_purge"] or "never"
+        if data["last_purge"] and not data["last_purge_finished"]:
+            last += " (interrupted: run `workbench purge` to finish it)"
+        click.echo(f"last purge     {last}")
+        if data["purge_overdue"]:
+            click.echo(
+                "Warning: reads past the retention period are waiting and no purge has finished in a day: "
+                "run `workbench purge`, and schedule it (see the admin guide).",
+                err=True,
+            )
 
     emit(as_json, data, text)
 
