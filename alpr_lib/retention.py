@@ -35,7 +35,7 @@ from .media import ImageStore
 from .store import Store, partitions
 from .store import schema as s
 
-__all__ = ["PurgeReport", "held_clause", "purge"]
+__all__ = ["PurgeReport", "held_clause", "purge", "scheduled_purge"]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
 _A = s.Alert.__table__
@@ -354,3 +354,25 @@ def _scrub_sqlite(store: Store) -> None:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         raw.execute("VACUUM")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def scheduled_purge(
+    store: Store, *, retention_days: int, images: ImageStore | None = None, now: dt.datetime | None = None
+) -> PurgeReport | None:
+    """The purge a running server makes on its own each day (``ran_by`` ``scheduler``), audited as the
+    system's; a failure is audited and returned as None — the next day's run tries again."""
+    from .access import audit
+
+    when = now or dt.datetime.now(dt.UTC)
+    params: dict[str, Any] = {"now": when.isoformat(), "retention_days": retention_days, "scheduled": True}
+    try:
+        report = purge(store, now=when, retention_days=retention_days, ran_by="scheduler", images=images)
+    except StoreError as exc:
+        with store.atomic() as conn:
+            audit.append(conn, operation="purge", outcome="error", client="system", user_name="scheduler",
+                         params=params, detail=type(exc).__name__)  # fmt: skip
+        return None
+    with store.atomic() as conn:
+        audit.append(conn, operation="purge", outcome="ok", client="system", user_name="scheduler",
+                     params={**params, **report.as_dict()}, result_count=report.reads)  # fmt: skip
+    return report

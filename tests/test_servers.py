@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,29 @@ def test_the_web_login_holds_against_redirects_control_characters_guessing_and_p
         assert attempt("analyst", DEMO_PASSWORD).status_code == 429
     throttled = [e for e in audit(city, "logon") if e.detail == "too many failed logons from this address"]
     assert throttled and '"address":"127.0.0.1"' in throttled[-1].params
+
+
+def test_a_running_server_purges_on_its_own_schedule(city: Store, tmp_path: Path) -> None:
+    """Nobody runs `workbench purge`: the server destroys the reads past retention itself (here every two
+    seconds instead of once a night), records the destruction and audits it as the system's."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "workbench.toml").write_text('purge_at = "every 2s"\n')
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    with city.read() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(s.Read)).scalar_one()
+    with run_server("serve", str(city.url), apps, tmp_path):
+        for _ in range(60):
+            with city.read() as conn:
+                record = conn.execute(
+                    sa.select(s.DestructionRecord).where(s.DestructionRecord.finished_at.is_not(None))
+                ).first()
+            if record is not None:
+                break
+            time.sleep(0.5)
+    assert record is not None and record.ran_by == "scheduler" and record.reads_destroyed > 0
+    with city.read() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(s.Read)).scalar_one()
+    assert after == before - record.reads_destroyed  # the demo's month lies past 30 days
+    [entry, *_] = [e for e in audit(city, "purge") if e.client == "system"]
+    assert (entry.user_name, entry.outcome) == ("scheduler", "ok")

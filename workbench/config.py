@@ -31,6 +31,7 @@ __all__ = [
     "load_settings",
     "local_time",
     "policy_from",
+    "purge_schedule",
     "settings_markdown",
 ]
 
@@ -51,6 +52,32 @@ def _a_year_at_least(value: str) -> int:
     if number < 365:
         raise ValueError("must be at least 365 (CJIS keeps audit records for a year at least)")
     return number
+
+
+_EVERY = re.compile(r"every\s+(\d+)\s*s")
+
+
+def purge_schedule(value: str) -> dt.time | int | None:
+    """The ``purge_at`` setting read: a local time of day (``03:15``), a number of seconds between purges
+    (``every 30s``, for tests), or None (``off``). Raises ``ValueError`` on anything else."""
+    text = str(value).strip().lower()
+    if text == "off":
+        return None
+    every = _EVERY.fullmatch(text)
+    if every:
+        seconds = int(every.group(1))
+        if not 1 <= seconds <= 86_400:
+            raise ValueError("every N seconds takes 1 to 86400")
+        return seconds
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValueError("give a local time such as 03:15, or off") from None
+
+
+def _purge_at(value: str) -> str:
+    purge_schedule(value)
+    return str(value).strip()
 
 
 def _boolean(value: str) -> bool:
@@ -170,6 +197,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Audit entries are kept at least this long (365 or more, as CJIS asks). The workbench itself never "
         "deletes one: the database refuses it, and the purge leaves the audit log whole.",
         _a_year_at_least,
+    ),
+    Setting(
+        "purge_at",
+        "03:15",
+        "Local time of day at which a running server (`workbench serve`, `workbench lab`) purges the reads "
+        "past retention itself, each day; off: never (schedule `workbench purge` instead).",
+        _purge_at,
     ),
     Setting(
         "trusted_proxies",

@@ -8,10 +8,13 @@ nothing else of the workbench's.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
 import tempfile
+import threading
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +56,43 @@ class Runtime:
 
 
 _RUNTIME: Runtime | None = None
+
+
+class PurgeScheduler(threading.Thread):
+    """While a server runs, the purge of reads past retention, each day at the set local time (setting
+    ``purge_at``), or every N seconds (``every Ns``, for tests): nobody has to remember to run it, and no
+    administrator's password sits in a file for cron. Each run is audited as the system's."""
+
+    def __init__(self, store: Store, policy: Policy, schedule: dt.time | int) -> None:
+        super().__init__(name="workbench-purge", daemon=True)
+        self.store, self.policy, self.schedule = store, policy, schedule
+        self._stop = threading.Event()
+
+    def wait(self, now: dt.datetime) -> float:
+        """Seconds from ``now`` (aware) to the next run."""
+        if isinstance(self.schedule, int):
+            return float(self.schedule)
+        local = now.astimezone(zoneinfo.ZoneInfo(self.policy.timezone))
+        at = local.replace(hour=self.schedule.hour, minute=self.schedule.minute, second=0, microsecond=0)
+        if at <= local:
+            at = (local + dt.timedelta(days=1)).replace(
+                hour=self.schedule.hour, minute=self.schedule.minute, second=0, microsecond=0
+            )
+        return (at - local).total_seconds()
+
+    def run(self) -> None:
+        from alpr_lib.media import ImageStore
+        from alpr_lib.retention import scheduled_purge
+
+        while not self._stop.wait(self.wait(dt.datetime.now(dt.UTC))):
+            scheduled_purge(
+                self.store,
+                retention_days=self.policy.retention_days,
+                images=ImageStore(self.policy.image_store),
+            )
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def runtime() -> Runtime:
@@ -133,6 +173,7 @@ def launch(
     protected: bool = True,
     kernel_user: str = "nobody",
     trusted_proxies: frozenset[str] = frozenset(),
+    purge_at: dt.time | int | None = None,
     display: dict[str, str] | None = None,
 ) -> None:
     """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
@@ -174,6 +215,9 @@ def launch(
         enabled=protected,
     )
     _RUNTIME = Runtime(store, policy, audit_client, service, protected, trusted_proxies)
+    purger = PurgeScheduler(store, policy, purge_at) if purge_at is not None else None
+    if purger is not None:
+        purger.start()
     os.environ["JUPYTER_DEFAULT_PROVISIONER_NAME"] = "workbench-sandbox"
     # Our Voila template (no CDN links) is found on the Jupyter data path.
     data = str(Path(__file__).resolve().parent / "jupyter_data")
@@ -195,5 +239,7 @@ def launch(
 
             Voila.launch_instance(argv=voila_argv(root, ip=ip, port=port, browser=browser))
     finally:
+        if purger is not None:
+            purger.stop()
         service.stop()
         shutil.rmtree(door_dir, ignore_errors=True)

@@ -63,6 +63,7 @@ def _server_options_common(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _launch(
     client: str, db: str | None, folder: Path, *, ip: str, port: int, browser: bool, unprotected: bool
 ) -> None:
+    from ..config import purge_schedule
     from ..servers import launch
 
     settings = current_settings()
@@ -90,6 +91,7 @@ def _launch(
         protected=not unprotected,
         kernel_user=settings.kernel_user,
         trusted_proxies=frozenset(p.strip() for p in str(settings.trusted_proxies).split(",") if p.strip()),
+        purge_at=purge_schedule(settings.purge_at),
         display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
     )
 
