@@ -36,7 +36,7 @@ from .hotlists import add_entries, match_new_reads, max_read_id
 from .media import ImageStore
 from .plates import is_valid_plate, normalize
 from .store import Store
-from .store.writes import ensure_cameras, ensure_plates, insert_reads, mark_moving_cameras
+from .store.writes import ensure_cameras, ensure_plates, insert_reads, mark_moving_cameras, note_first_reads
 from .synth import SyntheticCity
 
 __all__ = [
@@ -333,6 +333,7 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
         )
         added = insert_reads(conn, reads)
         mark_moving_cameras(conn, reads)
+        note_first_reads(conn, reads)
         alerts = match_new_reads(conn, before) if added else 0
     return added, alerts
 
@@ -512,6 +513,7 @@ def load_city(store: Store, city: SyntheticCity, progress: Progress | None = Non
         for chunk in frame.iter_slices(200_000):
             with store.atomic() as conn:
                 report.imported += insert_reads(conn, chunk)
+                note_first_reads(conn, chunk)
             if progress:
                 progress(chunk.height)
     with store.atomic() as conn:

@@ -144,3 +144,4 @@ def test_the_transparency_report_of_a_past_quarter_counts_only_that_quarter(
     current = supervisor.transparency(since=now - dt.timedelta(days=1), until=now + dt.timedelta(hours=1))
     assert past["releases"] == 0 and current["releases"] == 1
     assert past["searches_by_purpose"] == {} and past["hotlist_hits"] == 0
+    assert past["cameras"] == 0 and current["cameras"] > 0  # the city's cameras began reading in October 2026

@@ -59,7 +59,12 @@ def transparency_figures(conn: Connection, since: dt.datetime, until: dt.datetim
     return {
         "since": since.date().isoformat(),
         "until": until.date().isoformat(),
-        "cameras": scalar(sa.select(sa.func.count()).select_from(s.Camera.__table__)),
+        # In operation during the period: its first read came before the period's end.
+        "cameras": scalar(
+            sa.select(sa.func.count())
+            .select_from(s.Camera.__table__)
+            .where(s.Camera.first_read_ts.is_not(None), s.Camera.first_read_ts < hi)
+        ),
         "reads_in_period_still_held": held_now,
         "reads_destroyed": int(destroyed[0] or 0),
         "images_destroyed": int(destroyed[1] or 0),

@@ -137,6 +137,8 @@ class Camera(Base):
     location: Mapped[str | None] = mapped_column(String(200))  # corridor or description
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    # When it came into operation: its earliest read's time, kept after the purge (migration 0011).
+    first_read_ts: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Plate(Base):

@@ -33,6 +33,7 @@ __all__ = [
     "insert_ignoring_duplicates",
     "insert_reads",
     "mark_moving_cameras",
+    "note_first_reads",
 ]
 
 #: Columns of a reads frame handed to :func:`insert_reads` (``plate_id`` already resolved).
@@ -120,6 +121,19 @@ def ensure_cameras(conn: Connection, cameras: Iterable[dict[str, Any]]) -> dict[
 #: 100 m) is really moving (:func:`mark_moving_cameras`). So a read of a fixed camera may lie this far from it
 #: in both: a search by place takes the fixed cameras that near the place, then each read by its own position.
 FIXED_SPREAD_DEG = 0.001
+
+
+def note_first_reads(conn: Connection, reads: pl.DataFrame) -> None:
+    """Keep each camera's earliest read time (``camera_id``, ``ts`` of reads just written): when it came into
+    operation, for the transparency report of a period."""
+    c = s.Camera.__table__.c
+    firsts = reads.group_by("camera_id").agg(pl.col("ts").min()).sort("camera_id")
+    for camera_id, ts in firsts.iter_rows():
+        conn.execute(
+            sa.update(s.Camera)
+            .where(c.id == camera_id, sa.or_(c.first_read_ts.is_(None), c.first_read_ts > ts))
+            .values(first_read_ts=ts)
+        )
 
 
 def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:
