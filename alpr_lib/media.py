@@ -133,12 +133,18 @@ class ImageStore:
         return f"{folder}/{name}"
 
     def destroy(self, relative: str) -> bool:
-        """Delete a read's file; False (nothing touched) when it is not a file inside the store."""
-        path = self.locate(relative)
-        if path is None:
+        """Delete a read's file. True when it is gone (deleted now, or missing already); False — nothing
+        touched — when the name leads outside the store, or to a folder, a device or anything else that is
+        not a regular file, or the file cannot be deleted."""
+        real = self.locate(relative, must_exist=False)
+        if real is None:
             return False
         try:
-            path.unlink()
+            if not stat.S_ISREG(real.lstat().st_mode):
+                return False
+            real.unlink()
         except FileNotFoundError:
+            return True
+        except OSError:
             return False
         return True
