@@ -27,6 +27,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_IMAGE_PIXELS",
     "check_image_size",
+    "clamp",
     "count",
     "finite",
     "identifier",
@@ -82,6 +83,11 @@ def read_time_ms(ms: int, now: dt.datetime | None = None) -> int:
     return ms
 
 
+def clamp(when: dt.datetime, now: dt.datetime | None = None) -> dt.datetime:
+    """An aware time brought within the times reads can have: 1990 to a day from now."""
+    return min(max(when, EARLIEST), latest(now))
+
+
 def window(
     since: dt.datetime | None, until: dt.datetime | None, now: dt.datetime | None = None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -96,11 +102,7 @@ def window(
         raise InvalidInput("the time window ends before 1990, before any read")
     if since is not None and since > hi:
         raise InvalidInput("the time window starts after tomorrow, after any read")
-    if since is not None and since < EARLIEST:
-        since = EARLIEST
-    if until is not None and until > hi:
-        until = hi
-    return since, until
+    return (None if since is None else clamp(since, now)), (None if until is None else clamp(until, now))
 
 
 def finite(value: float, what: str) -> float:

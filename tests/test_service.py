@@ -34,7 +34,9 @@ TRAINING = {"purpose": "training", "reason": "practising on the synthetic city"}
 
 @pytest.fixture
 def door(city: Store, tmp_path: Path) -> Iterator[DoorService]:
-    service = DoorService(city, Policy(), tmp_path / "run" / "door.sock", client="lab", allow_password=True)
+    # The door keeps its files in an image store a kernel is never told of.
+    policy = Policy(image_store=str(tmp_path / "data" / "images"))
+    service = DoorService(city, policy, tmp_path / "run" / "door.sock", client="lab", allow_password=True)
     service.start()
     yield service
     service.stop()
@@ -127,6 +129,7 @@ def test_a_password_session_lives_on_its_connection(
 ) -> None:
     client = DoorClient(door.path, user="analyst", password=DEMO_PASSWORD)
     request.addfinalizer(client.close)
+    # The department's rules reach the kernel; where the door keeps its files does not.
     assert (client.name, client.role, client.policy) == ("analyst", "analyst", Policy())
     client.set_purpose(**TRAINING)
     result = client.search_partial("*1*")

@@ -9,6 +9,7 @@ nothing else of the workbench's.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import sys
@@ -73,23 +74,21 @@ class PurgeScheduler(threading.Thread):
         if isinstance(self.schedule, int):
             return float(self.schedule)
         local = now.astimezone(zoneinfo.ZoneInfo(self.policy.timezone))
-        at = local.replace(hour=self.schedule.hour, minute=self.schedule.minute, second=0, microsecond=0)
+        at = dt.datetime.combine(local.date(), self.schedule, local.tzinfo)
         if at <= local:
-            at = (local + dt.timedelta(days=1)).replace(
-                hour=self.schedule.hour, minute=self.schedule.minute, second=0, microsecond=0
-            )
+            at += dt.timedelta(days=1)
         return (at - local).total_seconds()
 
     def run(self) -> None:
         from alpr_lib.media import ImageStore
         from alpr_lib.retention import scheduled_purge
 
+        images = ImageStore(self.policy.image_store)
         while not self._stop.wait(self.wait(dt.datetime.now(dt.UTC))):
-            scheduled_purge(
-                self.store,
-                retention_days=self.policy.retention_days,
-                images=ImageStore(self.policy.image_store),
-            )
+            try:
+                scheduled_purge(self.store, retention_days=self.policy.retention_days, images=images)
+            except Exception as exc:  # noqa: BLE001 - tomorrow's purge must still run; the kind is logged
+                logging.getLogger(__name__).error("the scheduled purge failed (%s)", type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()

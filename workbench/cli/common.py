@@ -283,7 +283,7 @@ def parse_when(value: str | None, *, end: bool = False, clamp: bool = True) -> d
     try:
         when = local_time(value, current_settings().timezone, end=end)
         if clamp:
-            when = min(max(when, validate.EARLIEST), validate.latest())
+            when = validate.clamp(when)
     except (ValueError, OverflowError):
         raise InvalidInput(
             f"cannot read the time {validate.printable(value)[:40]!r}: use ISO 8601, e.g. 2026-11-03T14:00"

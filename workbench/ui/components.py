@@ -118,7 +118,7 @@ class Door:
             when = local_time(text, str(self.timezone), end=end)
         except OverflowError:
             raise ValueError("not a time") from None
-        return min(max(when, validate.EARLIEST), validate.latest())
+        return validate.clamp(when)
 
 
 class PurposeBar(W.VBox):
