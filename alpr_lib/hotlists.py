@@ -31,6 +31,7 @@ __all__ = [
     "MAX_OCR_SUBSTITUTIONS",
     "HotlistFile",
     "add_entries",
+    "alerts_count",
     "alerts_frame",
     "hotlists_frame",
     "match_new_reads",
@@ -267,6 +268,21 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
     "verified_at": pl.Datetime("us", "UTC"),
     "note": pl.String(),
 }
+
+
+def alerts_count(
+    conn: Connection, *, status: str | None = None, since_ms: int | None = None, until_ms: int | None = None
+) -> int:
+    """How many alerts (of a status) were raised by reads in ``[since, until]``."""
+    a = s.Alert.__table__.c
+    query = sa.select(sa.func.count()).select_from(s.Alert.__table__)
+    if status:
+        query = query.where(a.status == status)
+    if since_ms is not None:
+        query = query.where(a.read_ts >= since_ms)
+    if until_ms is not None:
+        query = query.where(a.read_ts <= until_ms)
+    return int(conn.execute(query).scalar_one())
 
 
 def alerts_frame(

@@ -28,35 +28,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from . import validate
 from .errors import StoreError
 from .media import ImageStore
 from .store import Store, partitions
 from .store import schema as s
+from .store.retained import floor_ms, held_clause
 
 __all__ = ["PurgeReport", "held_clause", "purge", "scheduled_purge"]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
 _A = s.Alert.__table__
-
-
-_HELD_PLATE, _READ_PLATE = _P.alias("held_plate"), _P.alias("read_plate")
-
-
-def held_clause() -> sa.ColumnElement[bool]:
-    """True for a read that an active hold keeps: by its id, or by its plate and time window. A hold on a
-    plate keeps its reads under every state: one read names the state and the next does not, and both are
-    the evidence the hold was made for."""
-    by_read = sa.exists().where(_HR.c.read_id == _R.c.id, _HR.c.hold_id == _H.c.id, _H.c.status == "active")
-    by_plate = sa.exists().where(
-        _H.c.status == "active",
-        _HELD_PLATE.c.id == _H.c.plate_id,
-        _READ_PLATE.c.id == _R.c.plate_id,
-        _READ_PLATE.c.plate == _HELD_PLATE.c.plate,
-        sa.or_(_H.c.ts_from.is_(None), _R.c.ts >= _H.c.ts_from),
-        sa.or_(_H.c.ts_to.is_(None), _R.c.ts <= _H.c.ts_to),
-    )
-    return sa.or_(by_read, by_plate)
 
 
 @dataclass
@@ -130,11 +111,8 @@ def purge(
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     images = images or ImageStore(None)
-    try:
-        cutoff = max(now - dt.timedelta(days=retention_days), validate.EARLIEST)
-    except OverflowError:
-        cutoff = validate.EARLIEST
-    cutoff_ms = int(cutoff.timestamp() * 1000)
+    cutoff_ms = floor_ms(now, retention_days)
+    cutoff = dt.datetime.fromtimestamp(cutoff_ms / 1000, dt.UTC)
     report = PurgeReport(cutoff=cutoff, dry_run=dry_run)
     with store.read() as conn:
         report.held = int(

@@ -476,7 +476,7 @@ def test_reads_stored_out_of_range_before_the_checks_break_no_command(city: Stor
 def test_a_vendors_images_are_copied_in_from_the_export_folder_and_nothing_outside_it(
     tmp_path: Path, run: object
 ) -> None:
-    env = {"WORKBENCH_PASSWORD": ADMIN_PASSWORD, "WORKBENCH_USER": "admin"}
+    env = {"WORKBENCH_PASSWORD": ADMIN_PASSWORD, "WORKBENCH_USER": "admin", "WORKBENCH_RETENTION_DAYS": "30"}
     cli = run  # type: ignore[assignment]
     cli("init", env=env)  # type: ignore[operator]
     export = tmp_path / "export"

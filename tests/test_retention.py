@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from alpr_lib.access import Policy, login
-from alpr_lib.errors import AccessDenied, InvalidCaseNumber, NotFound
+from alpr_lib.errors import AccessDenied, InvalidCaseNumber, InvalidInput, NotFound
 from alpr_lib.ingest import import_csv
 from alpr_lib.retention import held_clause
 from alpr_lib.store import Store, partitions
@@ -138,7 +138,7 @@ def test_a_hold_on_a_plate_keeps_its_reads_under_every_state(admin_store: Store,
         rows.append(f"{plate},{state},CAM-{i},{(old + dt.timedelta(hours=i)).isoformat()},44.0,-124.1")
     (tmp_path / "reads.csv").write_text("\n".join(rows) + "\n")
     assert import_csv(admin_store, tmp_path / "reads.csv").imported == 4
-    admin = login(admin_store, "admin", ADMIN_PASSWORD)
+    admin = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(retention_days=30))
     admin.record_training("admin")  # a hold reveals data: only the trained make one
     until = old + dt.timedelta(hours=2)  # the time of the last read: a hold's window keeps both its ends
     admin.add_hold(plate="7ABC123", since=old, until=until, case="26-05555", reason="evidence kept")
@@ -293,6 +293,7 @@ def test_info_tells_when_the_last_purge_ran_and_warns_when_one_is_overdue(city: 
     env = {
         "WORKBENCH_DB_URL": city.url.render_as_string(hide_password=False),
         "WORKBENCH_PASSWORD": DEMO_PASSWORD,
+        "WORKBENCH_RETENTION_DAYS": "30",
     }
     before = run("info", env=env)
     assert "last purge     never" in before.stdout and "no purge has finished in a day" in before.stderr
@@ -300,3 +301,85 @@ def test_info_tells_when_the_last_purge_ran_and_warns_when_one_is_overdue(city: 
     after = run("info", "--json", env=env)
     data = __import__("json").loads(after.stdout)
     assert data["last_purge_finished"] and not data["purge_overdue"] and "Warning" not in after.stderr
+
+
+def _recent_town(store: Store, folder: Path) -> tuple[dt.datetime, Path]:
+    """Reads dated from the real now: a plate seen 40 and 35 days ago (with a companion, a clone's second
+    car and a hotlist hit) and 2 days ago; a held plate seen 45 days ago."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    rows = ["plate,state,camera,ts,lat,lon"]
+
+    def read(plate: str, camera: str, ago: dt.timedelta, lat: float = 44.0) -> None:
+        rows.append(f"{plate},OR,{camera},{(now - ago).isoformat()},{lat},-124.1")
+
+    for days in (40, 35, 2):
+        read("7ABC123", "CAM-A", dt.timedelta(days=days))
+        read("FRIEND1", "CAM-A", dt.timedelta(days=days, seconds=-20))
+    read("7ABC123", "CAM-B", dt.timedelta(days=40, minutes=-5), lat=44.5)  # 55 km in five minutes
+    read("HELD001", "CAM-A", dt.timedelta(days=45))
+    hotlist = folder / "hotlist.csv"
+    hotlist.write_text("plate,state,kind\n7ABC123,OR,stolen\n")
+    (folder / "reads.csv").write_text("\n".join(rows) + "\n")
+    return now, folder / "reads.csv"
+
+
+def _reads_of(plate: str) -> sa.Select:
+    return sa.select(s.Read.id).join(s.Plate, s.Plate.id == s.Read.plate_id).where(s.Plate.plate == plate)
+
+
+def test_a_read_past_retention_is_served_by_no_operation_before_the_purge(
+    shared_store: Store, tmp_path: Path, run
+) -> None:
+    admin_store = shared_store
+    now, reads = _recent_town(admin_store, tmp_path)
+    admin = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(retention_days=30))
+    admin.record_training("admin")
+    admin.add_agency("Lane County DA", kind="prosecutorial", state="OR")
+    admin.import_hotlist(tmp_path / "hotlist.csv", name="Stolen vehicles")
+    assert import_csv(admin_store, reads).imported == 8
+    with admin_store.read() as conn:
+        held_id = conn.execute(_reads_of("HELD001")).scalar_one()
+    admin.add_hold(read_ids=[held_id], case="26-05555", reason="evidence kept")
+    admin.set_purpose("administrative", case="26-05555", reason="retention check")
+    recent = now - dt.timedelta(days=30)
+
+    found = admin.search_plate("7ABC123")
+    assert found.count == 1 and found.frame["ts"][0] > recent and found.past_retention == 3
+    assert admin.search_plate("HELD001").count == 1  # kept by its hold: served past retention
+    partial = admin.search_partial("*1*")
+    assert set(partial.frame["plate"]) == {"7ABC123", "FRIEND1", "HELD001"}
+    assert partial.count == 3 and partial.past_retention == 5
+    assert admin.search_fuzzy("7ABC12", max_edits=1).count == 1
+    assert admin.search_plate("7ABC123", near=(44.0, -124.1, 500)).past_retention == 2
+    timeline = admin.timeline("7ABC123")
+    assert timeline.count == 1 and timeline.past_retention == 3
+    month = {"since": now - dt.timedelta(days=46), "until": now - dt.timedelta(days=16)}
+    canvass = admin.canvass([{"lat": 44.0, "lon": -124.1, "radius_m": 300, **month}])
+    assert canvass.frame["plate"].to_list() == ["HELD001"] and canvass.past_retention == 4
+    convoy = admin.convoy("7ABC123", min_times=1)
+    assert convoy.frame["times"].to_list() == [1] and convoy.past_retention == 3
+    assert admin.clones(plate="7ABC123").count == 0  # the impossible pair is 40 days old
+    alerts = admin.alerts()
+    assert alerts.count == 1 and alerts.past_retention == 3
+    with admin_store.read() as conn:
+        expired_id = conn.execute(_reads_of("7ABC123").order_by(s.Read.ts).limit(1)).scalar_one()  # 40 days
+    with pytest.raises(InvalidInput, match="within the retention period"):
+        admin.crop(expired_id)
+    with pytest.raises(InvalidInput, match="within the retention period"):
+        admin.release(agency="Lane County DA", dest=tmp_path / "old", read_ids=[expired_id])
+    released = admin.release(agency="Lane County DA", dest=tmp_path / "package", plate="7ABC123")
+    assert released.count == 1 and released.past_retention == 3
+
+    env = {
+        "WORKBENCH_DB_URL": admin_store.url.render_as_string(hide_password=False),
+        "WORKBENCH_PASSWORD": ADMIN_PASSWORD,
+        "WORKBENCH_RETENTION_DAYS": "30",
+    }
+    why = ["--purpose", "administrative", "--case", "26-05555", "--reason", "retention check"]
+    why += ["--user", "admin"]
+    said = run("search", "plate", "7ABC123", *why, env=env)
+    assert "3 reads past retention not shown" in said.stderr and said.stdout.count("7ABC123") == 1
+    assert admin.purge(now=now)["reads_destroyed"] == 5  # what was hidden is what the purge destroys
+    after = admin.search_partial("*1*")
+    assert after.frame["read_id"].to_list() == partial.frame["read_id"].to_list()
+    assert after.past_retention == 0

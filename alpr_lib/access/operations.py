@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,12 @@ from ..analytics import common_plates as find_common_plates
 from ..analytics import timeline as movement_timeline
 from ..analytics.canvass import cameras_near, canvass_all, scene_summary
 from ..errors import InvalidInput
-from ..hotlists import alerts_frame
+from ..hotlists import alerts_count, alerts_frame
 from ..hotlists import verify_alert as record_verification
 from ..matching import compile_pattern
 from ..media import ImageStore
 from ..plates import equivalence_key, is_valid_plate, normalize
-from ..store import Store
+from ..store import Store, retained
 from ..store import queries as q
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case, record_release
@@ -80,6 +80,12 @@ class Context:
     user: UserRecord
     cap: int
     why: Why | None = None
+    now: dt.datetime = field(default_factory=_now)
+
+    @property
+    def floor(self) -> int:
+        """The retention floor (epoch ms): older reads are served only when a hold keeps them."""
+        return retained.floor_ms(self.now, self.policy.retention_days)
 
 
 def search_plate(
@@ -97,15 +103,14 @@ def search_plate(
     """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until]``; the
     other filters are :meth:`search_partial`'s.
     """
-    cap = ctx.cap
     text = normalize(plate)
     if not text:
         raise InvalidInput("give a plate: letters and digits")
     ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
     plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
     filters = (cameras, near, min_confidence)
-    frame, truncated = _reads_of(conn, plates, cap, since, until, *filters)
-    return Result(frame, UNAUDITED, "search.plate", truncated)
+    frame, truncated, hidden = _reads_of(conn, ctx, plates, since, until, *filters)
+    return Result(frame, UNAUDITED, "search.plate", truncated, hidden)
 
 
 def search_partial(
@@ -125,7 +130,6 @@ def search_partial(
     Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
     ``min_confidence``. ``plates`` lists the matching plates with their reads.
     """
-    cap = ctx.cap
     compiled = compile_pattern(pattern)
     if len(compiled.anchor) >= 3 and ctx.store.has_trigram_index(conn):
         # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
@@ -133,9 +137,11 @@ def search_partial(
     else:
         plates, codes = ctx.store.plate_index.codes(conn)
         matched = match_pattern(plates, compiled, _state(state), codes)
-    frame, truncated = _reads_of(conn, matched, cap, since, until, cameras, near, min_confidence)
+    frame, truncated, hidden = _reads_of(conn, ctx, matched, since, until, cameras, near, min_confidence)
     plates = _with_counts(matched, frame)
-    return PlatesResult(frame, UNAUDITED, "search.partial", truncated, plates=plates, pattern=compiled.regex)
+    return PlatesResult(
+        frame, UNAUDITED, "search.partial", truncated, hidden, plates=plates, pattern=compiled.regex
+    )
 
 
 def search_fuzzy(
@@ -156,7 +162,6 @@ def search_fuzzy(
     Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
     ``plates`` ranks the plates.
     """
-    cap = ctx.cap
     text = normalize(plate)
     if not is_valid_plate(text):
         raise InvalidInput("give a plate of 2-8 letters and digits")
@@ -166,8 +171,11 @@ def search_fuzzy(
     if state:
         candidates = candidates.filter(pl.col("state") == _state(state))
     ranked = fuzzy_rank(text, candidates, max_edits)
-    frame, truncated = _reads_of(conn, ranked, cap, since, until, cameras, near, min_confidence, rank=True)
-    return PlatesResult(frame, UNAUDITED, "search.fuzzy", truncated, plates=_with_counts(ranked, frame))
+    filters = (cameras, near, min_confidence)
+    frame, truncated, hidden = _reads_of(conn, ctx, ranked, since, until, *filters, rank=True)
+    return PlatesResult(
+        frame, UNAUDITED, "search.fuzzy", truncated, hidden, plates=_with_counts(ranked, frame)
+    )
 
 
 def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]]) -> CanvassResult:
@@ -180,9 +188,10 @@ def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str
     """
     cap = ctx.cap
     parsed = [_as_scene(sc) for sc in scenes]
-    reads, counts, summary = canvass_all(_fetch_scenes(conn, parsed), parsed)
+    kept, hidden = _fetch_scenes(conn, ctx, parsed)
+    reads, counts, summary = canvass_all(kept, parsed)
     return CanvassResult(
-        reads.head(cap), UNAUDITED, "canvass", reads.height > cap, plates=counts, scenes=summary
+        reads.head(cap), UNAUDITED, "canvass", reads.height > cap, hidden, plates=counts, scenes=summary
     )
 
 
@@ -197,11 +206,12 @@ def common_plates(
     parsed = [_as_scene(sc) for sc in scenes]
     if not 1 <= min_scenes <= max(len(parsed), 1):
         raise InvalidInput("min_scenes is at least 1 and at most the number of scenes")
-    reads = _scene_reads(conn, parsed)
+    kept, hidden = _fetch_scenes(conn, ctx, parsed)
+    reads = canvass_reads(kept, parsed)
     found = find_common_plates(reads, min_scenes)
     support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
     return CommonPlatesResult(
-        found.head(cap), UNAUDITED, "common", found.height > cap,
+        found.head(cap), UNAUDITED, "common", found.height > cap, hidden,
         reads=support, scenes=scene_summary(reads, parsed),
     )  # fmt: skip
 
@@ -224,10 +234,10 @@ def timeline(
         raise InvalidInput("give a plate of 2-8 letters and digits")
     since_ms, until_ms = _window(since, until)
     ids = q.plate_ids(conn, text, _state(state))
-    reads = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
+    reads, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1)
     result = movement_timeline(reads.head(cap), timezone=ctx.policy.timezone)
     sightings = result.pop("sightings")
-    return TimelineResult(sightings, UNAUDITED, "timeline", reads.height > cap, **result)
+    return TimelineResult(sightings, UNAUDITED, "timeline", reads.height > cap, hidden, **result)
 
 
 def convoy(
@@ -255,14 +265,16 @@ def convoy(
     since_ms, until_ms = _window(since, until)
     ids = q.plate_ids(conn, text, _state(state))
     itself = q.plate_ids(conn, text) if state else ids
-    counted = q.companion_counts(
-        conn, ids, int(window_s * 1000), since_ms, until_ms, min_times, itself=itself
-    )
+    # Within retention only, the target's reads and its companions' alike (held reads are for searches).
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids)
+    low = _clamped(ctx, since_ms)
+    half = int(window_s * 1000)
+    counted = q.companion_counts(conn, ids, half, low, until_ms, min_times, itself=itself, floor_ms=ctx.floor)
     ranked = rank_companions(counted)
     top = ranked.head(min(cap, 50))
     with_ids = q.plate_id_pairs(conn, top.select("plate", "state"))
-    together = q.reads_beside(conn, ids, with_ids, int(window_s * 1000), since_ms, until_ms)
-    return ConvoyResult(ranked.head(cap), UNAUDITED, "convoy", ranked.height > cap, together=together)
+    together = q.reads_beside(conn, ids, with_ids, half, low, until_ms, floor_ms=ctx.floor)
+    return ConvoyResult(ranked.head(cap), UNAUDITED, "convoy", ranked.height > cap, hidden, together=together)
 
 
 def clones(
@@ -289,20 +301,21 @@ def clones(
         if not is_valid_plate(text):
             raise InvalidInput("give a plate of 2-8 letters and digits")
         ids = q.plate_ids(conn, text)
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids)
     pairs = impossible_travel(
-        q.read_positions(conn, since_ms, until_ms, ids),
+        q.read_positions(conn, _clamped(ctx, since_ms), until_ms, ids),
         min_kmh=min_kmh,
         min_distance_m=min_distance_m,
     )
     frame = q.describe_read_pairs(conn, pairs.head(cap))
-    return Result(frame, UNAUDITED, "clones", pairs.height > cap)
+    return Result(frame, UNAUDITED, "clones", pairs.height > cap, hidden)
 
 
 def crop(conn: Connection, ctx: Context, read_id: int) -> CropResult:
     """The saved plate crop of one read (JPEG bytes), for the alert verifier; None when it has none."""
-    found = q.reads_by_id(conn, [validate.identifier(read_id, "a read id")])
+    found, _hidden = _kept_by_id(conn, ctx, q.reads_by_id(conn, [validate.identifier(read_id, "a read id")]))
     if found.height == 0:
-        raise InvalidInput(f"there is no read {read_id}")
+        raise InvalidInput(f"there is no read {read_id} within the retention period")
     path = ImageStore(ctx.policy.image_store).locate(found["crop_path"][0])
     data = path.read_bytes() if path is not None else None
     return CropResult(found, UNAUDITED, "crop", crop=data)
@@ -333,9 +346,13 @@ def release(
     )
     if plate:
         since_ms, until_ms = _window(since, until)
-        frame = q.fetch_reads(conn, q.plate_ids(conn, normalize(plate)), since_ms=since_ms, until_ms=until_ms)
+        ids = q.plate_ids(conn, normalize(plate))
+        frame, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=None)
     elif read_ids:
-        frame = q.reads_by_id(conn, [validate.identifier(r, "a read id") for r in read_ids]).sort("ts")
+        asked = q.reads_by_id(conn, [validate.identifier(r, "a read id") for r in read_ids]).sort("ts")
+        frame, hidden = _kept_by_id(conn, ctx, asked)
+        if frame.height == 0:
+            raise InvalidInput("none of the reads named is within the retention period")
     else:
         raise InvalidInput("say what to release: a plate (with a time window) or read ids")
     paths = q.image_paths(conn, frame["read_id"].to_list())
@@ -361,7 +378,7 @@ def release(
         manifest_sha256=digest,
         at=_now(),
     )
-    return ReleaseResult(frame, UNAUDITED, "export", package=str(dest), manifest_sha256=digest)
+    return ReleaseResult(frame, UNAUDITED, "export", False, hidden, package=str(dest), manifest_sha256=digest)
 
 
 def alerts(
@@ -380,8 +397,13 @@ def alerts(
     if status not in (None, "unverified", "confirmed", "cleared"):
         raise InvalidInput("an alert's status is unverified, confirmed or cleared")
     since_ms, until_ms = _window(since, until)
-    frame = alerts_frame(conn, status=status, since_ms=since_ms, until_ms=until_ms, limit=cap + 1)
-    return Result(frame.head(cap), UNAUDITED, "alerts.list", frame.height > cap)
+    low = _clamped(ctx, since_ms)
+    frame = alerts_frame(conn, status=status, since_ms=low, until_ms=until_ms, limit=cap + 1)
+    hidden = 0
+    if since_ms is None or since_ms < ctx.floor:
+        high = ctx.floor - 1 if until_ms is None else min(until_ms, ctx.floor - 1)
+        hidden = alerts_count(conn, status=status, since_ms=since_ms, until_ms=high)
+    return Result(frame.head(cap), UNAUDITED, "alerts.list", frame.height > cap, hidden)
 
 
 def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, note: str) -> Result:
@@ -389,14 +411,16 @@ def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, 
     actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed.
     """
     validate.identifier(alert_id, "an alert id")
+    if not alerts_frame(conn, alert_id=alert_id, since_ms=ctx.floor).height:
+        raise InvalidInput(f"there is no alert {alert_id} within the retention period")
     record_verification(conn, alert_id, result=result, note=note, user_id=ctx.user.id, now=_now())
     return Result(alerts_frame(conn, alert_id=alert_id), UNAUDITED, "alerts.verify")
 
 
 def _reads_of(
     conn: Connection,
+    ctx: Context,
     plates: pl.DataFrame,
-    cap: int,
     since: dt.datetime | None,
     until: dt.datetime | None,
     cameras: list[str] | None,
@@ -404,8 +428,10 @@ def _reads_of(
     min_confidence: float | None,
     *,
     rank: bool = False,
-) -> tuple[pl.DataFrame, bool]:
-    """The reads of the given plates under the search filters, at most ``cap`` (and whether capped)."""
+) -> tuple[pl.DataFrame, bool, int]:
+    """The reads of the given plates under the search filters within retention, at most the cap; whether
+    capped, and how many reads past retention were left out."""
+    cap = ctx.cap
     since_ms, until_ms = _window(since, until)
     if min_confidence is not None and not 0 <= min_confidence <= 1:
         raise InvalidInput("the minimum confidence is between 0 and 1")
@@ -420,54 +446,125 @@ def _reads_of(
                 f"{len(wanted) - found.height} of the cameras named are not known; see the camera list"
             )
         camera_ids = found["camera_id"].to_list()
-    if near is not None:
+    ids = plates["plate_id"].to_list()
+    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence}
+    if near is None:
+        frame, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1, **filters)
+    else:
         lat, lon, radius = near
         scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
         fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
-        ids = set(fixed + by_position)
-        camera_ids = sorted(ids if camera_ids is None else ids & set(camera_ids))
-    frame = q.fetch_reads(
-        conn,
-        plates["plate_id"].to_list(),
-        since_ms=since_ms,
-        until_ms=until_ms,
-        limit=None if scene is not None else cap + 1,
-        camera_ids=camera_ids,
-        min_confidence=min_confidence,
-    )
-    if scene is not None:
-        frame = frame.filter(
+        near_ids = set(fixed + by_position)
+        filters["camera_ids"] = sorted(near_ids if camera_ids is None else near_ids & set(camera_ids))
+        # Every read near the place in the window, then the circle: what retention leaves out is counted
+        # in the circle too.
+        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, **filters).filter(
             haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
         )
+        frame, hidden = _kept_by_id(conn, ctx, every)
     if rank:
         frame = _ranked(frame, plates)
-    return frame.head(cap), frame.height > cap
+    return frame.head(cap), frame.height > cap, hidden
 
 
-def _fetch_scenes(conn: Connection, scenes: list[Scene]) -> list[pl.DataFrame]:
-    """Each scene's candidate reads: the fixed cameras near it, and the reads in its box of mobile units
-    and of fixed cameras just beyond it (:func:`~alpr_lib.analytics.canvass.cameras_near`)."""
+def _clamped(ctx: Context, since_ms: int | None) -> int:
+    """A window's start raised to the retention floor."""
+    return ctx.floor if since_ms is None else max(since_ms, ctx.floor)
+
+
+def _past_retention(
+    conn: Connection, ctx: Context, since_ms: int | None, until_ms: int | None, **filters: Any
+) -> int:
+    """How many reads in the window under ``filters`` are past retention and kept by no hold."""
+    floor = ctx.floor
+    if since_ms is not None and since_ms >= floor:
+        return 0
+    high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
+    expired = retained.count_reads(conn, since_ms, high, **filters)
+    if not expired:
+        return 0
+    held = _matching(retained.held_reads(conn, floor, since_ms, until_ms), **filters)
+    return expired - held.height
+
+
+def _matching(
+    held: pl.DataFrame,
+    *,
+    plate_ids: Sequence[int] | None = None,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
+) -> pl.DataFrame:
+    if plate_ids is not None:
+        held = held.filter(pl.col("plate_id").is_in(list(plate_ids)))
+    if camera_ids is not None:
+        held = held.filter(pl.col("camera_id").is_in(list(camera_ids)))
+    if min_confidence is not None:
+        held = held.filter(pl.col("confidence") >= min_confidence)
+    return held
+
+
+def _fetch_kept(
+    conn: Connection,
+    ctx: Context,
+    ids: Sequence[int],
+    since_ms: int | None,
+    until_ms: int | None,
+    *,
+    limit: int | None,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
+) -> tuple[pl.DataFrame, int]:
+    """:func:`~alpr_lib.store.queries.fetch_reads` within retention — its window raised to the floor, the
+    held reads below the floor put first (they are the oldest) — and how many reads were left out."""
+    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence}
+    frame = q.fetch_reads(
+        conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
+    )
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids, **filters)
+    if since_ms is None or since_ms < ctx.floor:
+        held = _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms), plate_ids=ids, **filters)
+        if held.height:
+            frame = pl.concat([held.select(frame.columns), frame])
+            frame = frame if limit is None else frame.head(limit)
+    return frame, hidden
+
+
+def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Reads fetched whole, split: those within retention or kept by a hold, and how many were neither."""
+    floor = ctx.floor
+    old = reads.filter(pl.col("ts").dt.epoch("ms") < floor)
+    if not old.height:
+        return reads, 0
+    low = int(old["ts"].dt.epoch("ms").min())
+    held = set(retained.held_reads(conn, floor, low, floor - 1)["read_id"].to_list())
+    kept = reads.filter((pl.col("ts").dt.epoch("ms") >= floor) | pl.col("read_id").is_in(list(held)))
+    return kept, reads.height - kept.height
+
+
+def _fetch_scenes(conn: Connection, ctx: Context, scenes: list[Scene]) -> tuple[list[pl.DataFrame], int]:
+    """Each scene's candidate reads within retention — the fixed cameras near it, and the reads in its box
+    of mobile units and of fixed cameras just beyond it
+    (:func:`~alpr_lib.analytics.canvass.cameras_near`) — and how many reads in the scenes' circles were
+    past retention."""
     if not scenes:
         raise InvalidInput("give at least one scene: a place (LAT,LON), a radius and a time window")
     if len(scenes) > 20:
         raise InvalidInput("at most 20 scenes at once")
     all_cams = q.cameras(conn)
-    per_scene = []
+    kept, dropped = [], []
     for scene in scenes:
         fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
-        per_scene.append(
-            pl.concat(
-                [
-                    q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
-                    q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
-                ]
-            )
+        every = pl.concat(
+            [
+                q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
+                q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
+            ]
         )
-    return per_scene
-
-
-def _scene_reads(conn: Connection, scenes: list[Scene]) -> pl.DataFrame:
-    return canvass_reads(_fetch_scenes(conn, scenes), scenes)
+        within, _hidden = _kept_by_id(conn, ctx, every)
+        kept.append(within)
+        dropped.append(every.join(within.select("read_id"), on="read_id", how="anti"))
+    hidden = canvass_reads(dropped, scenes).height if any(d.height for d in dropped) else 0
+    return kept, hidden
 
 
 def _state(state: str | None) -> str | None:

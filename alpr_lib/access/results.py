@@ -34,7 +34,9 @@ def _now() -> dt.datetime:
 class Result:
     """What a data operation returns: its rows as a polars DataFrame and the audit entry that records it.
 
-    ``truncated`` says the rows were capped at the session's result limit. Operations that return more
+    ``truncated`` says the rows were capped at the session's result limit; ``past_retention`` how many reads
+    the operation left out because they are older than the retention period and no hold keeps them (they
+    are never served, whether or not the purge has destroyed them yet). Operations that return more
     than rows return a subclass naming what else they hold (:class:`CanvassResult` has ``plates`` and
     ``scenes``, :class:`TimelineResult` its ``places`` ...); :attr:`extra` lists those by name.
     """
@@ -43,6 +45,7 @@ class Result:
     audit_id: int
     operation: str
     truncated: bool = False
+    past_retention: int = 0
 
     @property
     def count(self) -> int:
@@ -60,15 +63,23 @@ class Result:
             "operation": self.operation,
             "count": self.count,
             "truncated": self.truncated,
+            "past_retention": self.past_retention,
             "rows": beyond_9999_as_text(self.frame).to_dicts(),
         }
 
     def _repr_html_(self) -> str:
         note = f"{self.count:,} rows{' (capped: narrow the search)' if self.truncated else ''}"
+        if self.past_retention:
+            note += f" · {retention_note(self.past_retention)}"
         return f"{self.frame._repr_html_()}<p>{note} · audit entry {self.audit_id}</p>"
 
 
-_BASE = frozenset(("frame", "audit_id", "operation", "truncated"))
+_BASE = frozenset(("frame", "audit_id", "operation", "truncated", "past_retention"))
+
+
+def retention_note(count: int) -> str:
+    """The words every client shows for reads left out by retention."""
+    return f"{count:,} read{'' if count == 1 else 's'} past retention not shown"
 
 
 def _frame() -> Any:

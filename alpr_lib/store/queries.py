@@ -295,6 +295,7 @@ def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
         _id_list(dialect, "ids", tc.plate_id),
         tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
         tc.ts <= sa.bindparam("until", type_=sa.BigInteger),
+        r.ts >= sa.bindparam("floor", type_=sa.BigInteger),
     )
     return joined, where, tc
 
@@ -338,11 +339,12 @@ def companion_counts(
     until_ms: int | None,
     min_times: int,
     itself: Sequence[int] = (),
+    floor_ms: int | None = None,
 ) -> pl.DataFrame:
     """Plates read at the same camera within ``half_window_ms`` of a read of these plates, at least
     ``min_times`` separate times: counted in the database (one indexed self-join, grouped there). None of
     ``itself`` (the plate's ids under every state) is a companion: the same number read with and without
-    its state at one camera is the vehicle itself."""
+    its state at one camera is the vehicle itself. No companion read older than ``floor_ms`` counts."""
     schema = {
         "plate": pl.String(),
         "state": pl.String(),
@@ -361,6 +363,7 @@ def companion_counts(
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
         "min_times": int(min_times),
+        "floor": -_FAR if floor_ms is None else floor_ms,
         "itself": _pack(conn, sorted({*plate_ids, *itself})),
     }
     rows = _rows(conn, "companion_counts", _companions_statement, params)
@@ -390,9 +393,10 @@ def reads_beside(
     half_window_ms: int,
     since_ms: int | None,
     until_ms: int | None,
+    floor_ms: int | None = None,
 ) -> pl.DataFrame:
-    """Reads of the ``others`` plates at the same camera within ``half_window_ms`` of a read of these
-    plates, tagged (``tag``) with the id of that read."""
+    """Reads of the ``others`` plates (none older than ``floor_ms``) at the same camera within
+    ``half_window_ms`` of a read of these plates, tagged (``tag``) with the id of that read."""
     if not plate_ids or not others:
         return pl.DataFrame(schema={**READ_SCHEMA, "tag": pl.Int64()})
     params = {
@@ -401,6 +405,7 @@ def reads_beside(
         "half": int(half_window_ms),
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
+        "floor": -_FAR if floor_ms is None else floor_ms,
     }
     return _frame(_rows(conn, "reads_beside", _beside_statement, params), {"tag": pl.Int64()})
 

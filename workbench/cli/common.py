@@ -23,7 +23,7 @@ import click
 from alpr_lib import validate
 from alpr_lib.access import AccessSession, login, resume
 from alpr_lib.access.purpose import PURPOSES, Policy
-from alpr_lib.access.results import beyond_9999_as_text
+from alpr_lib.access.results import beyond_9999_as_text, retention_note
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
 from alpr_lib.store import Store
 
@@ -334,6 +334,8 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
         for row in frame.iter_rows():
             click.echo(validate.printable("  ".join(cell(v) for v in row)))
         more = " (capped: narrow the search or raise --limit)" if result.truncated else ""
+        if result.past_retention:
+            more += f"; {retention_note(result.past_retention)}"
         click.echo(f"{result.count:,} rows{more}; audit entry {result.audit_id}.", err=True)
 
     data = {**result.to_dict(), "rows": frame_rows(result.frame)}

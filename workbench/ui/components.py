@@ -21,6 +21,7 @@ import polars as pl
 from alpr_lib import validate
 from alpr_lib.access import PURPOSES, Policy, Result
 from alpr_lib.access.client import DoorClient
+from alpr_lib.access.results import retention_note
 from alpr_lib.errors import AlprError
 
 from ..config import local_time
@@ -98,6 +99,8 @@ class Door:
             return None
         if isinstance(result, Result):
             capped = " — capped: narrow the search" if result.truncated else ""
+            if result.past_retention:
+                capped += f" — {retention_note(result.past_retention)}"
             self.say(f"{what}: {result.count:,} rows{capped} (audit entry {result.audit_id}).", "ok")
         else:
             self.say(f"{what}: done.", "ok")

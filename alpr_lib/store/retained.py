@@ -1,0 +1,124 @@
+"""What retention lets a search see: reads newer than the retention floor, and older reads a hold keeps.
+
+The floor is the purge's cutoff (``now`` minus the retention period, exactly), so what the door serves and
+what the purge destroys agree to the millisecond whether or not the purge has run: a read the purge would
+destroy is never served. The searches clamp their window to the floor (their indexes do the rest), add
+back the held reads below it (:func:`held_reads`: few, found from the holds' side) and count what they
+left out (:func:`count_reads`) so the member is told ("N reads past retention not shown").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import validate
+from . import schema as s
+from .queries import READ_SCHEMA, _frame, _in, _reads_select
+
+__all__ = ["any_active_hold", "count_reads", "floor_ms", "held_clause", "held_reads"]
+
+_R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
+_HELD_PLATE, _READ_PLATE = _P.alias("held_plate"), _P.alias("read_plate")
+
+
+def floor_ms(now: dt.datetime, retention_days: int) -> int:
+    """The retention floor in epoch ms: reads older than this are past retention (the purge's cutoff)."""
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    try:
+        cutoff = max(now - dt.timedelta(days=retention_days), validate.EARLIEST)
+    except OverflowError:
+        cutoff = validate.EARLIEST
+    return int(cutoff.timestamp() * 1000)
+
+
+def held_clause() -> sa.ColumnElement[bool]:
+    """True for a read that an active hold keeps: by its id, or by its plate and time window. A hold on a
+    plate keeps its reads under every state: one read names the state and the next does not, and both are
+    the evidence the hold was made for."""
+    by_read = sa.exists().where(_HR.c.read_id == _R.c.id, _HR.c.hold_id == _H.c.id, _H.c.status == "active")
+    by_plate = sa.exists().where(
+        _H.c.status == "active",
+        _HELD_PLATE.c.id == _H.c.plate_id,
+        _READ_PLATE.c.id == _R.c.plate_id,
+        _READ_PLATE.c.plate == _HELD_PLATE.c.plate,
+        sa.or_(_H.c.ts_from.is_(None), _R.c.ts >= _H.c.ts_from),
+        sa.or_(_H.c.ts_to.is_(None), _R.c.ts <= _H.c.ts_to),
+    )
+    return sa.or_(by_read, by_plate)
+
+
+def any_active_hold(conn: Connection) -> bool:
+    """Whether any hold is active (when none is, nothing below the floor is ever served)."""
+    return conn.execute(sa.select(_H.c.id).where(_H.c.status == "active").limit(1)).first() is not None
+
+
+def held_reads(conn: Connection, floor: int, since_ms: int | None, until_ms: int | None) -> pl.DataFrame:
+    """The reads below ``floor`` in ``[since, until]`` that an active hold keeps, oldest first, with their
+    ``plate_id`` and ``camera_id`` (for the caller's filters). Found from the holds' side — their read ids,
+    their plates by text — so the expired reads are never scanned."""
+    extra = {"plate_id": pl.Int64(), "camera_id": pl.Int64()}
+    if not any_active_hold(conn):
+        return pl.DataFrame(schema={**READ_SCHEMA, **extra})
+    r = _R.c
+    low = -(2**62) if since_ms is None else since_ms
+    high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
+    in_window = sa.and_(r.ts >= low, r.ts <= high)
+    by_read = sa.select(_HR.c.read_id).join(_H, _H.c.id == _HR.c.hold_id).where(_H.c.status == "active")
+    by_plate = (
+        sa.select(_R.c.id)
+        .select_from(
+            _H.join(_HELD_PLATE, _HELD_PLATE.c.id == _H.c.plate_id)
+            .join(_READ_PLATE, _READ_PLATE.c.plate == _HELD_PLATE.c.plate)
+            .join(_R, _R.c.plate_id == _READ_PLATE.c.id)
+        )
+        .where(
+            _H.c.status == "active",
+            in_window,
+            sa.or_(_H.c.ts_from.is_(None), r.ts >= _H.c.ts_from),
+            sa.or_(_H.c.ts_to.is_(None), r.ts <= _H.c.ts_to),
+        )
+    )
+    statement = (
+        _reads_select()
+        .add_columns(r.plate_id, r.camera_id)
+        .where(in_window, sa.or_(r.id.in_(by_read), r.id.in_(by_plate)))
+        .order_by(r.ts, r.id)
+    )
+    return _frame(conn.execute(statement).all(), extra)
+
+
+def count_reads(
+    conn: Connection,
+    since_ms: int | None,
+    until_ms: int,
+    *,
+    plate_ids: Sequence[int] | None = None,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
+    box: tuple[float, float, float, float] | None = None,
+) -> int:
+    """How many reads lie in ``[since, until]`` under these filters (by the plate or camera index)."""
+    r = _R.c
+    query = sa.select(sa.func.count()).select_from(_R).where(r.ts <= until_ms)
+    if since_ms is not None:
+        query = query.where(r.ts >= since_ms)
+    if plate_ids is not None:
+        if not plate_ids:
+            return 0
+        query = query.where(_in(conn, r.plate_id, plate_ids))
+    if camera_ids is not None:
+        if not camera_ids:
+            return 0
+        query = query.where(_in(conn, r.camera_id, camera_ids))
+    if min_confidence is not None:
+        query = query.where(r.confidence >= min_confidence)
+    if box is not None:
+        south, west, north, east = box
+        query = query.where(r.lat.between(south, north), r.lon.between(west, east))
+    return int(conn.execute(query).scalar_one())
