@@ -24,7 +24,7 @@ from alpr_lib.store.plate_index import plate_codes
 
 from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 
-WHY = {"purpose": "investigation", "case": "26-00077", "reason": "hand-built test data"}
+WHY = {"purpose": "investigation", "case": "26-01234", "reason": "hand-built test data"}
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 MS0 = int(T0.timestamp() * 1000)
 
@@ -64,6 +64,7 @@ def town(admin_store: Store, tmp_path: Path) -> AccessSession:
     write_reads(admin_store, tmp_path, READS)
     admin = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(timezone="UTC"))  # the town keeps UTC
     admin.record_training("admin")
+    admin.open_case("26-01234", offense="burglary", assign=["admin"])
     admin.set_purpose(**WHY)
     return admin
 
@@ -118,6 +119,7 @@ def test_canvass_follows_a_named_camera_that_moves(admin_store: Store, tmp_path:
     import_csv(admin_store, tmp_path / "patrol.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
     admin.record_training("admin")
+    admin.open_case("26-01234", offense="burglary", assign=["admin"])
     found = admin.canvass([Scene(44.1, -124.1, 200, MS0 - 60_000, MS0 + 600_000)], **WHY)
     assert found.frame["plate"].to_list() == ["PATROL2"]
 
@@ -132,6 +134,7 @@ def test_canvass_keeps_a_fixed_cameras_read_by_its_own_position(admin_store: Sto
     import_csv(admin_store, tmp_path / "gate.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
     admin.record_training("admin")
+    admin.open_case("26-01234", offense="burglary", assign=["admin"])
     with admin_store.read() as conn:
         assert q.cameras(conn)["kind"].to_list() == ["fixed"]
     found = admin.canvass([Scene(44.0, -124.1, 500, MS0 - 60_000, MS0 + 600_000)], **WHY)
@@ -190,6 +193,7 @@ def test_a_plate_read_with_and_without_its_state_is_not_its_own_companion(
     write_reads(admin_store, tmp_path, [*READS, ("7ABC123", "", "CAM-A", 0.2, 0.80)])
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
     admin.record_training("admin")
+    admin.open_case("26-01234", offense="burglary", assign=["admin"])
     result = admin.convoy("7ABC123", window_s=60, min_times=1, **WHY)
     assert result.frame.select("plate", "state", "times").rows() == [("FOLLOW1", "WA", 4)]
     assert set(result.together["plate"]) == {"FOLLOW1"}
@@ -215,6 +219,7 @@ def test_a_clone_is_found_across_short_hops(admin_store: Store, tmp_path: Path) 
     import_csv(admin_store, tmp_path / "hops.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
     admin.record_training("admin")
+    admin.open_case("26-01234", offense="burglary", assign=["admin"])
     found = admin.clones(**WHY)
     assert found.frame.select("first_camera", "second_camera").rows() == [("CAM-0", "CAM-2")]
     assert 5900 < found.frame["distance_m"][0] < 6100 and found.frame["seconds"][0] == 20
@@ -353,7 +358,7 @@ def test_fuzzy_search_agrees_with_a_brute_force_distance(
 @pytest.fixture
 def detective(city: Store) -> AccessSession:
     session = login(city, "investigator", DEMO_PASSWORD)
-    session.set_purpose("investigation", case="26-00042", reason="planted scenario check")
+    session.set_purpose("investigation", case="26-01234", reason="planted scenario check")
     return session
 
 

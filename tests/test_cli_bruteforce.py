@@ -124,6 +124,7 @@ def _build(tmp: Path, seed: int, n: int) -> tuple[Town, str]:
     cli("users", "add", "ana", "--role", "analyst", "--user", "boss")
     cli("users", "train", "ana", "--user", "boss")
     cli("users", "train", "boss", "--user", "boss")  # holds reveal data: the administrator is trained too
+    cli("cases", "open", "26-01234", "--offense", "burglary", "--assign", "ana", "--user", "boss")
     rng = random.Random(seed)
     plates = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(5, 7))) for _ in range(60)]
     rows = _random_reads(rng, plates, n)

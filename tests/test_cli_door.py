@@ -15,7 +15,7 @@ from workbench.config import local_time
 
 from .conftest import DEMO_PASSWORD
 
-WHY = ["--purpose", "investigation", "--case", "26-04321", "--reason", "vehicle seen at the scene"]
+WHY = ["--purpose", "investigation", "--case", "26-01234", "--reason", "vehicle seen at the scene"]
 
 
 def busiest_plate(store: Store) -> tuple[str, int]:
@@ -118,7 +118,7 @@ def test_login_once_then_search_then_logout(run, city: Store) -> None:
     assert out["count"] > 0
     with city.read() as conn:
         entry = conn.execute(sa.select(s.AuditEntry).where(s.AuditEntry.id == out["audit_id"])).one()
-    assert (entry.user_name, entry.client, entry.case_number) == ("investigator", "cli", "26-04321")
+    assert (entry.user_name, entry.client, entry.case_number) == ("investigator", "cli", "26-01234")
     assert "Logged out" in run("logout", "--db", db).stdout
     refused = run("search", "plate", plate, *WHY, "--db", db, ok=False)
     assert refused.exit_code != 0 and "--user" in refused.stderr
@@ -158,7 +158,7 @@ def test_refusals_are_one_line_and_audited(run, city: Store, user: str, why: lis
 def test_audit_report_for_supervisors(run, city: Store) -> None:
     db, env = str(city.url), {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
     plate, _ = busiest_plate(city)
-    for case in ("26-00011", "26-00012", "26-00013"):
+    for case in ("26-01234", "26-03131", "26-05555"):  # the analyst's demo cases
         run(
             "search",
             "plate",
@@ -181,7 +181,7 @@ def test_audit_report_for_supervisors(run, city: Store) -> None:
         ).stdout
     )
     searches = [r for r in report["rows"] if r["operation"] == "search.plate"]
-    assert len(searches) == 3 and {r["case_number"] for r in searches} == {"26-00011", "26-00012", "26-00013"}
+    assert len(searches) == 3 and {r["case_number"] for r in searches} == {"26-01234", "26-03131", "26-05555"}
     assert any(f["flag"] == "repeat-plate" and f["user_name"] == "analyst" for f in report["flags"])
     with city.read() as conn:
         head = conn.execute(

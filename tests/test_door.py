@@ -74,7 +74,7 @@ def test_the_stated_purpose_carries_over_and_results_are_capped(city: Store) -> 
             .limit(1)
         ).scalar_one()
     session = login(city, "analyst", DEMO_PASSWORD)
-    session.set_purpose("missing-person", reason="family report of an endangered adult")
+    session.set_purpose("missing-person", case="26-07070", reason="family report of an endangered adult")
     result = session.search_plate(busiest, limit=2)
     assert (result.count, result.truncated) == (2, True)
     assert last_entry(city).purpose == "missing-person"
@@ -112,7 +112,9 @@ def test_sql_injection_in_every_text_field_is_just_text(city: Store) -> None:
     evil = "x'); DELETE FROM reads; --"
     session = login(city, "analyst", DEMO_PASSWORD)
     before = counts(city)
-    result = session.search_plate(evil, state=evil, purpose="hit-verification", reason=evil)
+    with city.read() as conn:
+        alert = str(conn.execute(sa.select(sa.func.min(s.Alert.id))).scalar_one())
+    result = session.search_plate(evil, state=evil, purpose="hit-verification", case=alert, reason=evil)
     assert result.count == 0
     assert last_entry(city).reason == evil
     with pytest.raises(NotAuthenticated):
@@ -228,10 +230,10 @@ def test_a_shorter_policy_is_honoured(city: Store) -> None:
     )
     with pytest.raises(InvalidCaseNumber):
         session.search_plate("ABC123", **INVESTIGATION)
-    session.search_plate("ABC123", purpose="investigation", case="FL123456", reason="department format")
+    session.search_plate("ABC123", purpose="administrative", case="FL123456", reason="department format")
     _age_session(city, session, last_seen_at=dt.timedelta(minutes=6))
     with pytest.raises(NotAuthenticated, match="5 minutes"):
-        session.search_plate("ABC123", purpose="investigation", case="FL123456", reason="department format")
+        session.search_plate("ABC123", purpose="administrative", case="FL123456", reason="department format")
 
 
 def test_a_release_refused_by_policy_is_denied_and_audited(city: Store, tmp_path) -> None:
@@ -296,7 +298,7 @@ def test_misuse_flags_each_pattern_and_spare_ordinary_work() -> None:
 def test_audit_report_through_the_door(city: Store) -> None:
     analyst = login(city, "analyst", DEMO_PASSWORD)
     plate = some_plate(city)
-    for case in ("26-00001", "26-00002", "26-00003"):
+    for case in ("26-01234", "26-03131", "26-05555"):  # the analyst's demo cases
         analyst.search_plate(plate, purpose="investigation", case=case, reason="looking again")
     report = login(city, "supervisor", DEMO_PASSWORD).audit_report(user="analyst")
     assert set(report.frame["user_name"]) == {"analyst"}

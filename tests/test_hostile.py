@@ -34,7 +34,7 @@ from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START
 from .engines import POSTGRES
 
 NOW = dt.datetime.combine(DEMO_START + dt.timedelta(days=20), dt.time(12), tzinfo=dt.UTC)
-WHY = {"purpose": "investigation", "case": "26-01234", "reason": "hostile input check"}
+WHY = {"purpose": "administrative", "case": "26-01234", "reason": "hostile input check"}
 HEADER = "plate,ts,lat,lon,camera,source_id,image"
 
 

@@ -26,7 +26,7 @@ from . import audit
 from .auth import check_password_policy, hash_password
 from .session import DEFAULT_TRAINING_COURSE
 
-__all__ = ["DEMO_USERS", "build_demo", "database_info", "init_database"]
+__all__ = ["DEMO_CASES", "DEMO_USERS", "build_demo", "database_info", "init_database"]
 
 #: The demo's members: name -> (role, trained). ``trainee`` is an analyst not yet trained.
 DEMO_USERS: dict[str, tuple[str, bool]] = {
@@ -37,6 +37,38 @@ DEMO_USERS: dict[str, tuple[str, bool]] = {
     "trainer": ("trainer", True),
     "trainee": ("analyst", False),
 }
+
+#: The demo's case registry, opened by the supervisor: number -> (offense, assigned members, open). The
+#: burglary series is the one the demo's scenarios and the training notebooks work; the closed case shows a
+#: search refused once a case is closed.
+DEMO_CASES: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "26-01234": ("burglary", ("admin", "analyst", "investigator", "trainee"), True),
+    "26-03131": ("motor-vehicle-theft", ("analyst", "investigator"), True),
+    "26-05555": ("robbery", ("admin", "analyst", "investigator"), True),
+    "26-00077": ("larceny", ("investigator",), False),
+}
+
+
+def _demo_cases(conn: sa.Connection, users: dict[str, int], opened: dt.datetime) -> None:
+    for number, (offense, members, still_open) in DEMO_CASES.items():
+        case_id = conn.execute(
+            sa.insert(s.Case)
+            .values(number=number, offense=offense, opened_by=users["supervisor"], opened_at=opened)
+            .returning(s.Case.id)
+        ).scalar_one()
+        for name in members:
+            conn.execute(
+                sa.insert(s.CaseMember).values(
+                    case_id=case_id, user_id=users[name], added_at=opened, added_by=users["supervisor"]
+                )
+            )
+        if not still_open:
+            closed = {
+                "status": "closed",
+                "closed_at": opened + dt.timedelta(days=1),
+                "closed_by": users["supervisor"],
+            }
+            conn.execute(sa.update(s.Case).where(s.Case.id == case_id).values(**closed))
 
 
 def _add_user(
@@ -138,9 +170,12 @@ def build_demo(
     pw_hash = hash_password(password)  # one hash per demo: argon2 is slow on purpose
     with store.atomic() as conn:
         admin_id = None
+        users: dict[str, int] = {}
         for name, (role, trained) in DEMO_USERS.items():
             uid = _add_user(conn, name, role, pw_hash, trained_by=admin_id, trained=trained)
             admin_id = admin_id or uid
+            users[name] = uid
+        _demo_cases(conn, users, dt.datetime.combine(start, dt.time(8), tz).astimezone(dt.UTC))
         _demo_agencies(conn)
         history = _demo_history(conn, start, seed, tz)
         audit.append(

@@ -14,7 +14,15 @@ from typing import Any
 
 from ..errors import InvalidCaseNumber, InvalidInput
 
-__all__ = ["DEFAULT_CASE_FORMAT", "PURPOSES", "Policy", "PurposeKind", "Why", "check_why"]
+__all__ = [
+    "DEFAULT_CASE_FORMAT",
+    "PURPOSES",
+    "Policy",
+    "PurposeKind",
+    "Why",
+    "check_case_number",
+    "check_why",
+]
 
 DEFAULT_CASE_FORMAT = r"\d{2}-\d{4,6}"
 
@@ -31,8 +39,8 @@ class PurposeKind:
 #: The permitted purposes, by the name the CLI and the dashboards use.
 PURPOSES: dict[str, PurposeKind] = {
     "investigation": PurposeKind("criminal investigation", needs_case=True),
-    "missing-person": PurposeKind("missing or endangered person"),
-    "hit-verification": PurposeKind("hotlist hit verification"),
+    "missing-person": PurposeKind("missing or endangered person", needs_case=True),
+    "hit-verification": PurposeKind("hotlist hit verification"),  # names its alert (see cases.check_case)
     "administrative": PurposeKind("department civil or administrative action", needs_case=True),
     "training": PurposeKind("training on synthetic data", synthetic_only=True),
 }
@@ -71,9 +79,32 @@ class Why:
     purpose: str | None
     case: str | None = None
     reason: str | None = None
+    #: The supervisor's override an investigation search relied on (set by the gate, never by a caller).
+    override: int | None = None
 
     def as_audit(self) -> dict[str, Any]:
         return {"purpose": self.purpose, "case_number": self.case, "reason": self.reason}
+
+
+_NEEDS = {
+    "investigation": "the investigation purpose needs a case number, e.g. 26-01234 (workbench cases list)",
+    "administrative": "the administrative purpose needs a case number, e.g. 26-01234",
+    "missing-person": "the missing-person purpose needs a case number: the missing-person report's",
+    "hit-verification": "the hit-verification purpose needs a case number: the id of the alert it verifies",
+}
+
+
+def check_case_number(number: str, policy: Policy) -> str:
+    """A case number trimmed, or raise when it does not match the department's format."""
+    case = (number or "").strip()
+    if (
+        not case
+        or len(case) > 64
+        or not case.isascii()
+        or not re.fullmatch(policy.case_format, case, re.ASCII)
+    ):
+        raise InvalidCaseNumber("the case number does not match the department's format (e.g. 26-01234)")
+    return case
 
 
 def check_why(why: Why | None, policy: Policy, *, synthetic: bool) -> Why:
@@ -89,11 +120,14 @@ def check_why(why: Why | None, policy: Policy, *, synthetic: bool) -> Why:
         raise InvalidInput("the training purpose is only accepted on a synthetic (demo) database")
     case = (why.case or "").strip() or None
     if case is None and kind.needs_case:
-        raise InvalidCaseNumber(f"the {why.purpose} purpose needs a case number, e.g. 26-01234")
-    if case is not None and (
-        len(case) > 64 or not case.isascii() or not re.fullmatch(policy.case_format, case, re.ASCII)
-    ):
-        raise InvalidCaseNumber("the case number does not match the department's format (e.g. 26-01234)")
+        raise InvalidCaseNumber(_NEEDS[why.purpose])
+    if why.purpose == "hit-verification":
+        if case is not None and not (case.isascii() and case.isdigit() and len(case) <= 18):
+            raise InvalidCaseNumber(
+                "a hit verification names the alert it verifies by its id: --case ALERT_ID"
+            )
+    elif case is not None:
+        case = check_case_number(case, policy)
     reason = " ".join((why.reason or "").split())
     if len(reason) < 4:
         raise InvalidInput("give a reason in a few words (4 characters at least)")

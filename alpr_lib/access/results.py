@@ -158,6 +158,8 @@ class AuditReport(Result):
 
     flags: pl.DataFrame = _frame()
     checkpoint: Any = None
+    #: When the last purge ran and finished, and whether one is overdue (``purge_overdue``).
+    last_purge: dict[str, Any] = field(default_factory=dict)
 
 
 #: Every kind of result an operation returns (the door's client receives exactly these).

@@ -17,6 +17,15 @@ prompts for a conversation, not verdicts:
 ``lockout``
     a member's account was locked after repeated failed logons: someone may be guessing
     their password (or they forgot it) — the supervisor hears of it here.
+``override``
+    searches made under a supervisor's override of the case registry (a case the member was
+    not assigned to, or not open): allowed, with the supervisor's reason, and always reviewed.
+``closed-case``
+    searches for a case that was closed within ``closed_within_hours`` after them — the pattern
+    of a case opened to justify a lookup and shut again.
+``case-hopping``
+    a member searching ``same_day_cases`` or more different cases on the day they were added
+    to each.
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ class MisuseRules:
     day_hours: tuple[int, int] = (6, 20)
     volume_factor: float = 3.0
     volume_floor: int = 50
+    closed_within_hours: float = 48
+    same_day_cases: int = 3
 
 
 def entries_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
@@ -93,15 +104,91 @@ def _data_searches(entries: pl.DataFrame, timezone: str) -> pl.DataFrame:
     )
 
 
+def _registry_flags(
+    searches: pl.DataFrame,
+    rules: MisuseRules,
+    timezone: str,
+    cases: pl.DataFrame | None,
+    members: pl.DataFrame | None,
+) -> list[pl.DataFrame]:
+    """The case registry's flags: overrides, searches on a case closed soon after, same-day case hopping."""
+    ok = searches.filter(pl.col("outcome") == "ok").with_columns(day=pl.col("local").dt.date())
+    found = []
+    overridden = ok.filter(pl.col("params").str.json_path_match("$.override").is_not_null())
+    found.append(
+        _flag(
+            overridden.group_by("user_name", "day", "case_number").agg(
+                n=pl.len(), entries=pl.col("id").sort(), first=pl.col("ts").min()
+            ),
+            "override",
+            pl.format(
+                "{} search(es) for case {} on {} under a supervisor's override", "n", "case_number",
+                pl.col("day").cast(pl.String),
+            ),
+        )
+    )  # fmt: skip
+    if cases is not None and cases.height:
+        window = int(rules.closed_within_hours * 3_600_000_000)
+        closed = ok.join(
+            cases.filter(pl.col("closed_at").is_not_null()), left_on="case_number", right_on="case"
+        )
+        soon = closed.filter(
+            (pl.col("closed_at") >= pl.col("ts"))
+            & ((pl.col("closed_at") - pl.col("ts")).dt.total_microseconds() <= window)
+        )
+        found.append(
+            _flag(
+                soon.group_by("user_name", "case_number").agg(
+                    n=pl.len(), entries=pl.col("id").sort(), first=pl.col("ts").min(),
+                    closed=pl.col("closed_at").first(),
+                ),
+                "closed-case",
+                pl.format(
+                    "{} search(es) for case {}, closed soon after ({})", "n", "case_number",
+                    pl.col("closed").dt.convert_time_zone(timezone).dt.strftime("%Y-%m-%d %H:%M"),
+                ),
+            )
+        )  # fmt: skip
+    if members is not None and members.height:
+        added = members.with_columns(added_day=pl.col("added_at").dt.convert_time_zone(timezone).dt.date())
+        fresh = ok.join(added, left_on=["case_number", "user_name"], right_on=["case", "user_name"]).filter(
+            pl.col("added_day") == pl.col("day")
+        )
+        hopping = (
+            fresh.group_by("user_name", "day")
+            .agg(
+                n=pl.col("case_number").n_unique(),
+                cases=pl.col("case_number").unique().sort(),
+                entries=pl.col("id").sort(),
+                first=pl.col("ts").min(),
+            )
+            .filter(pl.col("n") >= rules.same_day_cases)
+        )
+        found.append(
+            _flag(
+                hopping,
+                "case-hopping",
+                pl.format(
+                    "searched {} cases on {}, the day of being added to each ({})", "n",
+                    pl.col("day").cast(pl.String), pl.col("cases").list.join(", "),
+                ),
+            )
+        )  # fmt: skip
+    return found
+
+
 def misuse_flags(
     entries: pl.DataFrame,
     *,
     history: pl.DataFrame | None = None,
     timezone: str = "America/Los_Angeles",
     rules: MisuseRules | None = None,
+    cases: pl.DataFrame | None = None,
+    members: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Flags of likely misuse among ``entries``; ``history`` (default: the entries) sets each member's
-    usual hours and the usual daily volume."""
+    usual hours and the usual daily volume. ``cases`` (``case``, ``closed_at``) and ``members`` (``case``,
+    ``user_name``, ``added_at``), from the case registry, raise the closed-case and case-hopping flags."""
     rules = rules or MisuseRules()
     searches = _data_searches(entries, timezone)
     past = _data_searches(history if history is not None else entries, timezone)
@@ -204,5 +291,6 @@ def misuse_flags(
             ),
         )
     )
+    flags.extend(_registry_flags(searches, rules, timezone, cases, members))
     out = pl.concat([f.cast(FLAG_SCHEMA) for f in flags])  # type: ignore[arg-type]
     return out.sort("first", "user_name", "flag")

@@ -43,7 +43,7 @@ from ..store import Store, records
 from ..store import queries as q
 from ..store import schema as s
 from ..store.writes import ensure_case
-from . import audit
+from . import audit, cases
 from .auth import (
     UserRecord,
     check_password_policy,
@@ -217,7 +217,11 @@ class AccessSession:
             untrained = _untrained(row.trained_until, now)
             if untrained is not None:
                 return untrained, None
-        return None, checked
+        try:
+            override = cases.check_case(conn, checked, self.user.id, now, operation)
+        except AlprError as exc:
+            return exc, None
+        return None, dataclasses.replace(checked, override=override)
 
     def _run(
         self,
@@ -245,8 +249,11 @@ class AccessSession:
                         )
                     else:
                         result, count = work(conn, checked)
+                        done = params
+                        if checked is not None and checked.override is not None:
+                            done = {**params, "override": checked.override}  # flagged in the review
                         entry = self._audit(
-                            conn, operation, "ok", params=params, result_count=count, **_why_fields(checked)
+                            conn, operation, "ok", params=done, result_count=count, **_why_fields(checked)
                         )
             except StoreBusy:
                 raise  # nothing was kept; the caller runs it again
@@ -304,6 +311,73 @@ class AccessSession:
 
         result, entry = self._run(op.audit, params, work, why)
         return dataclasses.replace(result, audit_id=entry)
+
+    # -- the case registry ----------------------------------------------------------------------
+
+    def open_case(self, number: str, *, offense: str, assign: Sequence[str], title: str = "") -> None:
+        """Open (register) a case under an offense category of :data:`~.cases.OFFENSES` and assign its
+        members (supervisors and administrators)."""
+        params = {"case": number, "offense": offense, "assign": list(assign)}
+
+        def work(conn: Connection) -> tuple[None, int]:
+            clean = validate.name(title, "the case title", longest=200) if title.strip() else ""
+            cases.open_case(
+                conn, self.policy, number, offense=offense, members=list(assign), by=self.user.id,
+                now=_now(), title=clean,
+            )  # fmt: skip
+            return None, 1
+
+        self._admin("cases.open", params, work)
+
+    def assign_case(self, number: str, member: str) -> None:
+        """Assign a member to an open case (supervisors and administrators)."""
+        params = {"case": number, "member": member}
+        self._admin(
+            "cases.assign",
+            params,
+            lambda conn: (cases.assign(conn, self.policy, number, member, by=self.user.id, now=_now()), 1),
+        )
+
+    def close_case(self, number: str) -> None:
+        """Close a case: investigation searches stop naming it (supervisors and administrators)."""
+        self._admin(
+            "cases.close",
+            {"case": number},
+            lambda conn: (cases.close(conn, self.policy, number, by=self.user.id, now=_now()), 1),
+        )
+
+    def override_case(self, number: str, member: str, *, reason: str) -> int:
+        """Let ``member`` search for case ``number`` for a day though not assigned to it (or though it is not
+        open): a supervisor's override, only with a reason; every search under it is flagged for review."""
+        params = {"case": number, "member": member, "reason": reason}
+
+        def work(conn: Connection) -> tuple[int, int]:
+            granted = cases.grant_override(
+                conn, self.policy, number, member, reason=reason, by=self.user.id, now=_now()
+            )
+            return granted, 1
+
+        result: int = self._admin("cases.override", params, work)
+        return result
+
+    def cases(self, *, status: str | None = None, everyone: bool = False) -> pl.DataFrame:
+        """The registered cases this member is assigned to (``everyone``: all of them — supervisors and
+        administrators), newest first: number, offense, status, who opened it and when, members."""
+        if status not in (None, "open", "closed"):
+            raise InvalidInput("a case's status is open or closed")
+        if everyone and self.role not in ("supervisor", "admin"):
+            raise AccessDenied("only supervisors and administrators list every case")
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            frame = cases.case_list(conn, member=None if everyone else self.user.id, status=status)
+            return frame, frame.height
+
+        result: pl.DataFrame = self._admin("cases.list", {"status": status, "everyone": everyone}, work)
+        return result
+
+    def open_cases(self) -> list[str]:
+        """The numbers of the open cases this member is assigned to (the dashboards' case list)."""
+        return self.cases(status="open")["case"].to_list()
 
     # -- maps, agencies, hotlists ---------------------------------------------------------------
 
@@ -685,12 +759,26 @@ class AccessSession:
                 records.audit_entries(conn, since - dt.timedelta(days=history_days), until, user)
             )
             shown = history.filter(pl.col("ts") >= since)
-            flags = misuse_flags(shown, history=history, timezone=self.policy.timezone, rules=rules)
+            registry, members = cases.registry_frames(conn)
+            flags = misuse_flags(
+                shown,
+                history=history,
+                timezone=self.policy.timezone,
+                rules=rules,
+                cases=registry,
+                members=members,
+            )
             return (shown, flags, audit.take_checkpoint(conn)), shown.height
 
         (frame, flags, head), entry = self._run("audit.report", params, lambda conn, _why: work(conn))
+        from .admin import database_info  # admin builds on sessions
+
+        purge = database_info(self._store, retention_days=self.policy.retention_days)
+        last_purge = {k: purge[k] for k in ("last_purge", "last_purge_finished", "purge_overdue")}
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
-        return AuditReport(frame, entry, "audit.report", False, flags=flags, checkpoint=head)
+        return AuditReport(
+            frame, entry, "audit.report", False, flags=flags, checkpoint=head, last_purge=last_purge
+        )
 
     def review_notebooks(self, folder: Path, *, member: str | None = None) -> pl.DataFrame:
         """Members' own notebooks in ``folder`` (one folder per member, as JupyterLab keeps them): member,

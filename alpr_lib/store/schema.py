@@ -280,6 +280,36 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    # The registry (migration 0012): a case a supervisor opened; one a hold or release made has no opener.
+    offense: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CaseMember(Base):
+    """A member assigned to a case: only they search for it (an investigation's searches name it)."""
+
+    __tablename__ = "case_members"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class CaseOverride(Base):
+    """A supervisor's override: a member may search for a case number they are not assigned to (or one not
+    open in the registry) for a day, for the reason given. Every search under it is flagged for review."""
+
+    __tablename__ = "case_overrides"
+    __table_args__ = (Index("ix_case_overrides_number_user", "number", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Hold(Base):

@@ -7,7 +7,7 @@ line on standard error saying what to do, and exits non-zero.
 
 from __future__ import annotations
 
-from . import audit, imports, media, release, retention, search, servers, sessions, setup, users  # noqa: F401
+from . import audit, cases, imports, media, release, retention, search, servers, sessions, setup, users  # noqa: F401
 from .common import main
 
 __all__ = ["main"]

@@ -143,6 +143,7 @@ def audit_report(
         "rows": [] if flags_only else frame_rows(result.frame),
         "flags": frame_rows(flags),
         "checkpoint": head.as_dict(),
+        "last_purge": result.last_purge,
     }
 
     def text() -> None:
@@ -167,6 +168,11 @@ def audit_report(
                 )
         else:
             click.echo("No flags of likely misuse.")
+        purge = result.last_purge
+        click.echo(f"Last purge: {purge.get('last_purge') or 'never'}" + (
+            " — OVERDUE: reads past retention wait; run `workbench purge` or check the server's daily purge"
+            if purge.get("purge_overdue") else ""
+        ))  # fmt: skip
         click.echo(
             f"Audit chain head (keep with this report): {head.rows} entries, "
             f"last {head.last_id}, hash {head.hash}"
