@@ -46,8 +46,11 @@ browser:
 NB_DB   := $(CURDIR)/.venv/notebook-demo.db
 # The notebooks' kernels reach the city only through the door: `workbench door` serves it while nbval runs,
 # and the kernels' environment names no database.
+# The notebooks' city is a fixed past month (their saved outputs come from it): their department keeps reads
+# long enough to cover it, or retention would hide every read.
+NB_RETENTION := $(shell echo $$(( ($$(date +%s) - $$(date -d 2026-10-01 +%s)) / 86400 + 90 )))
 NB_ENV  := WORKBENCH_DB_URL=sqlite:///$(NB_DB) WORKBENCH_USER=analyst WORKBENCH_PASSWORD=synthetic-demo-pass-2026 \
-           WORKBENCH_DATA_DIR=$(CURDIR)/.venv/notebook-data
+           WORKBENCH_DATA_DIR=$(CURDIR)/.venv/notebook-data WORKBENCH_RETENTION_DAYS=$(NB_RETENTION)
 DOOR    := $(BIN)/workbench door --
 NBVAL   := -p no:cacheprovider -o filterwarnings= -q
 

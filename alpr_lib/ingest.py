@@ -36,7 +36,14 @@ from .hotlists import add_entries, match_new_reads, max_read_id
 from .media import ImageStore
 from .plates import is_valid_plate, normalize
 from .store import Store
-from .store.writes import ensure_cameras, ensure_plates, insert_reads, mark_moving_cameras, note_first_reads
+from .store.writes import (
+    ensure_cameras,
+    ensure_plates,
+    insert_reads,
+    mark_moving_cameras,
+    note_daily_reads,
+    note_first_reads,
+)
 from .synth import SyntheticCity
 
 __all__ = [
@@ -334,6 +341,7 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
         added = insert_reads(conn, reads)
         mark_moving_cameras(conn, reads)
         note_first_reads(conn, reads)
+        note_daily_reads(conn, before)
         alerts = match_new_reads(conn, before) if added else 0
     return added, alerts
 
@@ -512,8 +520,10 @@ def load_city(store: Store, city: SyntheticCity, progress: Progress | None = Non
         report = ImportReport(rows=reads.height)
         for chunk in frame.iter_slices(200_000):
             with store.atomic() as conn:
+                before = max_read_id(conn)
                 report.imported += insert_reads(conn, chunk)
                 note_first_reads(conn, chunk)
+                note_daily_reads(conn, before)
             if progress:
                 progress(chunk.height)
     with store.atomic() as conn:

@@ -132,6 +132,12 @@ def main() -> None:
     parser.add_argument(
         "--db", default=None, help="An existing demo database to use instead of building one."
     )
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        default=None,
+        help="The retention period (default: the floor one day into the city, as between two daily purges).",
+    )
     args = parser.parse_args()
 
     url = args.db or f"sqlite:///{HERE / '.data' / f'city-{args.reads}-{args.seed}.db'}"
@@ -144,6 +150,11 @@ def main() -> None:
         for k in range(1, math.ceil(args.reads / MONTH)):
             add_earlier_month(store, k, min(MONTH, args.reads - k * MONTH), args.seed)
         print(f"built a city of {args.reads:,} reads in {time.perf_counter() - t0:.0f} s")
+    else:
+        store.migrate()  # a city kept from an earlier version of the schema
+    supervisor = login(store, "supervisor", PASSWORD)
+    if "26-01234" not in supervisor.cases(everyone=True)["case"].to_list():  # built before the registry
+        supervisor.open_case("26-01234", offense="burglary", assign=["analyst"])
     info = store.info()
     print(f"database: {info['reads']:,} reads, {info['plates']:,} distinct plates, {info['cameras']} cameras")
     manifest = json.loads(store.get_meta("manifest") or "{}")
@@ -167,10 +178,12 @@ def main() -> None:
         first_ms, last_ms = conn.execute(sa.text("SELECT MIN(ts), MAX(ts) FROM reads")).one()
     sample = [p for _i, p in rng.sample(plates, args.runs)]
     # The retention floor one day after the city's first read: one day past retention, not yet purged.
-    days = (dt.datetime.now(dt.UTC) - dt.datetime.fromtimestamp(first_ms / 1000, dt.UTC)).days - 1
+    days = args.retention_days or (
+        (dt.datetime.now(dt.UTC) - dt.datetime.fromtimestamp(first_ms / 1000, dt.UTC)).days - 1
+    )
     os.environ["WORKBENCH_RETENTION_DAYS"] = str(days)  # the door process's setting
     session = login(store, "analyst", PASSWORD, policy=Policy(retention_days=days))
-    print(f"retention {days} days: the city's first day is past retention")
+    print(f"retention {days} days")
     session.set_purpose("investigation", case="26-01234", reason="benchmark of search and analytics")
     door, client = start_door(store.url.render_as_string(hide_password=False))
     client.set_purpose("investigation", case="26-01234", reason="benchmark of search and analytics")

@@ -20,6 +20,7 @@ from .engines import ENGINE, drop_database, new_database
 
 DEMO_PASSWORD = "synthetic-demo-pass-2026"
 ADMIN_PASSWORD = "first-admin-pass-2026"
+TRAINER_PASSWORD = "trainer-tess-pass-2026"
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_READS = 30_000
 #: The tests' demo city lies in a fixed past period (its known answers are dated); the department in these
@@ -81,6 +82,14 @@ def admin_store(fresh_store: Store) -> Store:
     """A fresh store with one administrator, ``admin``."""
     init_database(fresh_store, "admin", ADMIN_PASSWORD)
     return fresh_store
+
+
+def train_admin(admin: Any) -> None:
+    """The administrator's training recorded by a trainer the administrator adds (never by oneself)."""
+    from alpr_lib.access import login
+
+    admin.add_user("tess", "trainer", TRAINER_PASSWORD)
+    login(admin._store, "tess", TRAINER_PASSWORD).record_training(admin.name)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from alpr_lib.store import Store
 from alpr_lib.store import queries as q
 from alpr_lib.store.plate_index import plate_codes
 
-from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, train_admin
 
 WHY = {"purpose": "investigation", "case": "26-01234", "reason": "hand-built test data"}
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
@@ -63,7 +63,7 @@ def town(admin_store: Store, tmp_path: Path) -> AccessSession:
     """A hand-built town of 11 reads, and its trained administrator's session."""
     write_reads(admin_store, tmp_path, READS)
     admin = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(timezone="UTC"))  # the town keeps UTC
-    admin.record_training("admin")
+    train_admin(admin)
     admin.open_case("26-01234", offense="burglary", assign=["admin"])
     admin.set_purpose(**WHY)
     return admin
@@ -118,7 +118,7 @@ def test_canvass_follows_a_named_camera_that_moves(admin_store: Store, tmp_path:
     (tmp_path / "patrol.csv").write_text("\n".join(lines) + "\n")
     import_csv(admin_store, tmp_path / "patrol.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.record_training("admin")
+    train_admin(admin)
     admin.open_case("26-01234", offense="burglary", assign=["admin"])
     found = admin.canvass([Scene(44.1, -124.1, 200, MS0 - 60_000, MS0 + 600_000)], **WHY)
     assert found.frame["plate"].to_list() == ["PATROL2"]
@@ -133,7 +133,7 @@ def test_canvass_keeps_a_fixed_cameras_read_by_its_own_position(admin_store: Sto
     (tmp_path / "gate.csv").write_text("\n".join(lines) + "\n")
     import_csv(admin_store, tmp_path / "gate.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.record_training("admin")
+    train_admin(admin)
     admin.open_case("26-01234", offense="burglary", assign=["admin"])
     with admin_store.read() as conn:
         assert q.cameras(conn)["kind"].to_list() == ["fixed"]
@@ -192,7 +192,7 @@ def test_a_plate_read_with_and_without_its_state_is_not_its_own_companion(
     # vehicle. Its companion is FOLLOW1, never itself.
     write_reads(admin_store, tmp_path, [*READS, ("7ABC123", "", "CAM-A", 0.2, 0.80)])
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.record_training("admin")
+    train_admin(admin)
     admin.open_case("26-01234", offense="burglary", assign=["admin"])
     result = admin.convoy("7ABC123", window_s=60, min_times=1, **WHY)
     assert result.frame.select("plate", "state", "times").rows() == [("FOLLOW1", "WA", 4)]
@@ -218,7 +218,7 @@ def test_a_clone_is_found_across_short_hops(admin_store: Store, tmp_path: Path) 
     (tmp_path / "hops.csv").write_text("\n".join(lines) + "\n")
     import_csv(admin_store, tmp_path / "hops.csv")
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.record_training("admin")
+    train_admin(admin)
     admin.open_case("26-01234", offense="burglary", assign=["admin"])
     found = admin.clones(**WHY)
     assert found.frame.select("first_camera", "second_camera").rows() == [("CAM-0", "CAM-2")]

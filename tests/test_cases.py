@@ -57,7 +57,7 @@ def test_an_investigation_names_an_open_case_its_member_is_assigned_to(city: Sto
     with pytest.raises(AccessDenied, match="is closed"):
         _search(investigator, plate, "26-04444")
 
-    assert set(investigator.open_cases()) == {"26-01234", "26-03131", "26-05555"}
+    assert set(investigator.open_cases()) == {"26-01234", "26-03131", "26-04242", "26-05151", "26-05555"}
     with pytest.raises(AccessDenied):
         investigator.cases(everyone=True)
     assert "26-04444" in supervisor.cases(everyone=True, status="closed")["case"].to_list()

@@ -59,13 +59,14 @@ def test_demo_and_info_json(run, db: str) -> None:
     assert built["reads"] == 5000 and "password" not in built
     info = json.loads(run("info", "--json", "--db", db).stdout)
     assert info["reads"] == 5000 and info["cameras"] == 43 and info["plates"] > 100
-    assert info["users"] == 6
+    assert info["users"] == 7
     assert info["users_by_role"] == {
         "admin": 1,
         "analyst": 2,
         "investigator": 1,
         "supervisor": 1,
         "trainer": 1,
+        "custodian": 1,
     }
     assert info["synthetic"] is True and info["first_read"] < info["last_read"]
 

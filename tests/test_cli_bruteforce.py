@@ -123,7 +123,8 @@ def _build(tmp: Path, seed: int, n: int) -> tuple[Town, str]:
     cli("init", "--admin", "boss")
     cli("users", "add", "ana", "--role", "analyst", "--user", "boss")
     cli("users", "train", "ana", "--user", "boss")
-    cli("users", "train", "boss", "--user", "boss")  # holds reveal data: the administrator is trained too
+    cli("users", "add", "tess", "--role", "trainer", "--user", "boss")  # holds reveal data: the
+    cli("users", "train", "boss", "--user", "tess")  # administrator is trained too, by a trainer
     cli("cases", "open", "26-01234", "--offense", "burglary", "--assign", "ana", "--user", "boss")
     rng = random.Random(seed)
     plates = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(5, 7))) for _ in range(60)]

@@ -65,7 +65,10 @@ class Dashboard:
         p = self.page
         p.get_by_role("button", name="Set purpose").wait_for()
         p.get_by_label("Purpose", exact=True).select_option(label=purpose)
-        p.fill("input[placeholder='26-01234']", case)
+        if purpose == "criminal investigation":  # one of the member's open cases, from the registry
+            p.get_by_label("Case", exact=True).select_option(label=case)
+        else:
+            p.get_by_label("Case no.", exact=True).fill(case)
         p.fill("input[placeholder='why, in a few words']", reason)
         p.get_by_role("button", name="Set purpose").click()
 
@@ -138,7 +141,7 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     _server, store, manifest = served
     witness = manifest["scenarios"]["partial_plate"]
     d = open_dashboard("partial_plate", "investigator")
-    d.purpose("criminal investigation", "26-07777", "hit and run, witness saw part of the plate")
+    d.purpose("criminal investigation", "26-03131", "hit and run, witness saw part of the plate")
     p = d.page
     p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7?B*']", witness["pattern"])
@@ -158,7 +161,7 @@ def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> Non
     _server, store, manifest = served
     convoy = manifest["scenarios"]["convoy"]
     d = open_dashboard("timeline", "analyst")
-    d.purpose("criminal investigation", "26-04444", "associates of the suspect vehicle")
+    d.purpose("criminal investigation", "26-05555", "associates of the suspect vehicle")
     p = d.page
     p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7ABC123']", convoy["target"])
@@ -168,7 +171,7 @@ def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> Non
     p.wait_for_selector("text=Convoy partners:")
     p.wait_for_selector(f"td:has-text('{convoy['companion']}')")
     assert d.outside == []
-    assert last_entries(store, "convoy")[-1].case_number == "26-04444"
+    assert last_entries(store, "convoy")[-1].case_number == "26-05555"
 
 
 def test_an_untrained_member_is_refused(open_dashboard: Any, served: tuple) -> None:

@@ -30,7 +30,7 @@ from alpr_lib.retention import purge
 from alpr_lib.store import Store, partitions
 from alpr_lib.store import schema as s
 
-from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START
+from .conftest import ADMIN_PASSWORD, DEMO_PASSWORD, DEMO_START, train_admin
 from .engines import POSTGRES
 
 NOW = dt.datetime.combine(DEMO_START + dt.timedelta(days=20), dt.time(12), tzinfo=dt.UTC)
@@ -111,7 +111,7 @@ def test_a_release_copies_only_files_inside_the_image_store(
     with admin_store.atomic() as conn:
         conn.execute(sa.update(s.Read).where(s.Read.source_id == "h-2").values(image_path=str(secret)))
     admin.add_agency("Lane County District Attorney", kind="prosecutorial", state="OR")
-    admin.record_training("admin")
+    train_admin(admin)
     package = tmp_path / "package"
     with admin_store.read() as conn:
         ids = list(conn.execute(sa.select(s.Read.id)).scalars())
@@ -272,7 +272,7 @@ def test_times_and_places_out_of_range_are_rejected_and_break_nothing_later(
         "lat out of range (-90 to 90)",
         "lat is not a number",
     ]
-    admin.record_training("admin")
+    train_admin(admin)
     found = admin.search_plate(
         "HST0001",
         since=dt.datetime(1, 1, 1, tzinfo=dt.UTC),
@@ -313,7 +313,7 @@ def test_an_image_too_large_is_refused_from_its_header_before_decoding(
 
 def test_case_numbers_are_ascii_and_agency_names_are_not_empty(admin_store: Store) -> None:
     admin = login(admin_store, "admin", ADMIN_PASSWORD)
-    admin.record_training("admin")
+    train_admin(admin)
     with pytest.raises(InvalidCaseNumber):
         admin.search_plate("HST0001", **{**WHY, "case": "٢٦-٠١٢٣٤"})  # Arabic-Indic digits
     for name in ("", "   ", "\x1b[31mDA"):

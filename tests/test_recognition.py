@@ -17,6 +17,8 @@ from alpr_lib.recognition.evaluate import evaluate_folder, iou, labelled_images
 from alpr_lib.recognition.pipeline import PHOTO_MARGINS, resolve_by_format
 from alpr_lib.store import Store
 
+from .conftest import train_admin
+
 # The public benchmark data sits beside the checkout (../shared/datasets/openalpr), never inside it.
 DATASET = Path(
     os.environ.get("OPENALPR_DATA")
@@ -160,7 +162,7 @@ def test_ingest_images_reads_plates_skips_bad_files_and_is_idempotent(run, tmp_p
     from alpr_lib.access import Policy, login
 
     admin = login(Store(db), "admin", "first-admin-pass-2026", policy=Policy(image_store=str(images)))
-    admin.record_training("admin")
+    train_admin(admin)
     with Store(db).read() as conn:
         read_id = conn.execute(sa.text("SELECT MIN(id) FROM reads")).scalar_one()
     crop = admin.crop(read_id, purpose="hit-verification", reason="verifying a hotlist hit").crop

@@ -163,8 +163,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "program_title",
         "ALPR program lieutenant",
-        "Title (not the name) of the person overseeing the ALPR program, shown on the public transparency "
-        "report.",
+        "Title of the program's designee (807.2(e)), shown on the public transparency report beside the "
+        "member named with `workbench program name designee`.",
+    ),
+    Setting(
+        "department_name",
+        "Police Department",
+        "The department's name, as the audit export's Org Name column gives it.",
+    ),
+    Setting(
+        "policy_file",
+        "",
+        "A text file holding the department's full ALPR policy, published whole on the transparency report "
+        "(empty: the report carries the workbench's summary of the policy and says so).",
     ),
     Setting(
         "basemap_url",

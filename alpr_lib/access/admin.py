@@ -22,7 +22,7 @@ from ..ingest import load_city
 from ..store import Store, mask_url
 from ..store import schema as s
 from ..synth import CityConfig, generate
-from . import audit
+from . import audit, custody
 from .auth import check_password_policy, hash_password
 from .session import DEFAULT_TRAINING_COURSE
 
@@ -36,6 +36,7 @@ DEMO_USERS: dict[str, tuple[str, bool]] = {
     "supervisor": ("supervisor", True),
     "trainer": ("trainer", True),
     "trainee": ("analyst", False),
+    "custodian": ("custodian", True),
 }
 
 #: The demo's case registry, opened by the supervisor: number -> (offense, assigned members, open). The
@@ -43,7 +44,9 @@ DEMO_USERS: dict[str, tuple[str, bool]] = {
 #: search refused once a case is closed.
 DEMO_CASES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "26-01234": ("burglary", ("admin", "analyst", "investigator", "trainee"), True),
-    "26-03131": ("motor-vehicle-theft", ("analyst", "investigator"), True),
+    "26-03131": ("burglary", ("analyst", "investigator"), True),
+    "26-04242": ("vandalism", ("analyst", "investigator"), True),  # the hit and run on Bay Street
+    "26-05151": ("motor-vehicle-theft", ("analyst", "investigator"), True),
     "26-05555": ("robbery", ("admin", "analyst", "investigator"), True),
     "26-00077": ("larceny", ("investigator",), False),
 }
@@ -175,7 +178,10 @@ def build_demo(
             uid = _add_user(conn, name, role, pw_hash, trained_by=admin_id, trained=trained)
             admin_id = admin_id or uid
             users[name] = uid
-        _demo_cases(conn, users, dt.datetime.combine(start, dt.time(8), tz).astimezone(dt.UTC))
+        opened = dt.datetime.combine(start, dt.time(8), tz).astimezone(dt.UTC)
+        _demo_cases(conn, users, opened)
+        custody.name_officer(conn, "designee", "admin", by="admin", now=opened)
+        custody.name_officer(conn, "custodian", "custodian", by="admin", now=opened)
         _demo_agencies(conn)
         history = _demo_history(conn, start, seed, tz)
         audit.append(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import AccessDenied, InvalidCaseNumber, InvalidInput, NotFound
 from ..store import schema as s
+from ..store.queries import cached_rows
 from .purpose import Policy, Why, check_case_number
 
 __all__ = [
@@ -178,6 +179,15 @@ def grant_override(
 _VERIFYING = frozenset({"alerts.list", "alerts.verify", "crop"})
 
 
+def _case_check(_dialect: str) -> sa.Select[Any]:
+    assigned = sa.exists().where(
+        _M.c.case_id == _C.c.id, _M.c.user_id == sa.bindparam("uid", type_=sa.Integer)
+    )
+    return sa.select(_C.c.opened_by, _C.c.status, assigned).where(
+        _C.c.number == sa.bindparam("number", type_=sa.String)
+    )
+
+
 def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, operation: str) -> int | None:
     """Raise unless the purpose's case may be searched for by this member now; returns the id of the
     supervisor's override it relies on, if it does."""
@@ -192,13 +202,11 @@ def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, opera
     if why.purpose != "investigation":
         return None
     number = why.case or ""
-    found = _case(conn, number)
-    if found is not None and found.opened_by is not None and found.status == "open":
-        assigned = conn.execute(
-            sa.select(_M.c.user_id).where(_M.c.case_id == found.id, _M.c.user_id == user_id)
-        ).first()
-        if assigned is not None:
-            return None
+    # One statement, compiled once: it runs before every investigation search.
+    rows = cached_rows(conn, "case_check", _case_check, {"number": number, "uid": user_id})
+    found = rows[0] if rows else None  # (opened_by, status, assigned)
+    if found is not None and found[0] is not None and found[1] == "open" and found[2]:
+        return None
     override = conn.execute(
         sa.select(_O.c.id)
         .where(_O.c.number == number, _O.c.user_id == user_id, _O.c.expires_at > now)
@@ -207,9 +215,9 @@ def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, opera
     ).scalar()
     if override is not None:
         return int(override)
-    if found is None or found.opened_by is None:
+    if found is None or found[0] is None:
         raise AccessDenied(f"case {number} is not open in the case registry; a supervisor opens it")
-    if found.status != "open":
+    if found[1] != "open":
         raise AccessDenied(f"case {number} is closed; a closed case is not searched")
     raise AccessDenied(f"you are not assigned to case {number}; a supervisor assigns members")
 

@@ -48,6 +48,7 @@ from ..store import Store, retained
 from ..store import queries as q
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case, record_release
+from . import custody
 from .auth import UserRecord
 from .purpose import Policy, Why
 from .release import check_agency, write_package
@@ -367,6 +368,16 @@ def release(
         "released_by": ctx.user.name,
     }
     digest = write_package(Path(dest), frame, meta, ImageStore(ctx.policy.image_store))
+    custody.record_copy(
+        conn,
+        kind="release",
+        case_id=case_id,
+        path=str(Path(dest).resolve()),
+        sha256=digest,
+        holds=f"{frame.height} reads released to {agency}"[:200],
+        made_by=ctx.user.name,
+        now=_now(),
+    )  # fmt: skip; held while its case is open
     record_release(
         conn,
         agency_id=found.id,
@@ -477,8 +488,8 @@ def _past_retention(
 ) -> int:
     """How many reads in the window under ``filters`` are past retention and kept by no hold."""
     floor = ctx.floor
-    if since_ms is not None and since_ms >= floor:
-        return 0
+    if (since_ms is not None and since_ms >= floor) or not retained.any_below(conn, floor):
+        return 0  # the window is within retention, or the purge has left nothing older
     high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
     expired = retained.count_reads(conn, since_ms, high, **filters)
     if not expired:
@@ -521,7 +532,7 @@ def _fetch_kept(
         conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
     )
     hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids, **filters)
-    if since_ms is None or since_ms < ctx.floor:
+    if (since_ms is None or since_ms < ctx.floor) and retained.any_active_hold(conn):
         held = _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms), plate_ids=ids, **filters)
         if held.height:
             frame = pl.concat([held.select(frame.columns), frame])

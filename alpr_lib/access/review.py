@@ -30,6 +30,7 @@ prompts for a conversation, not verdicts:
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,15 @@ import polars as pl
 
 from .roles import DATA_OPERATIONS
 
-__all__ = ["ENTRY_SCHEMA", "FLAG_SCHEMA", "MisuseRules", "entries_frame", "misuse_flags"]
+__all__ = [
+    "ENTRY_SCHEMA",
+    "EXPORT_COLUMNS",
+    "FLAG_SCHEMA",
+    "MisuseRules",
+    "entries_frame",
+    "misuse_flags",
+    "search_log",
+]
 
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(),
@@ -294,3 +303,82 @@ def misuse_flags(
     flags.extend(_registry_flags(searches, rules, timezone, cases, members))
     out = pl.concat([f.cast(FLAG_SCHEMA) for f in flags])  # type: ignore[arg-type]
     return out.sort("first", "user_name", "flag")
+
+
+#: The search log's columns as vendors' audit exports name them (the layout auditors and journalists
+#: already analyse, e.g. the Flock audit logs EFF reviewed in 2025).
+EXPORT_COLUMNS = (
+    "ID",
+    "Name",
+    "Org Name",
+    "Total Networks Searched",
+    "License Plate",
+    "Reason",
+    "Case #",
+    "Filters",
+    "Search Time",
+    "Search Type",
+)
+
+_SEARCH_TYPES = {
+    "search.plate": "Plate search",
+    "search.partial": "Partial plate search",
+    "search.fuzzy": "Fuzzy plate search",
+    "canvass": "Canvass",
+    "common": "Common plates",
+    "timeline": "Timeline",
+    "convoy": "Convoy",
+    "clones": "Cloned plates",
+    "alerts.list": "Hotlist alerts",
+    "alerts.verify": "Hit verification",
+    "crop": "Plate image",
+    "export": "Release",
+}
+_PLATE_KEYS = ("plate", "pattern")
+
+
+def search_log(
+    entries: pl.DataFrame,
+    *,
+    org: str,
+    timezone: str,
+    full_names: Mapping[str, str] | None = None,
+    redact: bool = False,
+) -> pl.DataFrame:
+    """The searches among ``entries`` (data operations the door allowed) in :data:`EXPORT_COLUMNS`.
+
+    ``redact`` (for public release) puts ``Member N`` for each name — the same number for the same member
+    throughout — and ``[redacted]`` for plates and patterns; the case number and reason stay, as the public
+    audits of ALPR logs publish them."""
+    import json
+
+    names = dict(full_names or {})
+    searches = entries.filter(pl.col("operation").is_in(list(DATA_OPERATIONS)) & (pl.col("outcome") == "ok"))
+    pseudonyms: dict[str, str] = {}
+    rows = []
+    for r in searches.sort("id").iter_rows(named=True):
+        params = json.loads(r["params"] or "{}")
+        plate = next((str(params[k]) for k in _PLATE_KEYS if params.get(k)), "")
+        filters = {k: v for k, v in params.items() if k not in _PLATE_KEYS and v not in (None, [], "")}
+        member = r["user_name"] or ""
+        if redact:
+            name = pseudonyms.setdefault(member, f"Member {len(pseudonyms) + 1}")
+            plate = "[redacted]" if plate else ""
+        else:
+            name = names.get(member) or member
+        rows.append(
+            {
+                "ID": r["id"],
+                "Name": name,
+                "Org Name": org,
+                "Total Networks Searched": 1,  # the department's own readers; no shared network
+                "License Plate": plate,
+                "Reason": f"{r['purpose'] or ''}: {r['reason'] or ''}".strip(": "),
+                "Case #": r["case_number"] or "",
+                "Filters": json.dumps(filters, sort_keys=True) if filters else "",
+                "Search Time": r["ts"].astimezone(zoneinfo.ZoneInfo(timezone)).isoformat(timespec="seconds"),
+                "Search Type": _SEARCH_TYPES.get(r["operation"], r["operation"]),
+            }
+        )
+    schema = {c: (pl.Int64 if c in ("ID", "Total Networks Searched") else pl.String) for c in EXPORT_COLUMNS}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)

@@ -43,7 +43,7 @@ from ..store import Store, records
 from ..store import queries as q
 from ..store import schema as s
 from ..store.writes import ensure_case
-from . import audit, cases
+from . import audit, cases, custody
 from .auth import (
     UserRecord,
     check_password_policy,
@@ -55,16 +55,23 @@ from .auth import (
 from .operations import OPERATIONS, Context, Operation, audit_params
 from .purpose import Policy, Why, check_why
 from .results import AuditReport, Result, _iso, _now, _window
-from .review import MisuseRules, entries_frame, misuse_flags
+from .review import MisuseRules, entries_frame, misuse_flags, search_log
 from .roles import PERMISSIONS, PURPOSE_LIMITS, REVEALS_DATA, ROLES, is_data_operation, may
 
 if TYPE_CHECKING:
     from ..recognition.ocr import Engine
 
-__all__ = ["DEFAULT_TRAINING_COURSE", "AccessSession", "Result"]
+__all__ = ["DEFAULT_TRAINING_COURSE", "TRAINING_EXERCISES", "AccessSession", "Result"]
 
 T = TypeVar("T")
 DEFAULT_TRAINING_COURSE = "ALPR operation, law and department policy"
+#: The exercises of the training notebooks (``notebooks/training/``), each recorded when a member completes
+#: it on the synthetic city; a trainer's approval of training carries the list.
+TRAINING_EXERCISES: dict[str, str] = {
+    "policy-in-practice": "purposes, cases and refusals (01-policy-in-practice)",
+    "retention-and-holds": "retention, holds and the purge (02-retention-and-holds)",
+    "audit-review": "reviewing the audit log (03-audit-review)",
+}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -156,12 +163,16 @@ class AccessSession:
         """State why the following data operations are made; checked now, refused and audited if invalid."""
         why = Why(purpose, case, reason)
         try:
-            self._why = check_why(why, self.policy, synthetic=self._store.is_synthetic())
-        except InvalidInput as exc:
+            checked = check_why(why, self.policy, synthetic=self._store.is_synthetic())
+            if checked.purpose == "investigation":  # the registry now, not only at the first search
+                with self._store.read() as conn:
+                    cases.check_case(conn, checked, self.user.id, _now(), "search.plate")
+        except (InvalidInput, AccessDenied) as exc:
             self._why = None
             with self._store.atomic() as conn:
                 self._audit(conn, "purpose", "denied", detail=str(exc), **_why_fields(why))
             raise
+        self._why = checked
         return self._why
 
     @property
@@ -493,7 +504,15 @@ class AccessSession:
         completed_on: dt.date | None = None,
         valid_days: int = 365,
     ) -> dt.date:
-        """Record that ``name`` completed department-approved training; returns its expiry date."""
+        """Record the department's approval of ``name``'s training, with the exercises they completed
+        attached (trainers, supervisors, administrators — never the member themselves); returns its expiry
+        date."""
+        if name == self.user.name:
+            with self._store.atomic() as conn:
+                self._audit(conn, "users.train", "denied", params={"name": name}, detail="own training")
+            raise AccessDenied(
+                "a member's training is approved by a trainer or supervisor, never by themselves"
+            )
         completed = completed_on or _now().date()
         if completed > _now().date():
             raise InvalidInput("training cannot be recorded as completed in the future")
@@ -515,6 +534,20 @@ class AccessSession:
             return expires, 1
 
         return self._admin("users.train", params, work)
+
+    def complete_exercise(self, exercise: str) -> bool:
+        """Record that this member completed a training exercise (:data:`TRAINING_EXERCISES`), on the
+        synthetic city only; False when it was already recorded."""
+        if exercise not in TRAINING_EXERCISES:
+            raise InvalidInput(f"unknown exercise; the exercises are {', '.join(TRAINING_EXERCISES)}")
+
+        def work(conn: Connection) -> tuple[bool, int]:
+            if not self._store.is_synthetic():
+                raise InvalidInput("training exercises are completed on the synthetic (demo) city only")
+            return records.complete_exercise(conn, self.user.id, exercise, _now()), 1
+
+        result: bool = self._admin("training.complete", {"exercise": exercise}, work)
+        return result
 
     def disable_user(self, name: str) -> None:
         """Disable a member's account: they can no longer log in."""
@@ -780,6 +813,33 @@ class AccessSession:
             frame, entry, "audit.report", False, flags=flags, checkpoint=head, last_purge=last_purge
         )
 
+    def audit_export(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        org: str = "",
+        redact: bool = False,
+    ) -> pl.DataFrame:
+        """The search log of ``[since, until)`` (default: the last 90 days) in the columns of vendors' audit
+        exports (:data:`~.review.EXPORT_COLUMNS`); ``redact`` for public release (supervisors,
+        administrators, the custodian)."""
+        until = (until or _now()).astimezone(dt.UTC)
+        since = (since or until - dt.timedelta(days=90)).astimezone(dt.UTC)
+        params = {"since": _iso(since), "until": _iso(until), "redact": redact}
+
+        def work(conn: Connection) -> tuple[pl.DataFrame, int]:
+            _window(since, until)
+            entries = entries_frame(records.audit_entries(conn, since, until))
+            names = dict(conn.execute(sa.select(_USERS.c.name, _USERS.c.full_name)).all())
+            frame = search_log(
+                entries, org=org, timezone=self.policy.timezone, full_names=names, redact=redact
+            )
+            return frame, frame.height
+
+        result: pl.DataFrame = self._admin("audit.export", params, work)
+        return result
+
     def review_notebooks(self, folder: Path, *, member: str | None = None) -> pl.DataFrame:
         """Members' own notebooks in ``folder`` (one folder per member, as JupyterLab keeps them): member,
         notebook, size and when last saved, for a supervisor's review (supervisors, administrators)."""
@@ -807,10 +867,69 @@ class AccessSession:
         return result
 
     def backup(self, dest: Path, progress: Callable[[int], None] | None = None) -> Path:
-        """A consistent online copy of the database at ``dest``, an SQLite file (see :meth:`Store.backup`)."""
-        return self._admin(
-            "backup", {"dest": str(dest)}, lambda conn: (self._store.backup(Path(dest), progress), None)
+        """A consistent online copy of the database at ``dest``, an SQLite file (see :meth:`Store.backup`),
+        registered as a copy whose hold ends when every read in it is past retention."""
+
+        def work(conn: Connection) -> tuple[Path, None]:
+            made = self._store.backup(Path(dest), progress)
+            now = _now()
+            ends = now + dt.timedelta(days=self.policy.retention_days)
+            custody.record_copy(
+                conn, kind="backup", holds="the whole database", path=str(Path(made).resolve()),
+                made_by=self.user.name, now=now, hold_until=ends,
+            )  # fmt: skip
+            return made, None
+
+        return self._admin("backup", {"dest": str(dest)}, work)
+
+    # -- custody of records -----------------------------------------------------------------------
+
+    def name_officer(self, office: str, member: str) -> None:
+        """Name the program's ``designee`` (807.2(e)) or ``custodian`` of records (807.2(f)); every naming is
+        kept (administrators)."""
+
+        def work(conn: Connection) -> tuple[None, int]:
+            custody.name_officer(conn, office, member, by=self.user.name, now=_now())
+            return None, 1
+
+        self._admin("program.name", {"office": office, "member": member}, work)
+
+    def officers(self, *, history: bool = False) -> pl.DataFrame:
+        """Who holds each office of the program (``history``: every naming)."""
+        result: pl.DataFrame = self._admin(
+            "program.list",
+            {"history": history},
+            lambda conn: (lambda f: (f, f.height))(custody.officers(conn, history=history)),
         )
+        return result
+
+    def destruction_report(self) -> dict[str, pl.DataFrame]:
+        """The purges' destruction records and the copies whose hold has ended, to confirm destroyed
+        (the custodian, administrators, supervisors)."""
+
+        def work(conn: Connection) -> tuple[dict[str, pl.DataFrame], int]:
+            found = custody.destruction_report(conn, now=_now())
+            return found, found["purges"].height + found["copies_due"].height
+
+        result: dict[str, pl.DataFrame] = self._admin("records.destruction", {}, work)
+        return result
+
+    def copies(self) -> pl.DataFrame:
+        """Every registered copy of the data (releases, backups), newest first."""
+        result: pl.DataFrame = self._admin(
+            "records.copies", {}, lambda conn: (lambda f: (f, f.height))(custody.copies_frame(conn))
+        )
+        return result
+
+    def confirm_copy_destroyed(self, copy_id: int, *, note: str) -> None:
+        """Confirm that a copy whose hold ended is destroyed (the custodian)."""
+        validate.identifier(copy_id, "a copy id")
+
+        def work(conn: Connection) -> tuple[None, int]:
+            custody.confirm_destroyed(conn, copy_id, by=self.user.name, note=note, now=_now())
+            return None, 1
+
+        self._admin("records.confirm", {"copy": copy_id}, work)
 
 
 def _untrained(trained_until: dt.date | None, now: dt.datetime) -> AccessDenied | None:

@@ -64,6 +64,15 @@ CLIENT_OPERATIONS: Final[tuple[str, ...]] = (
     "audit_report",
     "verify_audit",
     "list_users",
+    "cases",
+    "open_cases",
+    "open_case",
+    "assign_case",
+    "close_case",
+    "override_case",
+    "complete_exercise",
+    "audit_export",
+    "officers",
     "logout",
 )
 

@@ -22,8 +22,10 @@ from .plate_index import PLATE_SCHEMA, PlateIndex
 __all__ = [
     "READ_SCHEMA",
     "agency",
+    "cached_rows",
     "cameras",
     "companion_counts",
+    "count_of_plates",
     "describe_read_pairs",
     "fetch_reads",
     "image_paths",
@@ -149,6 +151,11 @@ def _rows(
         cursor.close()
 
 
+#: :func:`_rows` for the other read-side modules: a statement built and compiled once per dialect, run
+#: straight through the driver (the gate's and retention's small queries run before every search).
+cached_rows = _rows
+
+
 def _id_list(dialect: str, name: str, column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
     """``column IN`` a list given as one parameter: JSON text on SQLite, an array on PostgreSQL."""
     if dialect == "sqlite":
@@ -166,6 +173,49 @@ def _pack(conn: Connection, values: Sequence[int]) -> Any:
 
 _FETCH: dict[str, sa.Select[Any]] = {}
 _FAR = 2**62
+
+
+def _count_statement(dialect: str) -> sa.Select[Any]:
+    """How many reads of a list of plate ids lie in a window under the search filters."""
+    r = s.Read.__table__.c
+    return (
+        sa.select(sa.func.count())
+        .select_from(s.Read.__table__)
+        .where(
+            _id_list(dialect, "ids", r.plate_id),
+            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
+            sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
+            sa.or_(
+                sa.bindparam("any_conf", type_=sa.Boolean),
+                r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
+            ),
+        )
+    )
+
+
+def count_of_plates(
+    conn: Connection,
+    ids: Sequence[int],
+    since_ms: int | None,
+    until_ms: int,
+    *,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
+) -> int:
+    """How many reads of these plate ids lie in ``[since, until]`` under the filters (by the plate index)."""
+    if not ids or (camera_ids is not None and not camera_ids):
+        return 0
+    params = {
+        "ids": _pack(conn, ids),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": until_ms,
+        "all_cams": camera_ids is None,
+        "cams": _pack(conn, camera_ids or []),
+        "any_conf": min_confidence is None,
+        "min_conf": 0.0 if min_confidence is None else float(min_confidence),
+    }
+    return int(_rows(conn, "count_of_plates", _count_statement, params)[0][0])
 
 
 def _fetch_statement(dialect: str) -> sa.Select[Any]:
@@ -295,7 +345,9 @@ def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
         _id_list(dialect, "ids", tc.plate_id),
         tc.ts >= sa.bindparam("since", type_=sa.BigInteger),
         tc.ts <= sa.bindparam("until", type_=sa.BigInteger),
-        r.ts >= sa.bindparam("floor", type_=sa.BigInteger),
+        # The retention floor on the companions' reads, written so that no planner takes it for an index
+        # range (SQLite would walk ix_reads_ts from the floor instead of the camera's reads: seconds).
+        (r.ts + 0) >= sa.bindparam("floor", type_=sa.BigInteger),
     )
     return joined, where, tc
 

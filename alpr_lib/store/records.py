@@ -8,6 +8,7 @@ entries, the map's layers. Plain SQL, no gate: the door (``alpr_lib.access``) de
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -81,6 +82,13 @@ def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
         .join(expires, expires.c.user_id == s.User.id, isouter=True)
         .order_by(s.User.name)
     ).all()  # fmt: skip
+    done: dict[str, list[str]] = {}
+    for name, exercise in conn.execute(
+        sa.select(s.User.name, s.TrainingCompletion.exercise)
+        .join(s.User, s.User.id == s.TrainingCompletion.user_id)
+        .order_by(s.TrainingCompletion.exercise)
+    ):
+        done.setdefault(name, []).append(exercise)
     schema = {
         "name": pl.String,
         "full_name": pl.String,
@@ -88,9 +96,10 @@ def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
         "disabled": pl.Boolean,
         "locked": pl.Boolean,
         "trained_until": pl.Date,
+        "exercises": pl.List(pl.String),
     }
     return pl.DataFrame(
-        [(r[0], r[1], r[2], bool(r[3]), bool(r[4] and r[4] > now), r[5]) for r in rows],
+        [(r[0], r[1], r[2], bool(r[3]), bool(r[4] and r[4] > now), r[5], done.get(r[0], [])) for r in rows],
         schema=schema,
         orient="row",
     )
@@ -105,13 +114,31 @@ def add_training(
     expires_on: dt.date,
     recorded_by: int,
     now: dt.datetime,
-) -> None:
+) -> list[str]:
+    """Record an approval of training with the exercises the member has completed; returns them."""
+    done = list(
+        conn.execute(
+            sa.select(s.TrainingCompletion.exercise)
+            .where(s.TrainingCompletion.user_id == uid)
+            .order_by(s.TrainingCompletion.exercise)
+        ).scalars()
+    )
     conn.execute(
         sa.insert(s.TrainingRecord).values(
             user_id=uid, course=course, completed_on=completed_on, expires_on=expires_on,
-            recorded_by=recorded_by, recorded_at=now,
+            recorded_by=recorded_by, recorded_at=now, completions=json.dumps(done),
         )
     )  # fmt: skip
+    return done
+
+
+def complete_exercise(conn: Connection, uid: int, exercise: str, now: dt.datetime) -> bool:
+    """Record that a member completed a training exercise; False when it already was."""
+    t = s.TrainingCompletion.__table__.c
+    if conn.execute(sa.select(t.user_id).where(t.user_id == uid, t.exercise == exercise)).first():
+        return False
+    conn.execute(sa.insert(s.TrainingCompletion).values(user_id=uid, exercise=exercise, completed_at=now))
+    return True
 
 
 # -- agencies -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -18,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from .. import validate
 from . import schema as s
-from .queries import READ_SCHEMA, _frame, _in, _reads_select
+from .queries import READ_SCHEMA, _frame, _in, _reads_select, cached_rows, count_of_plates
 
-__all__ = ["any_active_hold", "count_reads", "floor_ms", "held_clause", "held_reads"]
+__all__ = ["any_active_hold", "any_below", "count_reads", "floor_ms", "held_clause", "held_reads"]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
 _HELD_PLATE, _READ_PLATE = _P.alias("held_plate"), _P.alias("read_plate")
@@ -53,9 +54,23 @@ def held_clause() -> sa.ColumnElement[bool]:
     return sa.or_(by_read, by_plate)
 
 
+def _active_hold_statement(_dialect: str) -> sa.Select[Any]:
+    return sa.select(_H.c.id).where(_H.c.status == "active").limit(1)
+
+
+def _oldest_statement(_dialect: str) -> sa.Select[Any]:
+    return sa.select(sa.func.min(_R.c.ts))
+
+
 def any_active_hold(conn: Connection) -> bool:
     """Whether any hold is active (when none is, nothing below the floor is ever served)."""
-    return conn.execute(sa.select(_H.c.id).where(_H.c.status == "active").limit(1)).first() is not None
+    return bool(cached_rows(conn, "any_active_hold", _active_hold_statement, {}))
+
+
+def any_below(conn: Connection, floor: int) -> bool:
+    """Whether any read is older than ``floor`` (none once the purge has run: nothing to count)."""
+    oldest = cached_rows(conn, "oldest_read", _oldest_statement, {})[0][0]
+    return oldest is not None and int(oldest) < floor
 
 
 def held_reads(conn: Connection, floor: int, since_ms: int | None, until_ms: int | None) -> pl.DataFrame:
@@ -104,6 +119,10 @@ def count_reads(
     box: tuple[float, float, float, float] | None = None,
 ) -> int:
     """How many reads lie in ``[since, until]`` under these filters (by the plate or camera index)."""
+    if plate_ids is not None and box is None:
+        return count_of_plates(
+            conn, plate_ids, since_ms, until_ms, camera_ids=camera_ids, min_confidence=min_confidence
+        )
     r = _R.c
     query = sa.select(sa.func.count()).select_from(_R).where(r.ts <= until_ms)
     if since_ms is not None:

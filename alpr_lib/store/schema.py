@@ -74,7 +74,7 @@ POSTGRES_ONLY_DIFFERENCES: frozenset[str] = frozenset(
 TRIGRAM_INDEX = "ix_plates_plate_trgm"
 
 #: The roles of the department's ALPR program, in the order they are listed.
-ROLES: tuple[str, ...] = ("admin", "analyst", "investigator", "supervisor", "trainer")
+ROLES: tuple[str, ...] = ("admin", "analyst", "investigator", "supervisor", "trainer", "custodian")
 
 # Stable constraint names make migrations reproducible on both engines.
 NAMING_CONVENTION = {
@@ -235,6 +235,17 @@ class TrainingRecord(Base):
     expires_on: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    # The exercises the member had completed when approved, as JSON (migration 0013).
+    completions: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+
+
+class TrainingCompletion(Base):
+    """An exercise of the training notebooks a member completed on the synthetic city."""
+
+    __tablename__ = "training_completions"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    exercise: Mapped[str] = mapped_column(String(64), primary_key=True)
+    completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Session(Base):
@@ -411,6 +422,45 @@ class Release(Base):
     read_count: Mapped[int] = mapped_column(Integer)
     package_path: Mapped[str] = mapped_column(String(500))
     manifest_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ProgramOfficer(Base):
+    """A naming of the program's designee (807.2(e)) or custodian of records (807.2(f)); the latest naming
+    of an office holds it, the earlier ones are its history."""
+
+    __tablename__ = "program_officers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    office: Mapped[str] = mapped_column(String(16))  # designee | custodian
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    named_by: Mapped[str] = mapped_column(String(64))
+    named_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Copy(Base):
+    """A copy made from the data — a release package, a backup — with its case, what it holds (counts, never
+    plate text) and when its hold ends (None: while its case is open); the custodian confirms it destroyed."""
+
+    __tablename__ = "copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # release | backup
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    holds: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    made_by: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    hold_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    destroyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    destroyed_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class DailyReads(Base):
+    """How many reads each (UTC) day brought, kept after the purge: what a past period collected."""
+
+    __tablename__ = "daily_reads"
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 (UTC)
+    reads: Mapped[int] = mapped_column(BigInteger)
 
 
 class PurgeFile(Base):

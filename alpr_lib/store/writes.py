@@ -33,6 +33,7 @@ __all__ = [
     "insert_ignoring_duplicates",
     "insert_reads",
     "mark_moving_cameras",
+    "note_daily_reads",
     "note_first_reads",
 ]
 
@@ -134,6 +135,17 @@ def note_first_reads(conn: Connection, reads: pl.DataFrame) -> None:
             .where(c.id == camera_id, sa.or_(c.first_read_ts.is_(None), c.first_read_ts > ts))
             .values(first_read_ts=ts)
         )
+
+
+def note_daily_reads(conn: Connection, after_id: int) -> None:
+    """Count the reads written after read ``after_id`` into their days' totals (kept after the purge)."""
+    r, d = s.Read.__table__.c, s.DailyReads.__table__
+    day = sa.cast(r.ts / 86_400_000, sa.Integer)
+    counts = conn.execute(sa.select(day, sa.func.count()).where(r.id > after_id).group_by(day)).all()
+    for when, n in counts:
+        done = conn.execute(sa.update(d).where(d.c.day == when).values(reads=d.c.reads + n)).rowcount
+        if not done:
+            conn.execute(sa.insert(d).values(day=when, reads=n))
 
 
 def mark_moving_cameras(conn: Connection, reads: pl.DataFrame) -> int:

@@ -7,7 +7,20 @@ line on standard error saying what to do, and exits non-zero.
 
 from __future__ import annotations
 
-from . import audit, cases, imports, media, release, retention, search, servers, sessions, setup, users  # noqa: F401
+from . import (  # noqa: F401  (each module adds its commands to main)
+    audit,
+    cases,
+    imports,
+    media,
+    records,
+    release,
+    retention,
+    search,
+    servers,
+    sessions,
+    setup,
+    users,
+)
 from .common import main
 
 __all__ = ["main"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import sys
@@ -25,6 +24,7 @@ from .common import (
     login_member,
     main,
     open_store,
+    parse_quarter,
     parse_when,
     user_option,
 )
@@ -196,21 +196,7 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
     """
     import polars as pl
 
-    text = quarter.strip().upper()
-    if (
-        len(text) != 6
-        or text[4] != "Q"
-        or not text[:4].isascii()
-        or not text[:4].isdigit()
-        or text[5] not in "1234"
-    ):
-        raise InvalidInput("give the quarter as YYYYQN, e.g. 2026Q4")
-    year, q = int(text[:4]), int(text[5])
-    if not validate.EARLIEST.year <= year <= validate.latest().year:
-        raise InvalidInput(f"give a quarter from {validate.EARLIEST.year} to this year")
-    tz = zoneinfo.ZoneInfo(current_settings().timezone)
-    start = dt.datetime(year, 3 * q - 2, 1, tzinfo=tz)
-    end = dt.datetime(year + (q == 4), (3 * q) % 12 + 1, 1, tzinfo=tz)
+    text, start, end = parse_quarter(quarter)
     result = login_member(open_store(db), user).audit_report(since=start, until=end)
     from alpr_lib.access.roles import DATA_OPERATIONS
 
@@ -255,3 +241,58 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
             click.echo(validate.printable(f"  {f['flag']:<13}{f['user_name']:<14}{f['detail']}"))
 
     emit(as_json, data, text_out)
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--since", metavar="TIME", default=None, help="Start (default: 90 days ago).")
+@click.option("--until", metavar="TIME", default=None, help="End (default: now).")
+@click.option("--redact", is_flag=True, help="For public release: members as 'Member N', plates removed.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: stdout).",
+)
+@user_option
+@db_option
+def audit_export(
+    fmt: str,
+    since: str | None,
+    until: str | None,
+    redact: bool,
+    out: Path | None,
+    user: str | None,
+    db: str | None,
+) -> None:
+    """The search log in the columns auditors and journalists analyse from vendors' audit exports: ID, Name,
+    Org Name, Total Networks Searched, License Plate, Reason, Case #, Filters, Search Time, Search Type
+    (supervisors, administrators, the custodian). The export itself is audited.
+
+    \b
+    Example:
+        workbench audit export --format csv --since 2026-10-01 --redact --out searches.csv --user supervisor
+    """
+    import csv
+    import io
+
+    settings = current_settings()
+    frame = login_member(open_store(db), user).audit_export(
+        since=parse_when(since),
+        until=parse_when(until, end=True),
+        org=settings.department_name,
+        redact=redact,
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.iter_rows():
+        writer.writerow(["" if v is None else v for v in row])
+    if out is None:
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        if out.exists():
+            raise InvalidInput(f"{out} already exists; choose a new file name")
+        out.write_text(buffer.getvalue(), encoding="utf-8")
+        out.chmod(0o600)
+        click.echo(f"{frame.height:,} searches written to {out}.", err=True)

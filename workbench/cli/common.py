@@ -345,6 +345,26 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
     emit(as_json, data, text)
 
 
+def parse_quarter(quarter: str) -> tuple[str, dt.datetime, dt.datetime]:
+    """``2026Q4`` as its text and the start and end of that quarter in the department's time zone."""
+    text = quarter.strip().upper()
+    if (
+        len(text) != 6
+        or text[4] != "Q"
+        or not text[:4].isascii()
+        or not text[:4].isdigit()
+        or text[5] not in "1234"
+    ):
+        raise InvalidInput("give the quarter as YYYYQN, e.g. 2026Q4")
+    year, q = int(text[:4]), int(text[5])
+    if not validate.EARLIEST.year <= year <= validate.latest().year:
+        raise InvalidInput(f"give a quarter from {validate.EARLIEST.year} to this year")
+    tz = zoneinfo.ZoneInfo(current_settings().timezone)
+    start = dt.datetime(year, 3 * q - 2, 1, tzinfo=tz)
+    end = dt.datetime(year + (q == 4), (3 * q) % 12 + 1, 1, tzinfo=tz)
+    return text, start, end
+
+
 def data_options(*, window: bool = True, state: bool = True, limit: bool = True) -> Callable[..., Any]:
     """The options every data command takes: why (purpose, case, reason), who, where, JSON; and the
     time window, state and row limit where they apply."""

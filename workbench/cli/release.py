@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from alpr_lib import validate
+from alpr_lib.errors import InvalidInput
 
 from .common import (
     ROW_ID,
@@ -21,6 +22,7 @@ from .common import (
     login_member,
     main,
     open_store,
+    parse_quarter,
     parse_when,
     user_option,
     why_options,
@@ -33,29 +35,63 @@ from .common import (
 )
 @click.option("--since", metavar="TIME", default=None, help="Start of the period (default: 90 days ago).")
 @click.option("--until", metavar="TIME", default=None, help="End of the period (default: now).")
+@click.option(
+    "--quarterly",
+    metavar="YYYYQN",
+    default=None,
+    help="Write the SB 1516 quarterly audit of this quarter (e.g. 2026Q4) as the page instead.",
+)
 @user_option
 @db_option
 @json_option
 def transparency_cmd(
-    out: Path, since: str | None, until: str | None, user: str | None, db: str | None, as_json: bool
+    out: Path,
+    since: str | None,
+    until: str | None,
+    quarterly: str | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
-    """Write the public transparency report (a static page, aggregate numbers only) into OUT.
+    """Write the public transparency report (a static page, aggregate numbers only) into OUT: the period's
+    cameras, reads, searches, hits, holds and releases, the program's designee and custodian, what is and is
+    not collected, prohibited uses and the department's policy (the `policy_file` setting).
 
     \b
     Example:
         workbench transparency --out /srv/www/alpr --since 2026-10-01 --until 2027-01-01 --user supervisor
+        workbench transparency --out /srv/www/alpr/2026Q4 --quarterly 2026Q4 --user supervisor
     """
     from alpr_lib.access.transparency import transparency_html
 
     settings = current_settings()
-    end = parse_when(until) or dt.datetime.now(dt.UTC)
-    start = parse_when(since) or end - dt.timedelta(days=90)
+    quarter = None
+    if quarterly:
+        if since or until:
+            raise InvalidInput("give either --quarterly or --since/--until")
+        quarter, start, end = parse_quarter(quarterly)
+    else:
+        end = parse_when(until) or dt.datetime.now(dt.UTC)
+        start = parse_when(since) or end - dt.timedelta(days=90)
+    policy_text = None
+    if settings.policy_file:
+        try:
+            policy_text = Path(settings.policy_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = type(exc).__name__
+            raise InvalidInput(
+                f"the policy_file setting names a file that cannot be read ({problem})"
+            ) from None
     figures = login_member(open_store(db), user).transparency(since=start, until=end)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
     page.write_text(
         transparency_html(
-            figures, retention_days=settings.retention_days, program_title=settings.program_title
+            figures,
+            retention_days=settings.retention_days,
+            program_title=settings.program_title,
+            policy_text=policy_text,
+            quarter=quarter,
         )
     )
     emit(

@@ -63,7 +63,7 @@ def users_add(name: str, role: str, full_name: str, user: str | None, db: str | 
 @db_option
 @json_option
 def users_list(user: str | None, db: str | None, as_json: bool) -> None:
-    """List members with their role, state and training expiry.
+    """List members with their role, state, training expiry and the training exercises they completed.
 
     \b
     Example:
@@ -76,7 +76,8 @@ def users_list(user: str | None, db: str | None, as_json: bool) -> None:
         for r in rows:
             flags = " ".join(f for f, on in (("disabled", r["disabled"]), ("locked", r["locked"])) if on)
             trained = f"trained until {r['trained_until']}" if r["trained_until"] else "not trained"
-            click.echo(f"{r['name']:<20}{r['role']:<14}{trained:<28}{flags}")
+            done = f"exercises: {', '.join(r['exercises'])}" if r["exercises"] else "no exercises"
+            click.echo(f"{r['name']:<20}{r['role']:<14}{trained:<28}{done:<60}{flags}")
 
     emit(as_json, {"count": len(rows), "rows": rows}, text)
 
@@ -103,7 +104,8 @@ def users_train(
     user: str | None,
     db: str | None,
 ) -> None:
-    """Record that member NAME completed department-approved ALPR training.
+    """Record the department's approval of member NAME's ALPR training, with the training exercises they
+    completed attached (trainers, supervisors, administrators; never one's own).
 
     \b
     Example:
@@ -114,7 +116,9 @@ def users_train(
     if course:
         kwargs["course"] = course
     expires = session.record_training(name, completed_on=completed.date() if completed else None, **kwargs)
-    click.echo(f"Recorded training for {name}; current until {expires}.")
+    done = next((r["exercises"] for r in session.list_users().to_dicts() if r["name"] == name), [])
+    attached = f" Exercises completed: {', '.join(done)}." if done else " No training exercise recorded yet."
+    click.echo(f"Recorded training for {name}; current until {expires}.{attached}")
 
 
 @users.command("disable")

@@ -124,8 +124,19 @@ class Door:
         return validate.clamp(when)
 
 
+#: What the case box asks for under each purpose that names something other than a registered case.
+_CASE_HINTS = {
+    "missing-person": "missing-person report number",
+    "hit-verification": "alert id (optional to list alerts)",
+    "administrative": "26-01234",
+    "training": "(none needed)",
+}
+
+
 class PurposeBar(W.VBox):
-    """Purpose, case number and reason; nothing runs until they are given and accepted by the door."""
+    """Purpose, case and reason; nothing runs until they are given and accepted by the door. An investigation
+    picks one of the member's open cases from the registry (no free text); the other purposes name their
+    report number, alert or department case in a box."""
 
     def __init__(self, door: Door, on_ready: Callable[[], None] | None = None) -> None:
         self.door = door
@@ -134,7 +145,16 @@ class PurposeBar(W.VBox):
             options=[("— choose a purpose —", "")] + [(k.label, name) for name, k in PURPOSES.items()],
             description="Purpose",
         )
-        self.case = W.Text(placeholder="26-01234", description="Case")
+        try:
+            mine = list(door.session.open_cases())
+        except AlprError:
+            mine = []
+        self.cases = W.Dropdown(
+            options=[("— your open cases —" if mine else "— no open case assigned to you —", "")]
+            + [(c, c) for c in mine],
+            description="Case",
+        )
+        self.case = W.Text(placeholder="26-01234", description="Case no.", layout=W.Layout(display="none"))
         self.reason = W.Text(
             placeholder="why, in a few words", description="Reason", layout=W.Layout(width="420px")
         )
@@ -142,12 +162,26 @@ class PurposeBar(W.VBox):
         self.state = W.HTML(message("State why you are searching: purpose, case number and reason.").value)
         self.ready = False
         self.apply.on_click(lambda _b: self._set())
-        super().__init__([W.HBox([self.purpose, self.case]), W.HBox([self.reason, self.apply]), self.state])
+        self.purpose.observe(lambda _c: self._show_case(), "value")
+        super().__init__(
+            [W.HBox([self.purpose, self.cases, self.case]), W.HBox([self.reason, self.apply]), self.state]
+        )
+
+    def _show_case(self) -> None:
+        listed = self.purpose.value in ("", "investigation")
+        self.cases.layout.display = None if listed else "none"
+        self.case.layout.display = "none" if listed else None
+        self.case.placeholder = _CASE_HINTS.get(self.purpose.value or "", "")
+
+    def _chosen_case(self) -> str | None:
+        if self.purpose.value in ("", "investigation"):
+            return self.cases.value or None
+        return self.case.value.strip() or None
 
     def _set(self) -> None:
         try:
             why = self.door.session.set_purpose(
-                self.purpose.value or "", case=self.case.value or None, reason=self.reason.value
+                self.purpose.value or "", case=self._chosen_case(), reason=self.reason.value
             )
         except AlprError as exc:
             self.ready = False

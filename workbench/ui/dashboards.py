@@ -485,6 +485,7 @@ def audit_review() -> W.Widget:
         ),
     )
     chain = W.HTML()
+    purge = W.HTML()
 
     def do_show(_b: Any) -> None:
         try:
@@ -499,6 +500,16 @@ def audit_review() -> W.Widget:
         if result is not None:
             flags.show(result.flags, empty="No flags of likely misuse.")
             entries.show(result.frame)
+            last = result.last_purge.get("last_purge")
+            when = door.local(dt.datetime.fromisoformat(last)) if last else "never"
+            if result.last_purge.get("purge_overdue"):
+                purge.value = message(
+                    f"Last purge: {when}. OVERDUE: reads past retention are waiting (none is ever shown); "
+                    "check the server's daily purge or run `workbench purge`.",
+                    "error",
+                ).value
+            else:
+                purge.value = message(f"Last purge: {when}.", "ok").value
 
     def do_verify(_b: Any) -> None:
         found = door.run("Chain verification", lambda s: s.verify_audit())
@@ -524,6 +535,7 @@ def audit_review() -> W.Widget:
             W.HBox([since, until, member]),
             W.HBox([show, verify]),
             door.status,
+            purge,
             chain,
             tabs,
         ]
