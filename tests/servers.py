@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from .conftest import TEST_RETENTION_DAYS
+
 #: How the browser tests run Debian's Chromium (never a browser that Playwright downloads).
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -68,6 +70,8 @@ def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> I
     if not config.exists():  # the daily purge only where a test asks for it: not at 03:15 during another test
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text('purge_at = "off"\n')
+    if "retention_days" not in config.read_text():  # the demo city is a fixed past month: keep it in view
+        env.update(WORKBENCH_RETENTION_DAYS=str(TEST_RETENTION_DAYS))
     flag = "--notebooks" if command == "lab" else "--apps"
     with log.open("w") as out:
         proc = subprocess.Popen(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DEMO_PASSWORD
+from .conftest import DEMO_PASSWORD, TEST_RETENTION_DAYS
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,7 @@ def nbval(notebook: Path, demo_db: str, tmp_path: Path) -> subprocess.CompletedP
         WORKBENCH_USER="analyst",
         WORKBENCH_PASSWORD=DEMO_PASSWORD,
         WORKBENCH_DATA_DIR=str(tmp_path / "data"),
+        WORKBENCH_RETENTION_DAYS=str(TEST_RETENTION_DAYS),  # the city is a fixed past month
     )
     return subprocess.run(
         [

@@ -71,7 +71,8 @@ def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(
         days = partitions.partition_days(conn)
     assert partitions.partition_name(days[-1]) == "reads_d20261125"
     when = (DEMO_START + dt.timedelta(days=45)).isoformat()  # 30 days' retention: the first 15 days go
-    out = run("purge", "--now", when, "--user", "admin", "--db", app_url, "--json", env=env)
+    purge_env = {**env, "WORKBENCH_RETENTION_DAYS": "30"}
+    out = run("purge", "--now", when, "--user", "admin", "--db", app_url, "--json", env=purge_env)
     with city.read() as conn:
         assert len(partitions.partition_days(conn)) < len(days)
 

@@ -380,6 +380,24 @@ def test_a_read_past_retention_is_served_by_no_operation_before_the_purge(
     why += ["--user", "admin"]
     said = run("search", "plate", "7ABC123", *why, env=env)
     assert "3 reads past retention not shown" in said.stderr and said.stdout.count("7ABC123") == 1
+    # A notebook's or dashboard's view: the door service and the client a kernel holds.
+    from alpr_lib.access.client import DoorClient
+    from alpr_lib.access.service import DoorService
+
+    service = DoorService(
+        admin_store, Policy(retention_days=30), tmp_path / "run" / "door.sock", client="dashboard",
+        allow_password=True,
+    )  # fmt: skip
+    service.start()
+    try:
+        kernel = DoorClient(service.path, user="admin", password=ADMIN_PASSWORD)
+        kernel.set_purpose("administrative", case="26-05555", reason="retention check")
+        seen = kernel.search_plate("7ABC123")
+        assert seen.count == 1 and seen.past_retention == 3
+        assert kernel.canvass([{"lat": 44.0, "lon": -124.1, "radius_m": 300, **month}]).past_retention == 4
+        kernel.close()
+    finally:
+        service.stop()
     assert admin.purge(now=now)["reads_destroyed"] == 5  # what was hidden is what the purge destroys
     after = admin.search_partial("*1*")
     assert after.frame["read_id"].to_list() == partial.frame["read_id"].to_list()

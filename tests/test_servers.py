@@ -218,7 +218,7 @@ def test_a_running_server_purges_on_its_own_schedule(city: Store, tmp_path: Path
     """Nobody runs `workbench purge`: the server destroys the reads past retention itself (here every two
     seconds instead of once a night), records the destruction and audits it as the system's."""
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "workbench.toml").write_text('purge_at = "every 2s"\n')
+    (tmp_path / "data" / "workbench.toml").write_text('purge_at = "every 2s"\nretention_days = 30\n')
     apps = tmp_path / "apps"
     apps.mkdir()
     with city.read() as conn:

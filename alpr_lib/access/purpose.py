@@ -9,7 +9,7 @@ one (in the department's format), and a free-text reason.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidCaseNumber, InvalidInput
@@ -80,14 +80,14 @@ class Why:
     case: str | None = None
     reason: str | None = None
     #: The supervisor's override an investigation search relied on (set by the gate, never by a caller).
-    override: int | None = None
+    override: int | None = field(default=None, repr=False)
 
     def as_audit(self) -> dict[str, Any]:
         return {"purpose": self.purpose, "case_number": self.case, "reason": self.reason}
 
 
 _NEEDS = {
-    "investigation": "the investigation purpose needs a case number, e.g. 26-01234 (workbench cases list)",
+    "investigation": "the investigation purpose needs a case number, e.g. 26-01234",
     "administrative": "the administrative purpose needs a case number, e.g. 26-01234",
     "missing-person": "the missing-person purpose needs a case number: the missing-person report's",
     "hit-verification": "the hit-verification purpose needs a case number: the id of the alert it verifies",
