@@ -175,23 +175,43 @@ _FETCH: dict[str, sa.Select[Any]] = {}
 _FAR = 2**62
 
 
-def _count_statement(dialect: str) -> sa.Select[Any]:
-    """How many reads of a list of plate ids lie in a window under the search filters."""
+def _plate_filters(dialect: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """A plate search's conditions, every filter a parameter (see :func:`_filter_params`)."""
     r = s.Read.__table__.c
     return (
-        sa.select(sa.func.count())
-        .select_from(s.Read.__table__)
-        .where(
-            _id_list(dialect, "ids", r.plate_id),
-            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
-            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
-            sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
-            sa.or_(
-                sa.bindparam("any_conf", type_=sa.Boolean),
-                r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
-            ),
-        )
+        _id_list(dialect, "ids", r.plate_id),
+        r.ts >= sa.bindparam("since", type_=sa.BigInteger),
+        r.ts <= sa.bindparam("until", type_=sa.BigInteger),
+        sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
+        sa.or_(
+            sa.bindparam("any_conf", type_=sa.Boolean),
+            r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
+        ),
     )
+
+
+def _filter_params(
+    conn: Connection,
+    ids: Sequence[int],
+    since_ms: int | None,
+    until_ms: int | None,
+    camera_ids: Sequence[int] | None,
+    min_confidence: float | None,
+) -> dict[str, Any]:
+    return {
+        "ids": _pack(conn, ids),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+        "all_cams": camera_ids is None,
+        "cams": _pack(conn, camera_ids or []),
+        "any_conf": min_confidence is None,
+        "min_conf": 0.0 if min_confidence is None else float(min_confidence),
+    }
+
+
+def _count_statement(dialect: str) -> sa.Select[Any]:
+    """How many reads of a list of plate ids lie in a window under the search filters."""
+    return sa.select(sa.func.count()).select_from(s.Read.__table__).where(*_plate_filters(dialect))
 
 
 def count_of_plates(
@@ -206,15 +226,7 @@ def count_of_plates(
     """How many reads of these plate ids lie in ``[since, until]`` under the filters (by the plate index)."""
     if not ids or (camera_ids is not None and not camera_ids):
         return 0
-    params = {
-        "ids": _pack(conn, ids),
-        "since": -_FAR if since_ms is None else since_ms,
-        "until": until_ms,
-        "all_cams": camera_ids is None,
-        "cams": _pack(conn, camera_ids or []),
-        "any_conf": min_confidence is None,
-        "min_conf": 0.0 if min_confidence is None else float(min_confidence),
-    }
+    params = _filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence)
     return int(_rows(conn, "count_of_plates", _count_statement, params)[0][0])
 
 
@@ -227,16 +239,7 @@ def _fetch_statement(dialect: str) -> sa.Select[Any]:
         # and would otherwise hash the whole plates table — 63 of 70 ms for a 500-plate pattern at 10M reads.
         statement = statement.where(_id_list(dialect, "ids", s.Plate.__table__.c.id))
     return (
-        statement.where(
-            _id_list(dialect, "ids", r.plate_id),
-            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
-            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
-            sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
-            sa.or_(
-                sa.bindparam("any_conf", type_=sa.Boolean),
-                r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
-            ),
-        )
+        statement.where(*_plate_filters(dialect))
         .order_by(r.ts, r.id)
         .limit(sa.bindparam("limit", type_=sa.BigInteger))
     )
@@ -256,13 +259,7 @@ def fetch_reads(
     if not ids or (camera_ids is not None and not camera_ids):
         return pl.DataFrame(schema=READ_SCHEMA)
     params = {
-        "ids": _pack(conn, ids),
-        "since": -_FAR if since_ms is None else since_ms,
-        "until": _FAR if until_ms is None else until_ms,
-        "all_cams": camera_ids is None,
-        "cams": _pack(conn, camera_ids or []),
-        "any_conf": min_confidence is None,
-        "min_conf": 0.0 if min_confidence is None else float(min_confidence),
+        **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence),
         "limit": _FAR if limit is None else int(limit),
     }
     return _frame(_rows(conn, "fetch_reads", _fetch_statement, params))
