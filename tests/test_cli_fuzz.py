@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,7 @@ ONCE_CRASHED = [
     (["info", "--db", "mysql://root@localhost/alpr"], 1),
     (["ingest", "images", ".", "--camera", "C", "--every", "nan", "--user", "admin"], 2),
     (["purge", "--now", "2062-01-01", "--user", "admin"], 1),  # a typo for 2026: asks, refuses here
+    (["audit", "verify", "--checkpoint", sys.executable, "--user", "supervisor"], 1),  # a binary: "damaged"
     (["release", "agency", "", "--kind", "prosecutorial", "--state", "OR", "--user", "admin"], 1),
 ]
 

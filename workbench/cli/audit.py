@@ -74,14 +74,18 @@ def audit_verify(checkpoint: Path | None, user: str | None, db: str | None, as_j
     path = checkpoint or _default_checkpoint_file(store)
     latest = None
     if path.exists():
-        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+        damaged = InvalidInput(
+            f"the checkpoint file {path} is damaged; restore it from the supervisor's copy"
+        )
+        try:  # a file of something else (a backup, a binary) is damaged too, never a crash
+            lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            raise damaged from None
         if lines:
             try:
                 latest = Checkpoint(**json.loads(lines[-1]))
             except (ValueError, TypeError) as exc:
-                raise InvalidInput(
-                    f"the checkpoint file {path} is damaged; restore it from the supervisor's copy"
-                ) from exc
+                raise damaged from exc
     report, new = login_member(store, user).verify_audit(latest)
     if report.ok:
         path.parent.mkdir(parents=True, exist_ok=True)
