@@ -271,11 +271,18 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
 
 
 def alerts_count(
-    conn: Connection, *, status: str | None = None, since_ms: int | None = None, until_ms: int | None = None
+    conn: Connection,
+    *,
+    status: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    alert_id: int | None = None,
 ) -> int:
-    """How many alerts (of a status) were raised by reads in ``[since, until]``."""
+    """How many alerts (of a status, or this one) were raised by reads in ``[since, until]``."""
     a = s.Alert.__table__.c
     query = sa.select(sa.func.count()).select_from(s.Alert.__table__)
+    if alert_id is not None:
+        query = query.where(a.id == alert_id)
     if status:
         query = query.where(a.status == status)
     if since_ms is not None:

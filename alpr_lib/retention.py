@@ -32,12 +32,29 @@ from .errors import StoreError
 from .media import ImageStore
 from .store import Store, partitions
 from .store import schema as s
-from .store.retained import floor_ms, held_clause
+from .store.retained import any_below, floor_ms, held_clause
 
-__all__ = ["PurgeReport", "held_clause", "purge", "scheduled_purge"]
+__all__ = ["PurgeReport", "held_clause", "purge", "purge_status", "scheduled_purge"]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
 _A = s.Alert.__table__
+
+
+#: A purge that finished within this long counts as today's (a nightly run a little late is not overdue).
+_DUE = dt.timedelta(days=1, hours=2)
+
+
+def purge_status(conn: sa.Connection, *, retention_days: int, now: dt.datetime) -> dict[str, Any]:
+    """When the last purge ran (``last_purge``), whether it finished, and ``purge_overdue``: reads past
+    retention wait and no purge finished in a day. By the time index and the last destruction record."""
+    d = s.DestructionRecord.__table__.c
+    last = conn.execute(sa.select(d.ran_at, d.finished_at).order_by(d.id.desc()).limit(1)).first()
+    recent = last is not None and last.finished_at is not None and now - last.ran_at < _DUE
+    return {
+        "last_purge": last.ran_at.isoformat() if last else None,
+        "last_purge_finished": bool(last and last.finished_at is not None),
+        "purge_overdue": any_below(conn, floor_ms(now, retention_days)) and not recent,
+    }
 
 
 @dataclass

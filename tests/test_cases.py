@@ -10,12 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from alpr_lib.access import login
+from alpr_lib.access.purpose import Why
 from alpr_lib.errors import AccessDenied, InvalidCaseNumber, InvalidInput
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD
 from .test_door import last_entry, some_plate
+
+
+def entry_override(entry) -> int:  # type: ignore[no-untyped-def]
+    return int(json.loads(entry.params)["override"])
 
 
 def _search(session, plate: str, case: str, purpose: str = "investigation"):  # type: ignore[no-untyped-def]
@@ -60,6 +65,8 @@ def test_an_investigation_names_an_open_case_its_member_is_assigned_to(city: Sto
     assert set(investigator.open_cases()) == {"26-01234", "26-03131", "26-04242", "26-05151", "26-05555"}
     with pytest.raises(AccessDenied):
         investigator.cases(everyone=True)
+    entry = last_entry(city)
+    assert (entry.user_name, entry.operation, entry.outcome) == ("investigator", "cases.list.all", "denied")
     assert "26-04444" in supervisor.cases(everyone=True, status="closed")["case"].to_list()
 
 
@@ -94,8 +101,15 @@ def test_a_supervisors_override_needs_a_reason_and_is_flagged(city: Store, run) 
     assert _search(analyst, plate, "26-08888").count >= 1
     entry = last_entry(city)
     assert entry.outcome == "ok" and json.loads(entry.params)["override"] >= 1
+    investigator = login(city, "investigator", DEMO_PASSWORD)
     with pytest.raises(AccessDenied):  # the override is the analyst's, not everyone's
-        _search(login(city, "investigator", DEMO_PASSWORD), plate, "26-08888")
+        _search(investigator, plate, "26-08888")
+    forged = Why(
+        "investigation", "26-08888", "borrowing the analyst's override", override=entry_override(entry)
+    )
+    with pytest.raises(AccessDenied):  # an override named in the call is the caller's word: the gate drops it
+        investigator.operate("search_plate", plate, why=forged)
+    assert (last_entry(city).user_name, last_entry(city).outcome) == ("investigator", "denied")
     flags = supervisor.audit_report(user="analyst").flags
     assert "override" in flags["flag"].to_list()
 

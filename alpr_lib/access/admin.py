@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from ..errors import InvalidInput, NotASyntheticStore
 from ..ingest import load_city
+from ..retention import purge_status
 from ..store import Store, mask_url
 from ..store import schema as s
 from ..synth import CityConfig, generate
@@ -316,11 +317,6 @@ def database_info(
     if not store.has_schema():
         raise InvalidInput(f"{mask_url(store.url)} has no workbench schema yet; run `workbench init`")
     info = store.info()
-    now = now or dt.datetime.now(dt.UTC)
     with store.read() as conn:
-        cutoff = int((now - dt.timedelta(days=retention_days)).timestamp() * 1000)
-        expired = conn.execute(sa.select(s.Read.id).where(s.Read.ts < cutoff).limit(1)).first() is not None
-    last = dt.datetime.fromisoformat(info["last_purge"]) if info["last_purge"] else None
-    recent = last is not None and info["last_purge_finished"] and now - last < dt.timedelta(days=1, hours=2)
-    info["purge_overdue"] = expired and not recent
+        info |= purge_status(conn, retention_days=retention_days, now=now or dt.datetime.now(dt.UTC))
     return info

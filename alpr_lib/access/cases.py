@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import AccessDenied, InvalidCaseNumber, InvalidInput, NotFound
+from ..hotlists import alerts_count
+from ..store import records
 from ..store import schema as s
 from ..store.queries import cached_rows
 from .purpose import Policy, Why, check_case_number
@@ -35,7 +37,6 @@ __all__ = [
     "close",
     "grant_override",
     "open_case",
-    "open_cases_of",
 ]
 
 #: The offense categories a case is opened under: the NIBRS Group A offense categories, by the name the CLI
@@ -73,10 +74,10 @@ _C, _M, _O, _U = s.Case.__table__, s.CaseMember.__table__, s.CaseOverride.__tabl
 
 
 def _user(conn: Connection, name: str) -> int:
-    found = conn.execute(sa.select(_U.c.id).where(_U.c.name == name)).scalar()
-    if found is None:
+    uid = records.user_id(conn, name)
+    if uid is None:
         raise NotFound(f"no user named {name!r}")
-    return int(found)
+    return uid
 
 
 def _case(conn: Connection, number: str) -> sa.Row[Any] | None:
@@ -196,7 +197,7 @@ def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, opera
             return None
         if not (why.case or "").isdigit():
             raise InvalidCaseNumber("a hit verification names the alert it verifies: --case ALERT_ID")
-        if conn.execute(sa.select(s.Alert.id).where(s.Alert.id == int(why.case))).first() is None:
+        if not alerts_count(conn, alert_id=int(why.case)):
             raise InvalidCaseNumber(f"there is no alert {why.case} to verify")
         return None
     if why.purpose != "investigation":
@@ -260,11 +261,6 @@ def case_list(conn: Connection, *, member: int | None = None, status: str | None
             members.setdefault(int(case_id), []).append(name)
     data = [(*r[1:], members.get(int(r[0]), [])) for r in rows]
     return pl.DataFrame(data, schema=_LIST_COLUMNS, orient="row")
-
-
-def open_cases_of(conn: Connection, member: int) -> list[str]:
-    """The numbers of the open cases a member is assigned to, newest first (the dashboards' case list)."""
-    return case_list(conn, member=member, status="open")["case"].to_list()
 
 
 def registry_frames(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -83,7 +83,7 @@ class Context:
     why: Why | None = None
     now: dt.datetime = field(default_factory=_now)
 
-    @property
+    @functools.cached_property
     def floor(self) -> int:
         """The retention floor (epoch ms): older reads are served only when a hold keeps them."""
         return retained.floor_ms(self.now, self.policy.retention_days)
@@ -267,7 +267,8 @@ def convoy(
     ids = q.plate_ids(conn, text, _state(state))
     itself = q.plate_ids(conn, text) if state else ids
     # Within retention only, the target's reads and its companions' alike (held reads are for searches).
-    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids)
+    held = _held_below(conn, ctx, since_ms, until_ms, plate_ids=ids)
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, held, plate_ids=ids)
     low = _clamped(ctx, since_ms)
     half = int(window_s * 1000)
     counted = q.companion_counts(conn, ids, half, low, until_ms, min_times, itself=itself, floor_ms=ctx.floor)
@@ -302,7 +303,8 @@ def clones(
         if not is_valid_plate(text):
             raise InvalidInput("give a plate of 2-8 letters and digits")
         ids = q.plate_ids(conn, text)
-    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids)
+    held = _held_below(conn, ctx, since_ms, until_ms, plate_ids=ids)
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, held, plate_ids=ids)
     pairs = impossible_travel(
         q.read_positions(conn, _clamped(ctx, since_ms), until_ms, ids),
         min_kmh=min_kmh,
@@ -422,7 +424,7 @@ def verify_alert(conn: Connection, ctx: Context, alert_id: int, *, result: str, 
     actionable, ``cleared`` closes it. Who and when are recorded; a verification is never changed.
     """
     validate.identifier(alert_id, "an alert id")
-    if not alerts_frame(conn, alert_id=alert_id, since_ms=ctx.floor).height:
+    if not alerts_count(conn, alert_id=alert_id, since_ms=ctx.floor):
         raise InvalidInput(f"there is no alert {alert_id} within the retention period")
     record_verification(conn, alert_id, result=result, note=note, user_id=ctx.user.id, now=_now())
     return Result(alerts_frame(conn, alert_id=alert_id), UNAUDITED, "alerts.verify")
@@ -483,19 +485,29 @@ def _clamped(ctx: Context, since_ms: int | None) -> int:
     return ctx.floor if since_ms is None else max(since_ms, ctx.floor)
 
 
-def _past_retention(
+def _held_below(
     conn: Connection, ctx: Context, since_ms: int | None, until_ms: int | None, **filters: Any
+) -> pl.DataFrame | None:
+    """The held reads below the floor in the window under ``filters``; None when the window is within
+    retention or no read is older than the floor (the purge has run): nothing was left out."""
+    if (since_ms is not None and since_ms >= ctx.floor) or not retained.any_below(conn, ctx.floor):
+        return None
+    return _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms), **filters)
+
+
+def _past_retention(
+    conn: Connection,
+    ctx: Context,
+    since_ms: int | None,
+    until_ms: int | None,
+    held: pl.DataFrame | None,
+    **filters: Any,
 ) -> int:
-    """How many reads in the window under ``filters`` are past retention and kept by no hold."""
-    floor = ctx.floor
-    if (since_ms is not None and since_ms >= floor) or not retained.any_below(conn, floor):
-        return 0  # the window is within retention, or the purge has left nothing older
-    high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
-    expired = retained.count_reads(conn, since_ms, high, **filters)
-    if not expired:
+    """How many reads in the window under ``filters`` are past retention and not among ``held``."""
+    if held is None:
         return 0
-    held = _matching(retained.held_reads(conn, floor, since_ms, until_ms), **filters)
-    return expired - held.height
+    high = ctx.floor - 1 if until_ms is None else min(until_ms, ctx.floor - 1)
+    return retained.count_reads(conn, since_ms, high, **filters) - held.height
 
 
 def _matching(
@@ -531,12 +543,11 @@ def _fetch_kept(
     frame = q.fetch_reads(
         conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
     )
-    hidden = _past_retention(conn, ctx, since_ms, until_ms, plate_ids=ids, **filters)
-    if (since_ms is None or since_ms < ctx.floor) and retained.any_active_hold(conn):
-        held = _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms), plate_ids=ids, **filters)
-        if held.height:
-            frame = pl.concat([held.select(frame.columns), frame])
-            frame = frame if limit is None else frame.head(limit)
+    held = _held_below(conn, ctx, since_ms, until_ms, plate_ids=ids, **filters)
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, held, plate_ids=ids, **filters)
+    if held is not None and held.height:
+        frame = pl.concat([held.select(frame.columns), frame])
+        frame = frame if limit is None else frame.head(limit)
     return frame, hidden
 
 

@@ -30,6 +30,7 @@ prompts for a conversation, not verdicts:
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -350,8 +351,7 @@ def search_log(
     ``redact`` (for public release) puts ``Member N`` for each name — the same number for the same member
     throughout — and ``[redacted]`` for plates and patterns; the case number and reason stay, as the public
     audits of ALPR logs publish them."""
-    import json
-
+    zone = zoneinfo.ZoneInfo(timezone)
     names = dict(full_names or {})
     searches = entries.filter(pl.col("operation").is_in(list(DATA_OPERATIONS)) & (pl.col("outcome") == "ok"))
     pseudonyms: dict[str, str] = {}
@@ -376,7 +376,7 @@ def search_log(
                 "Reason": f"{r['purpose'] or ''}: {r['reason'] or ''}".strip(": "),
                 "Case #": r["case_number"] or "",
                 "Filters": json.dumps(filters, sort_keys=True) if filters else "",
-                "Search Time": r["ts"].astimezone(zoneinfo.ZoneInfo(timezone)).isoformat(timespec="seconds"),
+                "Search Time": r["ts"].astimezone(zone).isoformat(timespec="seconds"),
                 "Search Type": _SEARCH_TYPES.get(r["operation"], r["operation"]),
             }
         )

@@ -73,6 +73,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.close": frozenset({"supervisor", "admin"}),
     "cases.override": frozenset({"supervisor", "admin"}),
     "cases.list": _ALL,
+    "cases.list.all": frozenset({"supervisor", "admin"}),
     **DATA_OPERATIONS,
     "info": _ALL,
     "map.layers": _ALL,

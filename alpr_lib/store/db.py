@@ -382,10 +382,6 @@ class Store:
                 conn.execute(sa.select(s.Camera.kind, sa.func.count()).group_by(s.Camera.kind)).all()
             )
             meta = dict(conn.execute(sa.select(s.Meta.key, s.Meta.value)).all())
-            d = s.DestructionRecord.__table__.c
-            last_purge = conn.execute(
-                sa.select(d.ran_at, d.finished_at).order_by(d.id.desc()).limit(1)
-            ).first()
             info: dict[str, Any] = {
                 "reads": count(s.Read),
                 "plates": count(s.Plate),
@@ -399,8 +395,6 @@ class Store:
                 "first_read": _iso(first),
                 "last_read": _iso(last),
                 "synthetic": meta.get("synthetic") == "true",
-                "last_purge": last_purge.ran_at.isoformat() if last_purge else None,
-                "last_purge_finished": bool(last_purge and last_purge.finished_at is not None),
                 "database": mask_url(self.url),
                 "engine": self.dialect,
                 "schema_revision": self.revision(),

@@ -116,28 +116,20 @@ def count_reads(
     plate_ids: Sequence[int] | None = None,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
-    box: tuple[float, float, float, float] | None = None,
 ) -> int:
-    """How many reads lie in ``[since, until]`` under these filters (by the plate or camera index)."""
-    if plate_ids is not None and box is None:
+    """How many reads lie in ``[since, until]`` under these filters (of these plates: by the plate index)."""
+    if plate_ids is not None:
         return count_of_plates(
             conn, plate_ids, since_ms, until_ms, camera_ids=camera_ids, min_confidence=min_confidence
         )
-    r = _R.c
+    r = _R.c  # every plate (clones over a window): by the time index
     query = sa.select(sa.func.count()).select_from(_R).where(r.ts <= until_ms)
     if since_ms is not None:
         query = query.where(r.ts >= since_ms)
-    if plate_ids is not None:
-        if not plate_ids:
-            return 0
-        query = query.where(_in(conn, r.plate_id, plate_ids))
     if camera_ids is not None:
         if not camera_ids:
             return 0
         query = query.where(_in(conn, r.camera_id, camera_ids))
     if min_confidence is not None:
         query = query.where(r.confidence >= min_confidence)
-    if box is not None:
-        south, west, north, east = box
-        query = query.where(r.lat.between(south, north), r.lon.between(west, east))
     return int(conn.execute(query).scalar_one())

@@ -12,6 +12,7 @@ import click
 
 from alpr_lib import validate
 from alpr_lib.errors import InvalidInput
+from alpr_lib.media import write_private
 from alpr_lib.store import Store
 
 from .common import (
@@ -277,9 +278,6 @@ def audit_export(
     Example:
         workbench audit export --format csv --since 2026-10-01 --redact --out searches.csv --user supervisor
     """
-    import csv
-    import io
-
     settings = current_settings()
     frame = login_member(open_store(db), user).audit_export(
         since=parse_when(since),
@@ -287,16 +285,11 @@ def audit_export(
         org=settings.department_name,
         redact=redact,
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(frame.columns)
-    for row in frame.iter_rows():
-        writer.writerow(["" if v is None else v for v in row])
+    text = frame.write_csv()
     if out is None:
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(text, nl=False)
     else:
         if out.exists():
             raise InvalidInput(f"{out} already exists; choose a new file name")
-        out.write_text(buffer.getvalue(), encoding="utf-8")
-        out.chmod(0o600)
+        write_private(out, text.encode("utf-8"))  # names and plates: the owner's only
         click.echo(f"{frame.height:,} searches written to {out}.", err=True)
