@@ -10,7 +10,8 @@ text, SQL or query parameters (plates are data, not log text).
     ├── ConfigError            a setting has a value the workbench cannot use
     ├── StoreError             the database could not be reached or written
     │   ├── StoreBusy          a long write kept the database busy past the wait: try again
-    │   └── NotASyntheticStore refused to replace a database holding real data
+    │   ├── NotASyntheticStore refused to replace a database holding real data
+    │   └── KeyUnavailable     the department's signing key is not where the settings say
     ├── NotFound               a named user, camera, case ... does not exist
     ├── InvalidInput           a value given by a person or a file is malformed
     │   ├── InvalidPassword    a new password breaks the password policy
@@ -18,6 +19,7 @@ text, SQL or query parameters (plates are data, not log text).
     │   └── InvalidCaseNumber  a case number does not match the department's format
     ├── NotAvailable           the analysis behind an operation is not built yet
     ├── NotAuthenticated       no valid login (wrong password, unknown user, expired session)
+    │   └── SecondFactorNeeded the password was right; the authenticator's code is asked for
     └── AccessDenied           logged in, but this member may not do this
         └── RetentionHold      the data is held for a case and may not be destroyed
 """
@@ -32,11 +34,13 @@ __all__ = [
     "InvalidInput",
     "InvalidPassword",
     "InvalidPattern",
+    "KeyUnavailable",
     "NotASyntheticStore",
     "NotAuthenticated",
     "NotAvailable",
     "NotFound",
     "RetentionHold",
+    "SecondFactorNeeded",
     "StoreBusy",
     "StoreError",
 ]
@@ -62,6 +66,10 @@ class NotASyntheticStore(StoreError):
     """Refused to replace a database that is not marked synthetic."""
 
 
+class KeyUnavailable(StoreError):
+    """The department's signing key, which every audit entry needs, cannot be found or read."""
+
+
 class NotFound(AlprError):
     """A named thing (user, camera, case, hotlist ...) does not exist."""
 
@@ -84,6 +92,15 @@ class InvalidCaseNumber(InvalidInput):
 
 class NotAuthenticated(AlprError):
     """No valid login: unknown user, wrong password, locked account or expired session."""
+
+
+class SecondFactorNeeded(NotAuthenticated):
+    """The password was right and the account has enrolled an authenticator: its code is asked for.
+
+    ``proof`` (set by the door's login) lets the same process finish the logon with the code alone, within a
+    few minutes: a web form asks for the code on a second page without asking for the password again."""
+
+    proof: object = None
 
 
 class NotAvailable(AlprError):

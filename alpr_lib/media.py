@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InvalidInput
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageStore", "private_folder", "write_private"]
+__all__ = ["MAX_IMAGE_BYTES", "ImageStore", "append_private", "private_folder", "write_private"]
 
 #: The largest image file an import copies in (a camera's overview JPEG is well under a megabyte).
 MAX_IMAGE_BYTES = 50 * 2**20
@@ -41,6 +41,16 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+
+
+def append_private(path: Path, text: str) -> None:
+    """Append ``text`` to the file at ``path`` (its folder and the file made private to their owner when
+    created here, an existing file made so), never following a link there."""
+    private_folder(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 class ImageStore:

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from alpr_lib.access import build_demo, init_database
+from alpr_lib.keys import KeyRing
 from alpr_lib.store import Store
 
 from .engines import ENGINE, drop_database, new_database
@@ -26,15 +27,26 @@ DEMO_READS = 30_000
 #: The tests' demo city lies in a fixed past period (its known answers are dated); the department in these
 #: tests keeps reads long enough to cover it. Tests of retention state their own period.
 TEST_RETENTION_DAYS = (dt.date.today() - DEMO_START).days + 90
+_STORE_INIT = Store.__init__
+
+
+@pytest.fixture(scope="session")
+def key_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The department's key folder for the whole run: the demo city built once is signed with a key every
+    test's commands and servers (each with its own data folder) must find."""
+    return tmp_path_factory.mktemp("keys") / "keys"
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No WORKBENCH_* setting leaks in from the developer's shell; data goes to a temporary folder."""
+def clean_environ(tmp_path: Path, key_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No WORKBENCH_* setting leaks in from the developer's shell; data goes to a temporary folder, keys to
+    the run's key folder (stores opened in-process find it too)."""
     for key in list(os.environ):
         if key.startswith("WORKBENCH_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WORKBENCH_KEY_DIR", str(key_folder))
+    monkeypatch.setattr(Store, "__init__", functools.partialmethod(_STORE_INIT, keys=KeyRing(key_folder)))
     monkeypatch.setenv("WORKBENCH_RETENTION_DAYS", str(TEST_RETENTION_DAYS))
     from alpr_lib.access import Policy
 
@@ -105,10 +117,10 @@ def shared_store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_template(tmp_path_factory: pytest.TempPathFactory, key_folder: Path) -> Iterator[str]:
     """The URL of the synthetic city every run builds once; tests get copies of it (``demo_db``, ``city``)."""
     url = new_database(tmp_path_factory.mktemp("demo"), "demo")
-    store = Store(url, create=True)
+    store = Store(url, create=True, keys=KeyRing(key_folder))
     build_demo(store, reads=DEMO_READS, seed=7, password=DEMO_PASSWORD, start=DEMO_START)
     store.dispose()
     yield url
@@ -134,8 +146,8 @@ def copy_of(url: str, folder: Path, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def demo_store(demo_db: str) -> Iterator[Store]:
-    store = Store(demo_db)
+def demo_store(demo_db: str, key_folder: Path) -> Iterator[Store]:
+    store = Store(demo_db, keys=KeyRing(key_folder))
     yield store
     store.dispose()
 

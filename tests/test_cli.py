@@ -57,7 +57,15 @@ def test_demo_and_info_json(run, db: str) -> None:
     )
     built = json.loads(result.stdout)
     assert built["reads"] == 5000 and "password" not in built
-    info = json.loads(run("info", "--json", "--db", db).stdout)
+    # Counts are for members only: without a login, info answers nothing.
+    refused = run("info", "--json", "--db", db, "--user", "analyst", ok=False)
+    assert refused.exit_code == 1 and refused.stdout == "" and "WORKBENCH_PASSWORD" in refused.stderr
+    assert run("info", "--db", db, ok=False).exit_code == 1
+    info = json.loads(
+        run(
+            "info", "--json", "--db", db, "--user", "analyst", env={"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+        ).stdout
+    )
     assert info["reads"] == 5000 and info["cameras"] == 43 and info["plates"] > 100
     assert info["users"] == 7
     assert info["users_by_role"] == {
@@ -102,7 +110,7 @@ def test_import_reads_reports_bad_rows_and_is_idempotent(run, db: str, tmp_path:
     assert "2 imported" in first.stdout
     again = json.loads(run("import-reads", str(csv), "--user", "admin", "--db", db, "--json", env=env).stdout)
     assert again["imported"] == 0 and again["duplicates"] == 2 and again["rejected"] == 2
-    assert json.loads(run("info", "--json", "--db", db).stdout)["reads"] == 2
+    assert json.loads(run("info", "--json", "--db", db, "--user", "admin", env=env).stdout)["reads"] == 2
     assert (tmp_path / "export.csv.rejects.csv").exists()
 
 
@@ -136,7 +144,11 @@ def test_backup_opens_with_db(run, demo_db: str, tmp_path: Path) -> None:
             env={"WORKBENCH_PASSWORD": DEMO_PASSWORD},
         ).stdout
     )
-    info = json.loads(run("info", "--json", "--db", out["db"]).stdout)
+    info = json.loads(
+        run(
+            "info", "--json", "--db", out["db"], "--user", "admin", env={"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+        ).stdout
+    )
     assert info["reads"] == DEMO_READS
 
 

@@ -57,6 +57,7 @@ def _cli(db: str, data_dir: Path) -> Callable[..., Any]:
         "WORKBENCH_PASSWORD": PASSWORD,
         "WORKBENCH_NEW_PASSWORD": PASSWORD,
         "WORKBENCH_DATA_DIR": str(data_dir),
+        "WORKBENCH_KEY_DIR": str(data_dir / "keys"),  # set up before any test's environment is
     }
 
     def cli(*args: str) -> Any:

@@ -458,7 +458,7 @@ def test_reads_stored_out_of_range_before_the_checks_break_no_command(city: Stor
         "WORKBENCH_DB_URL": city.url.render_as_string(hide_password=False),
         "WORKBENCH_PASSWORD": DEMO_PASSWORD,
     }
-    info = run("info", "--json", env=env)  # type: ignore[operator]
+    info = run("info", "--json", "--user", "admin", env=env)  # type: ignore[operator]
     assert "out of range" in info.stdout
     why = [
         "--purpose",

@@ -296,10 +296,10 @@ def test_info_tells_when_the_last_purge_ran_and_warns_when_one_is_overdue(city: 
         "WORKBENCH_PASSWORD": DEMO_PASSWORD,
         "WORKBENCH_RETENTION_DAYS": "30",
     }
-    before = run("info", env=env)
+    before = run("info", "--user", "custodian", env=env)
     assert "last purge     never" in before.stdout and "no purge has finished in a day" in before.stderr
     run("purge", "--user", "admin", env=env)
-    after = run("info", "--json", env=env)
+    after = run("info", "--json", "--user", "custodian", env=env)
     data = __import__("json").loads(after.stdout)
     assert data["last_purge_finished"] and not data["purge_overdue"] and "Warning" not in after.stderr
 

@@ -89,6 +89,16 @@ def _boolean(value: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _roles(value: str) -> tuple[str, ...]:
+    from alpr_lib.access.roles import ROLES
+
+    named = sorted({r.strip() for r in str(value).split(",") if r.strip()})
+    unknown = [r for r in named if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+    return tuple(named)
+
+
 def _regex(value: str) -> str:
     re.compile(value)
     return value
@@ -125,6 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Database URL: sqlite:///PATH for the embedded database, postgresql+psycopg://... for a server. "
         "Overridden by --db.",
         default_text="sqlite:///<data_dir>/workbench.db",
+    ),
+    Setting(
+        "key_dir",
+        lambda s: str(Path(s["data_dir"]) / "keys"),
+        "Folder of the department's signing keys (Ed25519; each private key 0600, the folder 0700). Only the "
+        "workbench's own account reads it; kernels never see it. Back it up apart from the data.",
+        default_text="<data_dir>/keys",
     ),
     Setting(
         "timezone",
@@ -215,6 +232,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Local time of day at which a running server (`workbench serve`, `workbench lab`) purges the reads "
         "past retention itself, each day; off: never (schedule `workbench purge` instead).",
         _purge_at,
+    ),
+    Setting(
+        "mfa_roles",
+        (),
+        "Roles whose members must use a second factor (a TOTP authenticator), separated by commas; "
+        "recommended: admin,supervisor,custodian. Until they enrol (`workbench users mfa enrol`) they can do "
+        "nothing else. Empty: a second factor is each member's choice.",
+        _roles,
+        default_text="empty (none)",
     ),
     Setting(
         "trusted_proxies",
@@ -314,6 +340,8 @@ def policy_from(settings: Mapping[str, Any]) -> Policy:
         release_out_of_state=settings["release_out_of_state"],
         retention_days=settings["retention_days"],
         image_store=str(Path(settings["data_dir"]) / "images"),
+        mfa_roles=settings["mfa_roles"],
+        department_name=settings["department_name"],
     )
 
 

@@ -124,6 +124,7 @@ def init_database(store: Store, admin: str, password: str) -> dict[str, Any]:
     with store.atomic() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(s.User)).scalar_one():
             raise InvalidInput("the database already has users; add more with `workbench users add`")
+        audit.create_key(conn, exist_ok=True)  # every entry from the first administrator on is signed
         _add_user(conn, admin, "admin", hash_password(password))
         audit.append(
             conn,
@@ -173,6 +174,7 @@ def build_demo(
     report = load_city(store, city, progress=step)
     pw_hash = hash_password(password)  # one hash per demo: argon2 is slow on purpose
     with store.atomic() as conn:
+        audit.create_key(conn)  # the demo's own key: every entry of its history is signed
         admin_id = None
         users: dict[str, int] = {}
         for name, (role, trained) in DEMO_USERS.items():

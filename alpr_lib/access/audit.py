@@ -1,21 +1,27 @@
-"""The audit log: append-only and hash-chained.
+"""The audit log: append-only, hash-chained and signed.
 
 Each entry carries the SHA-256 of its canonical content together with the previous
-entry's hash, so an edited, deleted, inserted or reordered row breaks the chain.
-Entries are written on the caller's connection: in the same transaction as the work
-they record.
+entry's hash, so an edited, deleted, inserted or reordered row breaks the chain; and the
+Ed25519 signature of that hash by the department's key (:mod:`alpr_lib.keys`), which only
+the door holds, so an entry appended by anyone without the key — its hash computed exactly
+as here — is told apart. Entries are written on the caller's connection: in the same
+transaction as the work they record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import keys
+from ..errors import InvalidInput, KeyUnavailable
 from ..store import schema as s
 from ..store.db import dumps_canonical
 
@@ -26,9 +32,15 @@ __all__ = [
     "ChainReport",
     "Checkpoint",
     "append",
+    "create_key",
+    "department_signature",
     "entry_hash",
+    "lock_chain",
+    "rotate_key",
     "take_checkpoint",
+    "trusted_keys",
     "verify_chain",
+    "verify_entries",
 ]
 
 GENESIS = "0" * 64
@@ -55,11 +67,22 @@ _FIELDS = (
 
 _TABLE = s.AuditEntry.__table__
 # Built once: the audit write is on every query's path; building a statement costs more than running it.
-_LAST_HASH = sa.select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1)
+# The last hash and the key the database signs with, in one round trip.
+_LAST_HASH = sa.select(
+    sa.select(_TABLE.c.hash).order_by(_TABLE.c.id.desc()).limit(1).scalar_subquery(),
+    sa.select(s.Meta.value).where(s.Meta.key == "signing_key").scalar_subquery(),
+)
 _INSERT = _TABLE.insert().returning(_TABLE.c.id)
 
 
 _PG_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(7306870021)")  # any fixed key: "the audit chain"
+
+
+def lock_chain(conn: Connection) -> None:
+    """One appender at a time until its transaction ends, or two would read the same last hash and fork the
+    chain (READ COMMITTED on PostgreSQL). SQLite gets the same from BEGIN IMMEDIATE (store.db)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_CHAIN_LOCK)
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -91,10 +114,7 @@ def append(
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
-    if conn.dialect.name == "postgresql":
-        # One appender at a time until its transaction ends, or two would read the same last hash and fork the
-        # chain (READ COMMITTED). SQLite gets the same from BEGIN IMMEDIATE (store.db).
-        conn.execute(_PG_CHAIN_LOCK)
+    lock_chain(conn)
     ts = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     # Microseconds are kept: SQLite and PostgreSQL both store them, so the hash survives a round trip.
     fields: dict[str, Any] = {
@@ -111,19 +131,48 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    prev_hash = conn.execute(_LAST_HASH).scalar() or GENESIS
+    last, key_id = conn.execute(_LAST_HASH).one()
+    prev_hash = last or GENESIS
     fields["prev_hash"] = prev_hash
     fields["hash"] = entry_hash(prev_hash, fields)
+    if key_id is not None:
+        fields["key_id"] = key_id
+        fields["signature"] = keys.sign(_signing_key(conn, key_id), "audit", fields["hash"].encode())
     return int(conn.execute(_INSERT, fields).scalar_one())
+
+
+def department_signature(conn: Connection, kind: str, message: bytes) -> dict[str, str] | None:
+    """The department key's signature of ``message`` for ``kind`` (a release manifest): ``key_id``,
+    ``algorithm`` and ``signature``; None when the database has no key."""
+    key_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "signing_key")).scalar()
+    if key_id is None:
+        return None
+    signature = keys.sign(_signing_key(conn, str(key_id)), kind, message)
+    return {"key_id": str(key_id), "algorithm": keys.ALGORITHM, "signature": signature}
+
+
+def _signing_key(conn: Connection, key_id: str) -> Any:
+    """The private key ``key_id`` of the store ``conn`` belongs to; refused when this process lacks it (an
+    unsigned entry in a signed log would read as forged)."""
+    ring = keys.ring_of(conn.engine)
+    if ring is None:
+        raise KeyUnavailable(
+            "this database's audit entries are signed, and the department's key folder was not given "
+            "(set key_dir)"
+        )
+    return ring.private(key_id)
 
 
 @dataclass(frozen=True)
 class ChainReport:
     """The result of walking the audit chain.
 
-    ``first_bad`` is the id of the first entry whose link or content does not check
-    (None when the chain is whole); ``checkpoint`` says whether the latest checkpoint
-    given was found intact in the log (None when no checkpoint was given).
+    ``first_bad`` is the id of the first entry whose link, content or signature does not check
+    (None when the chain is whole), and ``problem`` says what is wrong with it; ``checkpoint`` says
+    whether the latest checkpoint given was found intact in the log (None when no checkpoint was
+    given); ``signed`` how many entries carry a good signature of a department key, ``unsigned`` how
+    many that should do not (entries written before the database had a key are vouched for by the
+    first signed entry after them, through the chain).
     """
 
     ok: bool
@@ -132,6 +181,9 @@ class ChainReport:
     head: str
     checkpoint: bool | None = None
     problem: str | None = None
+    signed: int = 0
+    unsigned: int = 0
+    keys: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,60 +193,195 @@ class ChainReport:
             "head": self.head,
             "checkpoint": self.checkpoint,
             "problem": self.problem,
+            "signed": self.signed,
+            "unsigned": self.unsigned,
+            "keys": list(self.keys),
         }
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The chain's head at one moment, kept outside the database: row count, last id and hash."""
+    """The chain's head at one moment, kept outside the database: row count, last id and hash, signed with
+    the department's key (``key_id``, ``signature``) when the database has one."""
 
     rows: int
     last_id: int
     hash: str
     at: str
+    key_id: str | None = None
+    signature: str | None = None
+
+    def message(self) -> bytes:
+        return dumps_canonical(
+            {"rows": self.rows, "last_id": self.last_id, "hash": self.hash, "at": self.at}
+        ).encode()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "last_id": self.last_id, "hash": self.hash, "at": self.at}
+        out: dict[str, Any] = {"rows": self.rows, "last_id": self.last_id, "hash": self.hash, "at": self.at}
+        if self.signature:
+            out |= {"key_id": self.key_id, "signature": self.signature}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        return cls(
+            int(data["rows"]), int(data["last_id"]), str(data["hash"]), str(data["at"]),
+            data.get("key_id"), data.get("signature"),
+        )  # fmt: skip
 
 
-def verify_chain(conn: Connection, checkpoint: Checkpoint | None = None) -> ChainReport:
-    """Walk the whole chain: every entry must hash to its stored hash and link to the previous one.
+def _signature_problem(row: Mapping[str, Any], trusted: dict[str, keys.PublicKey]) -> str | None:
+    """What is wrong with an entry's signature, or None when a department key signed it."""
+    key_id, signature = row.get("key_id"), row.get("signature")
+    if not signature or not key_id:
+        return "it is not signed by the department's key: it was written by someone without the key"
+    key = trusted.get(str(key_id))
+    if key is None:
+        return f"it is signed by key {key_id}, which is not one of the department's keys"
+    if not key.covers(int(row["id"])):
+        return f"it is signed by key {key_id} outside that key's span (the key was rotated out)"
+    if not key.verify("audit", str(row["hash"]).encode(), signature):
+        return "its signature does not match it: it was written or changed by someone without the key"
+    return None
 
-    Catches an edited field, a deleted, inserted or reordered entry. A checkpoint taken
-    earlier catches the newest entries cut off, or the whole chain rewritten: the entry it
-    names must still be there, with the same hash and the same number of entries up to it.
+
+def verify_entries(
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    trusted: Sequence[keys.PublicKey] | None,
+    checkpoint: Checkpoint | None = None,
+) -> ChainReport:
+    """Walk entries in id order: every one must hash to its stored hash, link to the one before it and,
+    from the first entry a key of ``trusted`` covers on, carry that key's signature.
+
+    Catches an edited field, a deleted, inserted or reordered entry, and an entry appended by anyone
+    without the key. A checkpoint taken earlier catches the newest entries cut off, or the whole chain
+    rewritten: the entry it names must still be there, with the same hash and the same number of entries
+    up to it (and the checkpoint itself must carry a department key's signature when it has one).
+    ``trusted`` None checks the chain alone; an empty list is a log nobody can vouch for.
     """
-    table = s.AuditEntry.__table__
+    by_id = {k.key_id: k for k in trusted or ()}
+    signed_from = min((k.first_entry for k in trusted or ()), default=None)
     prev = GENESIS
-    rows = 0
+    rows = signed = unsigned = 0
     first_bad = None
     problem = None
     seen_checkpoint: bool | None = None if checkpoint is None else False
-    for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings():
+    for row in entries:
         rows += 1
-        if first_bad is None:
-            if row["prev_hash"] != prev:
-                first_bad, problem = (
-                    row["id"],
-                    "does not link to the entry before it (missing, inserted or moved)",
-                )
-            elif entry_hash(row["prev_hash"], dict(row)) != row["hash"]:
-                first_bad, problem = row["id"], "its content was changed after it was written"
+        if row["prev_hash"] != prev:
+            wrong: str | None = "does not link to the entry before it (missing, inserted or moved)"
+        elif entry_hash(row["prev_hash"], dict(row)) != row["hash"]:
+            wrong = "its content was changed after it was written"
+        else:
+            wrong = None
+        if signed_from is not None and int(row["id"]) >= signed_from:
+            bad_signature = _signature_problem(row, by_id)
+            if bad_signature is None:
+                signed += 1
+            else:
+                unsigned += 1
+                wrong = wrong or bad_signature
+        if wrong is not None and first_bad is None:
+            first_bad, problem = int(row["id"]), wrong
         if checkpoint is not None and row["id"] == checkpoint.last_id:
             seen_checkpoint = row["hash"] == checkpoint.hash and rows == checkpoint.rows
         prev = row["hash"]
-    if checkpoint is not None and not seen_checkpoint and first_bad is None:
+    if trusted is not None and not trusted and first_bad is None:
+        problem = "no key of the department's for this database: its entries cannot be authenticated"
+    elif checkpoint is not None and checkpoint.signature and trusted is not None and first_bad is None:
+        key = by_id.get(str(checkpoint.key_id))
+        if key is None or not key.verify("checkpoint", checkpoint.message(), checkpoint.signature):
+            seen_checkpoint = False
+            problem = "the latest checkpoint is not signed by the department's key"
+    if checkpoint is not None and not seen_checkpoint and first_bad is None and problem is None:
         problem = "the log no longer matches the latest checkpoint (entries cut off or rewritten)"
-    ok = first_bad is None and seen_checkpoint is not False
-    return ChainReport(ok, rows, first_bad, prev, seen_checkpoint, problem)
+    ok = first_bad is None and seen_checkpoint is not False and problem is None
+    return ChainReport(ok, rows, first_bad, prev, seen_checkpoint, problem, signed, unsigned, tuple(by_id))
+
+
+def verify_chain(
+    conn: Connection, checkpoint: Checkpoint | None = None, trusted: Sequence[keys.PublicKey] | None = None
+) -> ChainReport:
+    """Walk the whole chain in the database (:func:`verify_entries`)."""
+    table = s.AuditEntry.__table__
+    rows = conn.execution_options(yield_per=5000).execute(sa.select(table).order_by(table.c.id)).mappings()
+    return verify_entries(rows, trusted=trusted, checkpoint=checkpoint)
 
 
 def take_checkpoint(conn: Connection) -> Checkpoint:
-    """The chain's head now, to be kept outside the database."""
+    """The chain's head now, to be kept outside the database; signed when the database has a key."""
     table = s.AuditEntry.__table__
     last = conn.execute(sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
     rows = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
     now = dt.datetime.now(dt.UTC).isoformat()
-    if last is None:
-        return Checkpoint(0, 0, GENESIS, now)
-    return Checkpoint(rows, int(last.id), str(last.hash), now)
+    point = (
+        Checkpoint(0, 0, GENESIS, now)
+        if last is None
+        else Checkpoint(rows, int(last.id), str(last.hash), now)
+    )
+    key_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "signing_key")).scalar()
+    if key_id is None:
+        return point
+    signature = keys.sign(_signing_key(conn, str(key_id)), "checkpoint", point.message())
+    return replace(point, key_id=str(key_id), signature=signature)
+
+
+def trusted_keys(conn: Connection) -> list[keys.PublicKey]:
+    """The department's keys for the database ``conn`` is on, from its key folder — never from the
+    database, whose ``database_id`` only says which of the folder's keys are its own. Empty when there is
+    none (a database from before keys, or one whose identity was changed): nothing can vouch for its log."""
+    database_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "database_id")).scalar()
+    ring = keys.ring_of(conn.engine)
+    return ring.records(str(database_id)) if ring is not None and database_id is not None else []
+
+
+def _meta(conn: Connection, key: str) -> str | None:
+    value = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == key)).scalar()
+    return None if value is None else str(value)
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    conn.execute(sa.delete(s.Meta).where(s.Meta.key == key))
+    conn.execute(sa.insert(s.Meta).values(key=key, value=value))
+
+
+def next_entry_id(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(_TABLE.c.id), 0))).scalar_one()) + 1
+
+
+def create_key(conn: Connection, *, exist_ok: bool = False) -> keys.PublicKey | None:
+    """Give the database ``conn`` is on a signing key, in its store's key folder, that signs every entry from
+    the next on (the database gets its identity, ``database_id``, if it has none). None when the store was
+    opened without a key folder. Refused when the database already has a key (rotate it instead), unless
+    ``exist_ok``: then that key's record."""
+    ring = keys.ring_of(conn.engine)
+    if ring is None:
+        return None
+    current = _meta(conn, "signing_key")
+    if current is not None:
+        if exist_ok:
+            return ring.record(current)
+        raise InvalidInput("this database already has a signing key; rotate it with `workbench keys rotate`")
+    database_id = _meta(conn, "database_id")
+    if database_id is None:
+        database_id = uuid.uuid4().hex
+        _set_meta(conn, "database_id", database_id)
+    record = ring.create(database_id, first_entry=next_entry_id(conn))
+    _set_meta(conn, "signing_key", record.key_id)
+    return record
+
+
+def rotate_key(conn: Connection) -> tuple[str, keys.PublicKey]:
+    """A new signing key for every entry after the last one written (call after appending the entry that
+    records the rotation, in its transaction); returns the old key's id and the new key. Retire the old key
+    (:meth:`KeyRing.retire`) once the transaction is committed."""
+    ring = keys.ring_of(conn.engine)
+    old, database_id = _meta(conn, "signing_key"), _meta(conn, "database_id")
+    if ring is None or old is None or database_id is None:
+        raise InvalidInput(
+            "this database has no signing key to rotate; create one with `workbench keys create`"
+        )
+    record = ring.create(database_id, first_entry=next_entry_id(conn))
+    _set_meta(conn, "signing_key", record.key_id)
+    return old, record

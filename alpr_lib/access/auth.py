@@ -6,6 +6,7 @@ Passwords are never stored or logged; only their argon2id hashes are kept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -39,29 +40,19 @@ __all__ = [
 
 _HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
-# Passwords people pick first; a full deployment can extend this list.
-_BANNED = frozenset(
-    {
-        "password1234",
-        "password12345",
-        "123456789012",
-        "qwertyuiopas",
-        "letmein12345",
-        "welcome12345",
-        "administrator",
-        "changeme1234",
-        "iloveyou1234",
-        "florence1234",
-        "police123456",
-        "alprworkbench",
-        "workbench123",
-        "passwordpassword",
-        "111111111111",
-        "000000000000",
-        "abcdefghijkl",
-        "1234567890ab",
-    }
-)
+#: Words a member's password must not be built on: the product's and the policy's own.
+_CONTEXT_WORDS = ("alpr", "workbench", "police", "department", "florence", "license", "plate")
+#: Fewest guesses an attacker needs (zxcvbn's estimate) for a password to be accepted: 10^8, zxcvbn's
+#: "safely unguessable" class against an online attacker — the lockout slows one to a handful a minute.
+_MIN_GUESSES_LOG10 = 8.0
+
+
+@functools.cache
+def _breached() -> frozenset[str]:
+    """The 30,000 passwords most common in public breaches, as zxcvbn ships them (offline)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 @dataclass(frozen=True)
@@ -83,11 +74,11 @@ class UserRecord:
     disabled: bool
 
 
-def check_password_policy(name: str, password: str) -> None:
-    """Raise :class:`InvalidPassword` unless ``password`` meets the policy.
-
-    At least 12 characters, not the user name, not a commonly used password.
-    """
+def check_password_policy(name: str, password: str, *, context: tuple[str, ...] = ()) -> None:
+    """Raise :class:`InvalidPassword` unless ``password`` meets the policy of NIST SP 800-63B (which CJIS
+    follows): at least 12 characters (up to 256, any characters), not the user name, not a password known
+    from breaches, not guessable from dictionary words, names, keyboard patterns, repeats or the member's
+    own details (``context``: full name, title). No composition rules, no periodic change."""
     if len(password) < 12:
         raise InvalidPassword("a password needs at least 12 characters")
     if len(password) > 256:
@@ -95,8 +86,16 @@ def check_password_policy(name: str, password: str) -> None:
     lowered = password.lower()
     if name and lowered in (name.lower(), name.lower() * 2, name.lower()[::-1]):
         raise InvalidPassword("a password may not be the user name")
-    if lowered in _BANNED or len(set(lowered)) < 4:
-        raise InvalidPassword("that password is too common or too simple; choose another")
+    if lowered in _breached() or len(set(lowered)) < 4:
+        raise InvalidPassword("that password is on the lists of breached passwords; choose another")
+    from zxcvbn import zxcvbn
+
+    words = [w for w in (name, *context, *_CONTEXT_WORDS) if w]
+    if zxcvbn(password[:100], user_inputs=words)["guesses_log10"] < _MIN_GUESSES_LOG10:
+        raise InvalidPassword(
+            "that password is too easy to guess (common words, names, keyboard patterns or repeats); "
+            "a phrase of several unrelated words is easy to remember and hard to guess"
+        )
 
 
 def hash_password(password: str) -> str:
@@ -117,7 +116,7 @@ _DUMMY_HASH = _HASHER.hash("not-a-real-password-for-timing")
 def authenticate(
     conn: Connection, name: str, password: str, now: dt.datetime, lockout: Lockout = LOCKOUT
 ) -> tuple[UserRecord | None, str]:
-    """Check a logon. Returns the user (or None) and an outcome word for the audit log.
+    """Check a logon's password. Returns the user (or None) and an outcome word for the audit log.
 
     Outcomes: ``ok``; ``unknown-user``, ``bad-password``, ``lockout`` (this failure locked the
     account), ``locked-bad-password`` and ``disabled-bad-password`` — all answered alike
@@ -125,8 +124,9 @@ def authenticate(
     ``disabled`` — the right password for an account that may not log in now, the only answers
     that say so. The password is checked in every case (the same work for every answer).
     Failed attempts are counted on the user row; the caller commits them together with the
-    audit entry. A lock lasts ``lockout.minutes`` and is not extended by further failures, so
-    nobody can keep a member locked out by guessing on.
+    audit entry, and clears them (:func:`logon_succeeded`) once every factor has passed. A lock lasts
+    ``lockout.minutes`` and is not extended by further failures, so nobody can keep a member locked
+    out by guessing on.
     """
     u = s.User.__table__.c
     user = conn.execute(
@@ -152,17 +152,47 @@ def authenticate(
     if user.locked_until is not None and user.locked_until > now:
         return record, "locked" if right else "locked-bad-password"
     if not right:
-        failed = user.failed_logons + 1
-        values: dict[str, object] = {"failed_logons": failed}
-        outcome = "bad-password"
-        if failed >= lockout.attempts:
-            values = {"failed_logons": 0, "locked_until": now + dt.timedelta(minutes=lockout.minutes)}
-            outcome = "lockout"
-        conn.execute(sa.update(s.User).where(s.User.id == user.id).values(**values))
-        return record, outcome
-    if user.failed_logons or user.locked_until is not None:
-        conn.execute(sa.update(s.User).where(s.User.id == user.id).values(failed_logons=0, locked_until=None))
+        return record, count_failure(conn, user.id, now, lockout, "bad-password")
     return record, "ok"
+
+
+def authenticate_again(conn: Connection, name: str, now: dt.datetime) -> tuple[UserRecord | None, str]:
+    """The second step of a two-step logon, the password already proven: the member as they stand now
+    (``disabled`` or ``locked`` since are refused as such)."""
+    u = s.User.__table__.c
+    user = conn.execute(
+        sa.select(u.id, u.name, u.disabled, u.locked_until, s.Role.name.label("role"))
+        .join(s.Role, s.Role.id == u.role_id)
+        .where(u.name == name)
+    ).first()
+    if user is None:
+        return None, "unknown-user"
+    record = UserRecord(user.id, user.name, user.role, bool(user.disabled))
+    if user.disabled:
+        return record, "disabled"
+    if user.locked_until is not None and user.locked_until > now:
+        return record, "locked"
+    return record, "ok"
+
+
+def count_failure(conn: Connection, uid: int, now: dt.datetime, lockout: Lockout, outcome: str) -> str:
+    """Count one failed logon (a wrong password or code) on the member; ``lockout`` when it locks them."""
+    failed = int(conn.execute(sa.select(s.User.failed_logons).where(s.User.id == uid)).scalar_one()) + 1
+    values: dict[str, object] = {"failed_logons": failed}
+    if failed >= lockout.attempts:
+        values = {"failed_logons": 0, "locked_until": now + dt.timedelta(minutes=lockout.minutes)}
+        outcome = "lockout"
+    conn.execute(sa.update(s.User).where(s.User.id == uid).values(**values))
+    return outcome
+
+
+def logon_succeeded(conn: Connection, uid: int) -> None:
+    """Clear the failed-logon count once every factor has passed."""
+    conn.execute(
+        sa.update(s.User)
+        .where(s.User.id == uid, sa.or_(s.User.failed_logons != 0, s.User.locked_until.is_not(None)))
+        .values(failed_logons=0, locked_until=None)
+    )
 
 
 _WRONG = (
@@ -178,6 +208,9 @@ LOGON_REFUSALS = {
     "locked": "the account is locked after repeated failed logons; wait 10 minutes or ask an administrator "
     "to run `workbench users unlock`",
     "disabled": "the account is disabled; ask an administrator",
+    "code-needed": "this account asks for the six-digit code from its authenticator app (WORKBENCH_OTP, or "
+    "the prompt)",
+    "bad-code": _WRONG.replace("wrong password", "wrong password or code"),
 }
 
 

@@ -9,39 +9,100 @@ audit what happens around the door (a kernel started, a cell sent to a kernel, a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import secrets
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import keys
+from ..errors import KeyUnavailable, SecondFactorNeeded
 from ..store import Store
 from ..store import schema as s
-from . import audit
-from .auth import UserRecord, authenticate, end_session, open_session, refusal, session_refusal, session_state
+from . import audit, mfa
+from .auth import (
+    LOCKOUT,
+    LOGON_REFUSALS,
+    UserRecord,
+    authenticate,
+    authenticate_again,
+    count_failure,
+    end_session,
+    logon_succeeded,
+    open_session,
+    refusal,
+    session_refusal,
+    session_state,
+)
 from .purpose import Policy
 from .results import _now
 from .session import AccessSession
 
-__all__ = ["UNKNOWN_MEMBER", "identify", "login", "record_event", "record_refusal", "resume"]
+__all__ = [
+    "UNKNOWN_MEMBER",
+    "PasswordProof",
+    "identify",
+    "login",
+    "record_event",
+    "record_refusal",
+    "resume",
+]
 
 #: The audit's name for a failed logon under a name that is no member's (never a member's name: no spaces).
 UNKNOWN_MEMBER = "unknown member"
 
 
-def login(
-    store: Store, name: str, password: str, *, client: str = "cli", policy: Policy | None = None
-) -> AccessSession:
-    """Log a member in and return their :class:`AccessSession` (a new session).
+@dataclass(frozen=True, eq=False)
+class PasswordProof:
+    """That ``name``'s password was right a moment ago, in this process (a web form's second step asks for
+    the code alone). Made only by :func:`login`; good for :data:`PROOF_SECONDS`, and for one member."""
 
-    Every attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
+    name: str
+    made: float = dataclasses.field(default_factory=time.monotonic)
+    nonce: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8))
+
+    def fresh(self, name: str) -> bool:
+        return self.name == name and time.monotonic() - self.made < PROOF_SECONDS
+
+
+#: How long the password step of a two-step logon stays good.
+PROOF_SECONDS = 300
+_PROOFS: set[str] = set()  # nonces of proofs this process made and has not used
+
+
+def login(
+    store: Store,
+    name: str,
+    password: str,
+    *,
+    otp: str | None = None,
+    proof: PasswordProof | None = None,
+    client: str = "cli",
+    policy: Policy | None = None,
+) -> AccessSession:
+    """Log a member in and return their :class:`~alpr_lib.access.AccessSession` (a new session).
+
+    A member who enrolled an authenticator also gives its current code (``otp``); without it the right
+    password raises :class:`SecondFactorNeeded`, whose ``proof`` finishes the logon with the code alone
+    (``login(store, name, "", otp=code, proof=proof)``). A wrong code counts as a failed logon. Every
+    attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
     """
     now = _now()
     with store.atomic() as conn:
-        user, outcome = authenticate(conn, name, password, now)
+        if proof is not None and proof.nonce in _PROOFS and proof.fresh(name):
+            user, outcome = authenticate_again(conn, name, now)
+        else:
+            user, outcome = authenticate(conn, name, password, now)
+        if user is not None and outcome == "ok":
+            outcome = _second_factor(conn, user, otp, now)
         sid, token = (None, None)
         if user is not None and outcome == "ok":
+            logon_succeeded(conn, user.id)
             sid, token = open_session(conn, user.id, client, now)
         audit.append(
             conn,
@@ -55,9 +116,35 @@ def login(
             detail=None if outcome == "ok" else outcome,
             now=now,
         )
+    if proof is not None:
+        _PROOFS.discard(proof.nonce)
+    if outcome == "code-needed" and user is not None:
+        needed = SecondFactorNeeded(LOGON_REFUSALS[outcome])
+        needed.proof = PasswordProof(user.name)
+        _PROOFS.add(needed.proof.nonce)
+        raise needed
     if user is None or sid is None or token is None:
         raise refusal(outcome)
     return AccessSession(store, user, client, session_id=sid, token=token, policy=policy)
+
+
+def _second_factor(conn: Connection, user: UserRecord, otp: str | None, now: dt.datetime) -> str:
+    """``ok`` when the member has no authenticator or ``otp`` is its code now (used once); ``code-needed``
+    when none was given; ``bad-code`` (or ``lockout``) when it is wrong."""
+    row = conn.execute(sa.select(s.User.mfa_secret, s.User.mfa_last_step).where(s.User.id == user.id)).one()
+    if row.mfa_secret is None:
+        return "ok"
+    if not otp or not otp.strip():
+        return "code-needed"
+    ring = keys.ring_of(conn.engine)
+    if ring is None:
+        raise KeyUnavailable("the second factor needs the department's key folder (set key_dir)")
+    secret = mfa.unseal(ring.account_key(), user.name, row.mfa_secret)
+    step = mfa.check_code(secret, otp, last_step=row.mfa_last_step, now=now.timestamp())
+    if step is None:
+        return count_failure(conn, user.id, now, LOCKOUT, "bad-code")
+    conn.execute(sa.update(s.User).where(s.User.id == user.id).values(mfa_last_step=step))
+    return "ok"
 
 
 def resume(store: Store, token: str, *, client: str, policy: Policy | None = None) -> AccessSession:

@@ -48,7 +48,7 @@ from ..store import Store, retained
 from ..store import queries as q
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case, record_release
-from . import custody
+from . import audit, custody
 from .auth import UserRecord
 from .purpose import Policy, Why
 from .release import check_agency, write_package
@@ -369,7 +369,13 @@ def release(
         "agency": agency,
         "released_by": ctx.user.name,
     }
-    digest = write_package(Path(dest), frame, meta, ImageStore(ctx.policy.image_store))
+    digest = write_package(
+        Path(dest),
+        frame,
+        meta,
+        ImageStore(ctx.policy.image_store),
+        sign=lambda message: audit.department_signature(conn, "manifest", message),
+    )
     custody.record_copy(
         conn,
         kind="release",

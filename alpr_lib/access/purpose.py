@@ -64,6 +64,11 @@ class Policy:
     retention_days: int = 30
     #: The folder of reads' images and crops (:mod:`alpr_lib.media`); None: no image is ever opened.
     image_store: str | None = None
+    #: Roles whose members must use a second factor: until they enrol one, they may only enrol (and change
+    #: their password).
+    mfa_roles: tuple[str, ...] = ()
+    #: The issuer an authenticator app shows beside the member's name.
+    department_name: str = "ALPR Workbench"
 
     def __post_init__(self) -> None:
         try:

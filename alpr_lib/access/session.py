@@ -33,8 +33,17 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import validate
-from ..errors import AccessDenied, AlprError, InvalidInput, NotFound, StoreBusy
+from .. import keys, validate
+from ..errors import (
+    AccessDenied,
+    AlprError,
+    InvalidInput,
+    InvalidPassword,
+    KeyUnavailable,
+    NotAuthenticated,
+    NotFound,
+    StoreBusy,
+)
 from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
 from ..ingest import ImportReport, import_csv
 from ..media import ImageStore
@@ -44,7 +53,7 @@ from ..store import Store, records
 from ..store import queries as q
 from ..store import schema as s
 from ..store.writes import ensure_case
-from . import audit, cases, custody
+from . import audit, cases, custody, mfa
 from .auth import (
     UserRecord,
     check_password_policy,
@@ -52,6 +61,7 @@ from .auth import (
     hash_password,
     session_outcome,
     session_refusal,
+    verify_password,
 )
 from .operations import OPERATIONS, Context, Operation, audit_params
 from .purpose import Policy, Why, check_why
@@ -89,6 +99,8 @@ _GATE = (
         _SESSIONS.c.last_seen_at,
         _SESSIONS.c.ended_at,
         _USERS.c.disabled,
+        _USERS.c.must_change_password,
+        _USERS.c.mfa_secret.is_not(None).label("enrolled"),
         sa.select(sa.func.max(_TRAINING.c.expires_on))
         .where(_TRAINING.c.user_id == _USERS.c.id)
         .scalar_subquery()
@@ -98,6 +110,9 @@ _GATE = (
     .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
 )
+#: What a member whose password was reset, or whose role needs a second factor they have not enrolled, may
+#: still do: put that right.
+_ACCOUNT_OPERATIONS = frozenset({"users.password", "users.mfa.enrol"})
 _TOUCH = (
     _SESSIONS.update()
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
@@ -213,6 +228,16 @@ class AccessSession:
             end_session(conn, self._session_id, now)
             return session_refusal("disabled", self.policy), None
         conn.execute(_TOUCH, {"sid": self._session_id, "now": now})
+        if operation not in _ACCOUNT_OPERATIONS:
+            if row.must_change_password:
+                return AccessDenied(
+                    "an administrator reset your password: choose your own first (workbench users password)"
+                ), None
+            if self.user.role in self.policy.mfa_roles and not row.enrolled:
+                return AccessDenied(
+                    f"the {self.user.role} role must use a second factor: enrol an authenticator first "
+                    "(workbench users mfa enrol)"
+                ), None
         if not may(self.user.role, operation):
             allowed = ", ".join(sorted(PERMISSIONS.get(operation, ()))) or "no role"
             return AccessDenied(f"the {self.user.role} role may not {operation} (allowed: {allowed})"), None
@@ -559,6 +584,167 @@ class AccessSession:
         """Lift a lockout after repeated failed logons."""
         self._set_user(name, "users.unlock", failed_logons=0, locked_until=None)
 
+    def enable_user(self, name: str) -> None:
+        """Let a disabled member log in again (their lockout lifted too)."""
+        self._set_user(name, "users.enable", disabled=False, failed_logons=0, locked_until=None)
+
+    def set_role(self, name: str, role: str) -> None:
+        """Give member ``name`` another role (administrators; never one's own). Their sessions end: the new
+        role holds from their next login."""
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if name == self.user.name:
+            with self._store.atomic() as conn:
+                self._audit(
+                    conn, "users.role", "denied", params={"name": name, "role": role}, detail="own role"
+                )
+            raise AccessDenied("a member's role is changed by another administrator, never by themselves")
+
+        def work(conn: Connection) -> tuple[None, int]:
+            uid = self._user_id(conn, name)
+            role_id = conn.execute(sa.select(s.Role.id).where(s.Role.name == role)).scalar_one()
+            records.update_user(conn, uid, role_id=role_id)
+            records.end_sessions(conn, uid, _now())
+            return None, 1
+
+        self._admin("users.role", {"name": name, "role": role}, work)
+
+    def set_profile(
+        self,
+        name: str,
+        *,
+        full_name: str | None = None,
+        title: str | None = None,
+        agency: str | None = None,
+        contractor: bool | None = None,
+    ) -> None:
+        """Record a member's full name, job title and agency (807.2(a) authorizes by title), and whether they
+        are a contractor rather than a sworn or civilian employee (administrators)."""
+        values: dict[str, Any] = {}
+        for key, value, longest in (
+            ("full_name", full_name, 120),
+            ("title", title, 120),
+            ("agency", agency, 120),
+        ):
+            if value is not None:
+                values[key] = (
+                    validate.name(value, f"the {key.replace('_', ' ')}", longest=longest)
+                    if value.strip()
+                    else ""
+                )
+        if contractor is not None:
+            values["contractor"] = contractor
+        if not values:
+            raise InvalidInput(
+                "say what to record: --full-name, --title, --agency or --contractor/--employee"
+            )
+        params = {"name": name, **values}
+        self._admin(
+            "users.profile",
+            params,
+            lambda conn: (records.update_user(conn, self._user_id(conn, name), **values), 1),
+        )
+
+    def change_password(self, current: str, new: str) -> None:
+        """Change this member's own password: the current one is required, the new one must meet the policy
+        (:func:`~alpr_lib.access.auth.check_password_policy`) and differ from it. The member's other sessions
+        end; a password an administrator reset is the member's own again."""
+        params = {"name": self.user.name}
+
+        def work(conn: Connection) -> tuple[None, int]:
+            row = conn.execute(
+                sa.select(_USERS.c.password_hash, _USERS.c.full_name, _USERS.c.title).where(
+                    _USERS.c.id == self.user.id
+                )
+            ).one()
+            if not verify_password(row.password_hash, current):
+                raise NotAuthenticated("the current password is not right")
+            if new == current:
+                raise InvalidPassword("the new password must differ from the current one")
+            check_password_policy(self.user.name, new, context=(row.full_name, row.title))
+            now = _now()
+            records.update_user(
+                conn, self.user.id, password_hash=hash_password(new), password_changed_at=now,
+                must_change_password=False,
+            )  # fmt: skip
+            records.end_sessions(conn, self.user.id, now, keep=self._session_id)
+            return None, 1
+
+        self._admin("users.password", params, work)
+
+    def reset_password(self, name: str, temporary: str) -> None:
+        """Set a temporary password for member ``name`` (administrators; never one's own: change it with
+        :meth:`change_password`). It must be changed at their next login; their sessions end and a lockout
+        is lifted."""
+        if name == self.user.name:
+            raise InvalidInput("change your own password with `workbench users password`")
+
+        def work(conn: Connection) -> tuple[None, int]:
+            uid = self._user_id(conn, name)
+            check_password_policy(name, temporary)
+            now = _now()
+            records.update_user(
+                conn, uid, password_hash=hash_password(temporary), password_changed_at=now,
+                must_change_password=True, failed_logons=0, locked_until=None,
+            )  # fmt: skip
+            records.end_sessions(conn, uid, now)
+            return None, 1
+
+        self._admin("users.reset", {"name": name}, work)
+
+    def begin_mfa(self) -> dict[str, str]:
+        """Start enrolling an authenticator for this member: a new secret (kept sealed until confirmed) and
+        the ``otpauth://`` URI its QR code carries. Confirm with :meth:`confirm_mfa` and the first code."""
+
+        def work(conn: Connection) -> tuple[dict[str, str], int]:
+            secret = mfa.new_secret()
+            records.update_user(
+                conn, self.user.id, mfa_pending=mfa.seal(self._account_key(), self.user.name, secret)
+            )
+            uri = mfa.provisioning_uri(secret, self.user.name, self.policy.department_name)
+            return {"secret": secret, "uri": uri}, 1
+
+        result: dict[str, str] = self._admin("users.mfa.enrol", {"step": "begin"}, work)
+        return result
+
+    def confirm_mfa(self, code: str) -> None:
+        """Finish an enrolment with the authenticator's current code: from now on every login asks for one."""
+
+        def work(conn: Connection) -> tuple[None, int]:
+            pending = conn.execute(
+                sa.select(_USERS.c.mfa_pending).where(_USERS.c.id == self.user.id)
+            ).scalar()
+            if pending is None:
+                raise InvalidInput(
+                    "there is no enrolment to confirm; start one with `workbench users mfa enrol`"
+                )
+            secret = mfa.unseal(self._account_key(), self.user.name, pending)
+            step = mfa.check_code(secret, code, last_step=None)
+            if step is None:
+                raise InvalidInput("that code is not the authenticator's current one; try the next code")
+            records.update_user(conn, self.user.id, mfa_secret=pending, mfa_pending=None, mfa_last_step=step)
+            return None, 1
+
+        self._admin("users.mfa.enrol", {"step": "confirm"}, work)
+
+    def reset_mfa(self, name: str) -> None:
+        """Remove member ``name``'s authenticator (a lost phone): they enrol again (administrators)."""
+        if name == self.user.name:
+            raise InvalidInput("another administrator resets your own second factor")
+
+        def work(conn: Connection) -> tuple[None, int]:
+            uid = self._user_id(conn, name)
+            records.update_user(conn, uid, mfa_secret=None, mfa_pending=None, mfa_last_step=None)
+            records.end_sessions(conn, uid, _now())
+            return None, 1
+
+        self._admin("users.mfa.reset", {"name": name}, work)
+
+    def _account_key(self) -> bytes:
+        if self._store.keys is None:
+            raise KeyUnavailable("a second factor needs the department's key folder (set key_dir)")
+        return self._store.keys.account_key()
+
     def _set_user(self, name: str, operation: str, **values: Any) -> None:
         def work(conn: Connection) -> tuple[None, int]:
             records.update_user(conn, self._user_id(conn, name), **values)
@@ -752,9 +938,11 @@ class AccessSession:
         return result
 
     def verify_audit(
-        self, checkpoint: audit.Checkpoint | None = None
+        self, checkpoint: audit.Checkpoint | None = None, *, trusted: Sequence[keys.PublicKey] | None = None
     ) -> tuple[audit.ChainReport, audit.Checkpoint]:
-        """Walk the audit chain (against ``checkpoint`` when given); return the report and a new checkpoint.
+        """Walk the audit chain (against ``checkpoint`` when given), checking every entry's signature with
+        the department's keys (``trusted``: public keys handed over, instead of the key folder); return the
+        report and a new, signed checkpoint.
 
         Keep the new checkpoint outside the database (``workbench audit verify`` appends it
         to the supervisor's checkpoint file) only when the report is ok.
@@ -762,7 +950,9 @@ class AccessSession:
         params = {"checkpoint": checkpoint.as_dict() if checkpoint else None}
 
         def work(conn: Connection) -> tuple[tuple[audit.ChainReport, audit.Checkpoint], int]:
-            report = audit.verify_chain(conn, checkpoint)
+            report = audit.verify_chain(
+                conn, checkpoint, audit.trusted_keys(conn) if trusted is None else trusted
+            )
             return (report, audit.take_checkpoint(conn)), report.rows
 
         return self._admin("audit.verify", params, work)
@@ -839,6 +1029,84 @@ class AccessSession:
         result: pl.DataFrame = self._admin("audit.export", params, work)
         return result
 
+    def release_manifests(self) -> set[str]:
+        """The SHA-256 of every release manifest recorded at release, to check a package against
+        (administrators, supervisors, investigators, the custodian)."""
+
+        def work(conn: Connection) -> tuple[set[str], int]:
+            found = set(conn.execute(sa.select(s.Release.manifest_sha256)).scalars())
+            return found, len(found)
+
+        result: set[str] = self._admin("release.verify", {}, work)
+        return result
+
+    # -- the department's keys -------------------------------------------------------------------
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        """Every audit entry whole — hashes, key ids and signatures included — for an outside auditor, who
+        verifies it with the department's public keys and no database (``workbench audit verify --log``):
+        supervisors, administrators, the custodian."""
+
+        def work(conn: Connection) -> tuple[list[dict[str, Any]], int]:
+            table = s.AuditEntry.__table__
+            rows = [
+                {
+                    k: (v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v)
+                    for k, v in r.items()
+                }
+                for r in conn.execute(sa.select(table).order_by(table.c.id)).mappings()
+            ]
+            return rows, len(rows)
+
+        result: list[dict[str, Any]] = self._admin("audit.export", {"format": "jsonl"}, work)
+        return result
+
+    def signing_keys(self, department: str = "") -> dict[str, Any]:
+        """The database's identity, the key it signs with now and the public bundle of all its keys (what an
+        auditor or a receiving agency verifies with; no secret): supervisors, administrators, the
+        custodian."""
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            database_id = records.meta_value(conn, "database_id")
+            ring = self._store.keys
+            if ring is None or database_id is None:
+                raise NotFound("this database has no signing key; create one with `workbench keys create`")
+            bundle = ring.bundle(database_id, department)
+            bundle["signing_key"] = records.meta_value(conn, "signing_key")
+            bundle["key_dir"] = str(ring.folder)
+            return bundle, len(bundle["keys"])
+
+        result: dict[str, Any] = self._admin("keys.show", {}, work)
+        return result
+
+    def create_key(self) -> dict[str, Any]:
+        """Give a database from before signing keys its key: every entry after this one is signed, and the
+        first signed entry vouches for those before it through the chain (administrators)."""
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            audit.lock_chain(conn)
+            record = audit.create_key(conn)
+            if record is None:
+                raise InvalidInput("no key folder was given (set key_dir)")
+            return record.as_dict(), 1
+
+        result: dict[str, Any] = self._admin("keys.create", {}, work)
+        return result
+
+    def rotate_key(self) -> dict[str, Any]:
+        """A new signing key from this entry on; the old key's private half is destroyed and its public half
+        kept, to verify what it signed (administrators). Rotate when the key may have been copied, when its
+        holder leaves, or on the department's schedule."""
+
+        def work(conn: Connection) -> tuple[tuple[str, keys.PublicKey], int]:
+            audit.lock_chain(conn)
+            return audit.rotate_key(conn), 1
+
+        old, new = self._admin("keys.rotate", {}, work)
+        assert self._store.keys is not None  # rotate_key refused otherwise
+        self._store.keys.retire(old, last_entry=new.first_entry - 1)
+        return {"retired": old, **new.as_dict()}
+
     def review_notebooks(self, folder: Path, *, member: str | None = None) -> pl.DataFrame:
         """Members' own notebooks in ``folder`` (one folder per member, as JupyterLab keeps them): member,
         notebook, size and when last saved, for a supervisor's review (supervisors, administrators)."""
@@ -865,11 +1133,17 @@ class AccessSession:
         result: pl.DataFrame = self._admin("notebooks.review", params, work)
         return result
 
-    def backup(self, dest: Path, progress: Callable[[int], None] | None = None) -> Path:
+    def backup(
+        self, dest: Path, progress: Callable[[int], None] | None = None, *, keys_to: Path | None = None
+    ) -> Path:
         """A consistent online copy of the database at ``dest``, an SQLite file (see :meth:`Store.backup`),
-        registered as a copy whose hold ends when every read in it is past retention."""
+        registered as a copy whose hold ends when every read in it is past retention; and, with ``keys_to``,
+        the department's keys for it copied into that new folder (kept apart from the data)."""
 
         def work(conn: Connection) -> tuple[Path, None]:
+            database_id = records.meta_value(conn, "database_id")
+            if keys_to is not None and self._store.keys is not None and database_id is not None:
+                self._store.keys.copy_to(Path(keys_to), database_id)
             made = self._store.backup(Path(dest), progress)
             now = _now()
             ends = now + dt.timedelta(days=self.policy.retention_days)
@@ -879,7 +1153,16 @@ class AccessSession:
             )  # fmt: skip
             return made, None
 
-        return self._admin("backup", {"dest": str(dest)}, work)
+        params = {"dest": str(dest), "keys_to": str(keys_to) if keys_to else None}
+        return self._admin("backup", params, work)
+
+    def database_info(self) -> dict[str, Any]:
+        """Counts (reads, plates, cameras, users by role), the reads' time range, the database and the last
+        purge (:func:`~alpr_lib.access.admin.database_info`); no plate data, but for members only."""
+        from .admin import database_info
+
+        self._admin("info", {}, lambda conn: (None, None))  # the member checked, the look audited
+        return database_info(self._store, retention_days=self.policy.retention_days)
 
     # -- custody of records -----------------------------------------------------------------------
 

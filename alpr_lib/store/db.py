@@ -29,6 +29,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreBusy, StoreError
+from ..keys import KeyRing
+from ..keys import attach as attach_keys
 from . import schema as s
 from .plate_index import PlateIndex
 
@@ -128,11 +130,15 @@ class Store:
     An SQLite file that does not exist is an error unless ``create`` is true, so that a
     mistyped path is reported rather than silently made into a new, empty database.
 
+    ``keys`` is the folder of the department's signing keys (:class:`~alpr_lib.keys.KeyRing`): the audit
+    entries written through this store are signed with the key the database names. A store opened without
+    it writes no entry to a database that has a key (:class:`~alpr_lib.errors.KeyUnavailable`).
+
     The store sits *below* the audited door: only ``alpr_lib.access``, ``ingest``,
     ``retention`` and friends hold one.
     """
 
-    def __init__(self, url: str | sa.URL, *, create: bool = False) -> None:
+    def __init__(self, url: str | sa.URL, *, create: bool = False, keys: KeyRing | None = None) -> None:
         try:
             self.url = sa.make_url(url)
         except (SQLAlchemyError, ValueError) as exc:
@@ -153,6 +159,9 @@ class Store:
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot open the database {mask_url(self.url)}: {exc}") from exc
         self._trigram: bool | None = None
+        self.keys = keys
+        if keys is not None:
+            attach_keys(self.engine, keys)
 
     @property
     def dialect(self) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "meta_value",
     "missing_reads",
     "update_hold",
+    "end_sessions",
     "update_user",
     "user_id",
     "users",
@@ -66,8 +67,18 @@ def update_user(conn: Connection, uid: int, **values: Any) -> None:
     conn.execute(sa.update(s.User).where(s.User.id == uid).values(**values))
 
 
+def end_sessions(conn: Connection, uid: int, now: dt.datetime, *, keep: int | None = None) -> None:
+    """End every live session of member ``uid`` (but ``keep``)."""
+    where = [s.Session.user_id == uid, s.Session.ended_at.is_(None)]
+    if keep is not None:
+        where.append(s.Session.id != keep)
+    conn.execute(sa.update(s.Session).where(*where).values(ended_at=now))
+
+
 def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
-    """Every member: name, full name, role, disabled, locked (now), and when their training expires."""
+    """Every member: name, full name, role, disabled, locked (now), when their training expires, the training
+    exercises they completed, their title and agency (a contractor marked), whether they use a second factor
+    and whether their password waits to be changed after a reset."""
     expires = (
         sa.select(s.TrainingRecord.user_id, sa.func.max(s.TrainingRecord.expires_on).label("trained_until"))
         .group_by(s.TrainingRecord.user_id)
@@ -76,7 +87,8 @@ def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
     rows = conn.execute(
         sa.select(
             s.User.name, s.User.full_name, s.Role.name, s.User.disabled, s.User.locked_until,
-            expires.c.trained_until,
+            expires.c.trained_until, s.User.title, s.User.agency, s.User.contractor,
+            s.User.mfa_secret.is_not(None), s.User.must_change_password,
         )
         .join(s.Role, s.Role.id == s.User.role_id)
         .join(expires, expires.c.user_id == s.User.id, isouter=True)
@@ -97,9 +109,30 @@ def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
         "locked": pl.Boolean,
         "trained_until": pl.Date,
         "exercises": pl.List(pl.String),
+        "title": pl.String,
+        "agency": pl.String,
+        "contractor": pl.Boolean,
+        "second_factor": pl.Boolean,
+        "must_change_password": pl.Boolean,
     }
     return pl.DataFrame(
-        [(r[0], r[1], r[2], bool(r[3]), bool(r[4] and r[4] > now), r[5], done.get(r[0], [])) for r in rows],
+        [
+            (
+                r[0],
+                r[1],
+                r[2],
+                bool(r[3]),
+                bool(r[4] and r[4] > now),
+                r[5],
+                done.get(r[0], []),
+                r[6],
+                r[7],
+                bool(r[8]),
+                bool(r[9]),
+                bool(r[10]),
+            )
+            for r in rows
+        ],
         schema=schema,
         orient="row",
     )

@@ -222,6 +222,16 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    # Migration 0014: the job title and agency 807.2(a) authorizes by, a contractor marked as such; a
+    # password an administrator reset must be changed at the next login; the TOTP second factor (its secret
+    # encrypted with the department's account key, and the last time step used, so no code serves twice).
+    title: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    agency: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    contractor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa.false())
+    mfa_secret: Mapped[str | None] = mapped_column(Text)
+    mfa_pending: Mapped[str | None] = mapped_column(Text)  # an enrolment not yet confirmed with a code
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TrainingRecord(Base):
@@ -280,6 +290,9 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Migration 0014: the department key that signed the entry and its Ed25519 signature of ``hash``.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    signature: Mapped[str | None] = mapped_column(String(100))
 
 
 class Case(Base):

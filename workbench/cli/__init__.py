@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (each module adds its commands to main)
     audit,
     cases,
     imports,
+    keys,
     media,
     records,
     release,

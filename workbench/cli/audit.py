@@ -6,13 +6,15 @@ import hashlib
 import json
 import sys
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from alpr_lib import validate
 from alpr_lib.errors import InvalidInput
-from alpr_lib.media import write_private
+from alpr_lib.media import append_private, write_private
 from alpr_lib.store import Store
 
 from .common import (
@@ -55,51 +57,72 @@ def _default_checkpoint_file(store: Store) -> Path:
     default=None,
     help="Checkpoint file kept outside the database (default: one per database in the data folder).",
 )
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Verify an exported log (`audit export --format jsonl`) instead of a database: no login, no "
+    "database, only --key.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The department's public keys (`workbench keys export`) to verify with, instead of its key folder.",
+)
 @user_option
 @db_option
 @json_option
-def audit_verify(checkpoint: Path | None, user: str | None, db: str | None, as_json: bool) -> None:
-    """Walk the audit chain and compare it with the latest checkpoint (supervisors, administrators).
+def audit_verify(
+    checkpoint: Path | None,
+    log_file: Path | None,
+    key_file: Path | None,
+    user: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Walk the audit chain, check every entry's signature by the department's key, and compare the log with
+    the latest checkpoint (supervisors, administrators, the custodian).
 
-    Reports the first entry that was edited, deleted, inserted or moved, and entries cut
-    off since the last checkpoint. When the log is whole, a new checkpoint is appended to
-    the checkpoint file. Exits 1 when the log does not verify.
+    Reports the first entry that was edited, deleted, inserted or moved, or written by someone without the
+    department's key (appended straight to the table), and entries cut off since the last checkpoint. When
+    the log is whole, a new signed checkpoint is appended to the checkpoint file. An outside auditor verifies
+    an exported log with the public keys alone: --log and --key. Exits 1 when the log does not verify.
 
     \b
-    Example:
+    Examples:
         workbench audit verify --user supervisor --json
+        workbench audit verify --log audit-log.jsonl --key department-keys.json --checkpoint checkpoints.jsonl
     """
-    from alpr_lib.access.audit import Checkpoint
+    from alpr_lib.access.audit import Checkpoint, verify_entries
+    from alpr_lib.keys import load_bundle
 
-    store = open_store(db)
-    path = checkpoint or _default_checkpoint_file(store)
-    latest = None
-    if path.exists():
-        damaged = InvalidInput(
-            f"the checkpoint file {path} is damaged; restore it from the supervisor's copy"
-        )
-        try:  # a file of something else (a backup, a binary) is damaged too, never a crash
-            lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except UnicodeDecodeError:
-            raise damaged from None
-        if lines:
-            try:
-                latest = Checkpoint(**json.loads(lines[-1]))
-            except (ValueError, TypeError) as exc:
-                raise damaged from exc
-    report, new = login_member(store, user).verify_audit(latest)
-    if report.ok:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as fh:
-            fh.write(json.dumps(new.as_dict()) + "\n")
-    data = {**report.as_dict(), "checkpoint_file": str(path)}
+    if log_file is None:
+        store = open_store(db)
+        path = checkpoint or _default_checkpoint_file(store)
+    else:
+        path = checkpoint
+    latest = _latest_checkpoint(path, Checkpoint) if path is not None and path.exists() else None
+    if log_file is not None:
+        if key_file is None:
+            raise InvalidInput("verifying an exported log needs the department's public keys: --key FILE")
+        report = verify_entries(_exported(log_file), trusted=load_bundle(key_file), checkpoint=latest)
+        new = None
+    else:
+        session = login_member(store, user)
+        trusted = load_bundle(key_file) if key_file is not None else None
+        report, new = session.verify_audit(latest, trusted=trusted)
+    if report.ok and new is not None and path is not None:
+        append_private(path, json.dumps(new.as_dict()) + "\n")
+    data = {**report.as_dict(), "checkpoint_file": str(path) if path else None}
     emit(
         as_json,
         data,
         lambda: click.echo(
-            f"Audit log verified: {report.rows:,} entries, chain whole"
-            + (", matches the latest checkpoint" if report.checkpoint else "")
-            + "."
+            f"Audit log verified: {report.rows:,} entries, chain whole, {report.signed:,} signed by the "
+            "department's key" + (", matches the latest checkpoint" if report.checkpoint else "") + "."
             if report.ok
             else ""
         ),
@@ -108,6 +131,35 @@ def audit_verify(checkpoint: Path | None, user: str | None, db: str | None, as_j
         where = f"at entry {report.first_bad}" if report.first_bad is not None else "at its end"
         click.echo(f"Error: the audit log is broken {where}: {report.problem}", err=True)
         sys.exit(1)
+
+
+def _latest_checkpoint(path: Path, cls: Any) -> Any:
+    damaged = InvalidInput(f"the checkpoint file {path} is damaged; restore it from the supervisor's copy")
+    try:  # a file of something else (a backup, a binary) is damaged too, never a crash
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise damaged from None
+    if not lines:
+        return None
+    try:
+        return cls.from_dict(json.loads(lines[-1]))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise damaged from exc
+
+
+def _exported(path: Path) -> Iterator[dict[str, Any]]:
+    """The entries of an exported log, one JSON object a line; a line that is not one is the log damaged."""
+    with path.open(encoding="utf-8", errors="strict") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict) or not {"id", "hash", "prev_hash"} <= entry.keys():
+                    raise ValueError
+            except ValueError:
+                raise InvalidInput(f"line {number} of {path.name} is not an audit entry") from None
+            yield entry
 
 
 @audit.command("report")
@@ -249,7 +301,15 @@ def audit_quarterly(quarter: str, user: str | None, db: str | None, as_json: boo
 
 
 @audit.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="csv: the search log in auditors' columns; jsonl: every entry whole (hashes and signatures), "
+    "for `audit verify --log` with the public keys.",
+)
 @click.option("--since", metavar="TIME", default=None, help="Start (default: 90 days ago).")
 @click.option("--until", metavar="TIME", default=None, help="End (default: now).")
 @click.option("--redact", is_flag=True, help="For public release: members as 'Member N', plates removed.")
@@ -279,6 +339,19 @@ def audit_export(
         workbench audit export --format csv --since 2026-10-01 --redact --out searches.csv --user supervisor
     """
     settings = current_settings()
+    if fmt == "jsonl":
+        if redact:
+            raise InvalidInput("--redact applies to the csv search log; the whole log is exported as it is")
+        entries = login_member(open_store(db), user).audit_log()
+        lines = "".join(json.dumps(e, ensure_ascii=False, default=str) + "\n" for e in entries)
+        if out is None:
+            click.echo(lines, nl=False)
+            return
+        if out.exists():
+            raise InvalidInput(f"{out} already exists; choose a new file name")
+        write_private(out, lines.encode("utf-8"))
+        click.echo(f"{len(entries):,} audit entries written to {out}.", err=True)
+        return
     frame = login_member(open_store(db), user).audit_export(
         since=parse_when(since),
         until=parse_when(until, end=True),

@@ -24,7 +24,8 @@ from alpr_lib import validate
 from alpr_lib.access import AccessSession, login, resume
 from alpr_lib.access.purpose import PURPOSES, Policy
 from alpr_lib.access.results import beyond_9999_as_text, retention_note
-from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated
+from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated, SecondFactorNeeded
+from alpr_lib.keys import KeyRing
 from alpr_lib.store import Store
 
 from ..config import load_settings, local_time, policy_from
@@ -44,11 +45,14 @@ __all__ = [
     "emit",
     "frame_rows",
     "json_option",
+    "key_ring",
     "login_member",
     "main",
     "open_store",
     "parse_floats",
     "parse_when",
+    "password_login",
+    "password_login_with",
     "print_result",
     "progress_bar",
     "secret_from",
@@ -151,8 +155,13 @@ def current_settings() -> Any:
     return load_settings()
 
 
+def key_ring() -> KeyRing:
+    """The department's key folder (the ``key_dir`` setting)."""
+    return KeyRing(Path(current_settings().key_dir).expanduser())
+
+
 def open_store(db: str | None, *, create: bool = False) -> Store:
-    store = Store(db or current_settings().db_url, create=create)
+    store = Store(db or current_settings().db_url, create=create, keys=key_ring())
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(
@@ -230,12 +239,29 @@ def login_member(store: Store, user: str | None) -> AccessSession:
         raise NotAuthenticated(
             "say who you are with --user NAME (or set WORKBENCH_USER), or run workbench login"
         )
-    session = login(
-        store, user, secret_from("WORKBENCH_PASSWORD", f"Password for {user}"), client="cli", policy=policy
-    )
+    session = password_login(store, user)
     # A password login lasts one command: its session ends when the command does.
     click.get_current_context().call_on_close(session.close)
     return session
+
+
+def password_login(store: Store, user: str) -> AccessSession:
+    """Log ``user`` in with $WORKBENCH_PASSWORD (or a prompt) and, for a member who enrolled an authenticator,
+    its code from $WORKBENCH_OTP (or a prompt after the password was accepted)."""
+    return password_login_with(store, user, secret_from("WORKBENCH_PASSWORD", f"Password for {user}"))
+
+
+def password_login_with(store: Store, user: str, password: str) -> AccessSession:
+    """:func:`password_login` with the password given."""
+    policy = door_policy()
+    otp = os.environ.get("WORKBENCH_OTP") or None
+    try:
+        return login(store, user, password, otp=otp, client="cli", policy=policy)
+    except SecondFactorNeeded as needed:
+        if not sys.stdin.isatty():
+            raise
+        code = str(click.prompt("Code from your authenticator app", err=True))
+        return login(store, user, "", otp=code, proof=needed.proof, client="cli", policy=policy)  # type: ignore[arg-type]
 
 
 def emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:

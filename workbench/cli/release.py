@@ -19,6 +19,7 @@ from .common import (
     emit,
     frame_rows,
     json_option,
+    key_ring,
     login_member,
     main,
     open_store,
@@ -201,25 +202,51 @@ def release_create(
 
 @release.command("verify")
 @click.argument("package", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@db_option
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The department's public keys (`workbench keys export`); default: the key folder of this workbench.",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    default=None,
+    help="Also compare the manifest with the one recorded in this database at release (a login).",
+)
+@user_option
 @json_option
-def release_verify(package: Path, db: str | None, as_json: bool) -> None:
-    """Check a release package: every file's SHA-256 against its manifest. Exits 1 when it does not verify.
+def release_verify(
+    package: Path, key_file: Path | None, db: str | None, user: str | None, as_json: bool
+) -> None:
+    """Check a release package: the department's signature of its manifest, every file's SHA-256 against the
+    manifest and, with --db, the manifest against the one recorded at release. A receiving agency needs only
+    the public keys: `workbench release verify PACKAGE --key department-keys.json`. Exits 1 when it does not
+    verify, naming what does not match.
 
     \b
-    Example:
-        workbench release verify ./pkg
+    Examples:
+        workbench release verify ./pkg --key department-keys.json
+        workbench release verify ./pkg --db sqlite:///srv/alpr/workbench.db --user supervisor
     """
     from alpr_lib.access.release import verify_package
+    from alpr_lib.keys import load_bundle
 
-    problems = verify_package(package)
+    trusted = load_bundle(key_file) if key_file is not None else key_ring().records()
+    recorded = login_member(open_store(db), user).release_manifests() if db else None
+    problems = verify_package(package, trusted=trusted, recorded=recorded)
+    if not trusted:
+        problems.insert(0, "no public key to check the signature with: give --key (workbench keys export)")
     emit(
         as_json,
-        {"ok": not problems, "problems": problems},
+        {"ok": not problems, "problems": problems, "signed": not problems and bool(trusted)},
         lambda: click.echo(
-            "The package is whole." if not problems else "\n".join(validate.printable(p) for p in problems)
+            "The package is whole and signed by the department."
+            if not problems
+            else "\n".join(validate.printable(p) for p in problems)
         ),
     )
     if problems:
-        click.echo(f"Error: the package does not verify ({len(problems)} problem(s))", err=True)
+        click.echo(f"Error: the package does not verify: {validate.printable(problems[0])}", err=True)
         sys.exit(1)

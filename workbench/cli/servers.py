@@ -68,7 +68,7 @@ def _launch(
 
     settings = current_settings()
     store = open_store(db)
-    hidden = [Path(settings.data_dir)]
+    hidden = [Path(settings.data_dir), Path(settings.key_dir).expanduser()]
     config = os.environ.get("WORKBENCH_CONFIG")
     if config:
         hidden.append(Path(config))

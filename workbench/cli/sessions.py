@@ -7,7 +7,7 @@ import os
 
 import click
 
-from alpr_lib.access import login, resume
+from alpr_lib.access import resume
 from alpr_lib.errors import NotAuthenticated
 
 from .common import (
@@ -16,7 +16,7 @@ from .common import (
     door_policy,
     main,
     open_store,
-    secret_from,
+    password_login,
     session_file,
     user_option,
 )
@@ -41,13 +41,7 @@ def login_cmd(user: str | None, db: str | None) -> None:
     store = open_store(db)
     if not user:
         raise NotAuthenticated("say who you are with --user NAME (or set WORKBENCH_USER)")
-    session = login(
-        store,
-        user,
-        secret_from("WORKBENCH_PASSWORD", f"Password for {user}"),
-        client="cli",
-        policy=door_policy(),
-    )
+    session = password_login(store, user)
     path = session_file(store)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

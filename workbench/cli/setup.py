@@ -10,11 +10,10 @@ from typing import Any
 
 import click
 
-from alpr_lib.access import build_demo, database_info, init_database
+from alpr_lib.access import build_demo, init_database
 from alpr_lib.errors import InvalidInput
 
 from .common import (
-    current_settings,
     db_option,
     emit,
     json_option,
@@ -131,16 +130,17 @@ def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_js
 
 
 @main.command()
+@user_option
 @db_option
 @json_option
-def info(db: str | None, as_json: bool) -> None:
-    """Counts, date range and database of the workbench (no plate data).
+def info(user: str | None, db: str | None, as_json: bool) -> None:
+    """Counts, date range and database of the workbench (no plate data; members only, audited).
 
     \b
     Example:
-        workbench info --json
+        workbench info --json --user analyst
     """
-    data = database_info(open_store(db), retention_days=current_settings().retention_days)
+    data = login_member(open_store(db), user).database_info()
 
     def text() -> None:
         click.echo(f"database   {data['database']}{'  (synthetic)' if data['synthetic'] else ''}")
@@ -208,27 +208,41 @@ def grants(app_role: str, auditor_role: str, apply_: bool, db: str | None) -> No
 
 @main.command()
 @click.argument("dest", type=click.Path(path_type=Path))
+@click.option(
+    "--keys-to",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="New folder for the copy of the department's keys (default: DEST.keys); keep it apart from the "
+    "data, e.g. on other media.",
+)
 @user_option
 @db_option
 @json_option
-def backup(dest: Path, user: str | None, db: str | None, as_json: bool) -> None:
-    """Make a consistent online copy of the database at DEST (administrators).
+def backup(dest: Path, keys_to: Path | None, user: str | None, db: str | None, as_json: bool) -> None:
+    """Make a consistent online copy of the database at DEST, and of its signing keys in a folder of their
+    own (administrators).
 
     The copy is one SQLite file and opens like any database: workbench info --db
     sqlite:///DEST. An SQLite database is copied whole; a PostgreSQL one from one snapshot,
     table by table, while it keeps running. To restore an SQLite database, stop the
-    workbench and put the copy in place of the database file (see the admin guide).
+    workbench and put the copy in place of the database file (see the admin guide). The keys go
+    to a separate folder, private to its owner: store it apart from the data, since a key beside a
+    copy of the log would let whoever holds both rewrite it.
 
     \b
     Example:
-        workbench backup /backups/workbench-2026-11-29.db --user admin
+        workbench backup /backups/workbench-2026-11-29.db --keys-to /secure/keys-2026-11-29 --user admin
     """
     store = open_store(db)
     session = login_member(store, user)
+    keys = keys_to or dest.with_name(dest.name + ".keys")
     with progress_bar(None, "copying", unit="rows") as step:
-        path = session.backup(dest, progress=step)
+        path = session.backup(dest, progress=step, keys_to=keys)
     emit(
         as_json,
-        {"backup": str(path), "db": f"sqlite:///{path.resolve()}"},
-        lambda: click.echo(f"Backed up to {path} (open with --db sqlite:///{path.resolve()})."),
+        {"backup": str(path), "db": f"sqlite:///{path.resolve()}", "keys": str(keys)},
+        lambda: click.echo(
+            f"Backed up to {path} (open with --db sqlite:///{path.resolve()}); the signing keys to {keys} "
+            "(store them apart from the data)."
+        ),
     )
