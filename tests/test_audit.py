@@ -96,8 +96,8 @@ def test_a_whole_log_verifies_and_checkpoints(db: Path, tmp_path: Path) -> None:
         (["UPDATE audit_log SET reason = 'edited' WHERE id = 4"], 4),
         (["UPDATE audit_log SET ts = '2020-01-01 00:00:00.000000' WHERE id = 3"], 3),
         (["DELETE FROM audit_log WHERE id = 3"], 4),
-        # A forger who knows the hash function: the new entry links and hashes right, but carries no signature of
-        # its own (the one copied from the entry before it does not match it).
+        # A forger who knows the hash function: the new entry links and hashes right, but carries no
+        # signature of its own (the one copied from the entry before it does not match it).
         (["UPDATE audit_log SET id = id + 100000 WHERE id > 3", "FORGE 4 AFTER 3"], 4),
         (
             [
