@@ -66,6 +66,8 @@ def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> I
     log = tmp / f"{command}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
     env.update(WORKBENCH_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    if os.environ.get("WORKBENCH_KEY_DIR"):  # the run's key folder: the demo city is signed with its key
+        env.update(WORKBENCH_KEY_DIR=os.environ["WORKBENCH_KEY_DIR"])
     config = tmp / "data" / "workbench.toml"
     if not config.exists():  # the daily purge only where a test asks for it: not at 03:15 during another test
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -92,14 +94,14 @@ def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> I
             env=env,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if '--certfile' in extra else 'http'}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"workbench {command} exited: {log.read_text()[-2000:]}")
             try:
-                httpx.get(url + "/login", timeout=2)
+                httpx.get(url + "/login", timeout=2, verify=False)  # a test's own certificate
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
@@ -120,7 +122,7 @@ def run_server(command: str, db: str, folder: Path, tmp: Path, *extra: str) -> I
 
 def web_login(url: str, user: str, password: str) -> tuple[httpx.Client, httpx.Response]:
     """Log in through the login page as a browser would (XSRF field included)."""
-    client = httpx.Client(base_url=url, timeout=30)
+    client = httpx.Client(base_url=url, timeout=30, verify=False)  # a TLS test's certificate is its own
     page = client.get("/login")
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
     assert xsrf, "the login page has no XSRF field"

@@ -238,3 +238,115 @@ def test_a_running_server_purges_on_its_own_schedule(city: Store, tmp_path: Path
     assert after == before - record.reads_destroyed  # the demo's month lies past 30 days
     [entry, *_] = [e for e in audit(city, "purge") if e.client == "system"]
     assert (entry.user_name, entry.outcome) == ("scheduler", "ok")
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as a department's own CA would issue (here self-signed)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alpr.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_over_tls_the_web_login_asks_for_the_code_makes_a_reset_password_changed_and_renews_sessions(
+    city: Store, tmp_path: Path, clients: list[httpx.Client]
+) -> None:
+    import time as clock
+
+    import pyotp
+
+    from alpr_lib.access import login
+
+    supervisor = login(city, "supervisor", DEMO_PASSWORD)
+    secret = supervisor.begin_mfa()["secret"]
+    supervisor.confirm_mfa(pyotp.TOTP(secret).now())
+    login(city, "admin", DEMO_PASSWORD).reset_password("analyst", "copper-meadow-signal-77")
+    cert, key = _self_signed(tmp_path)
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    with run_server(
+        "serve", str(city.url), apps, tmp_path, "--certfile", str(cert), "--keyfile", str(key)
+    ) as server:
+        assert server.url.startswith("https://")
+
+        def form(client: httpx.Client, **data: str) -> httpx.Response:
+            client.get("/login")
+            return client.post("/login", data={"_xsrf": client.cookies["_xsrf"], **data})
+
+        client = httpx.Client(base_url=server.url, timeout=30, verify=False)
+        clients.append(client)
+        first = form(client, username="supervisor", password=DEMO_PASSWORD)
+        assert (
+            first.status_code == 200
+            and 'name="code"' in first.text
+            and "workbench-session" not in client.cookies
+        )
+        assert client.get("/", follow_redirects=False).status_code == 302  # not logged in without the code
+        wrong = form(client, code="000000")
+        assert wrong.status_code == 401 and "workbench-session" not in client.cookies
+        form(client, username="supervisor", password=DEMO_PASSWORD)
+        done = form(client, code=pyotp.TOTP(secret).at(clock.time() + 30))
+        assert done.status_code == 302 and "Secure" in done.headers["set-cookie"]
+        assert "workbench-session=" in done.headers["set-cookie"]
+        # The same browser logging in again gets a new session; the one it held ends (no fixation).
+        browser, _ = web_login(server.url, "investigator", DEMO_PASSWORD)
+        clients.append(browser)
+        held = browser.cookies["workbench-session"]
+        again = form(browser, username="investigator", password=DEMO_PASSWORD)
+        assert again.status_code == 302 and browser.cookies["workbench-session"] != held
+        with city.read() as conn:
+            sessions = conn.execute(
+                sa.select(s.Session.ended_at)
+                .join(s.User, s.User.id == s.Session.user_id)
+                .where(s.User.name == "investigator", s.Session.client != "cli")
+                .order_by(s.Session.id)
+            ).all()
+        assert [row.ended_at is not None for row in sessions] == [True, False]
+
+        # A password an administrator reset: the login leads to the page to choose one's own.
+        member, reply = web_login(server.url, "analyst", "copper-meadow-signal-77")
+        clients.append(member)
+        assert reply.status_code == 302 and reply.headers["location"].startswith("/password")
+        page = member.get(reply.headers["location"])
+        assert page.status_code == 200 and 'name="new"' in page.text
+        changed = member.post(
+            reply.headers["location"],
+            data={
+                "_xsrf": member.cookies["_xsrf"],
+                "current": "copper-meadow-signal-77",
+                "new": "violet-harbour-lantern-42",
+                "again": "violet-harbour-lantern-42",
+            },
+        )
+        assert changed.status_code == 200 and "Your password is changed" in changed.text
+    login(city, "analyst", "violet-harbour-lantern-42")
+    details = {e.detail for e in audit(city, "logon") if e.user_name == "supervisor"}
+    assert {"code-needed", "bad-code"} <= details

@@ -27,10 +27,11 @@ from __future__ import annotations
 import collections
 import html
 import json
+import secrets
 import time
 import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -49,8 +50,8 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Unicode
 
 from alpr_lib.access import Policy, login
-from alpr_lib.access.logon import identify, record_event, record_refusal, resume
-from alpr_lib.errors import AlprError, NotAuthenticated
+from alpr_lib.access.logon import PasswordProof, identify, record_event, record_refusal, resume
+from alpr_lib.errors import AlprError, NotAuthenticated, SecondFactorNeeded
 from alpr_lib.store import Store
 
 from . import sandbox
@@ -171,8 +172,26 @@ Every access is recorded by name, date and time, with its purpose and case.</p>
 </main></body></html>"""
 
 
+_PENDING_COOKIE = "workbench-pending"
+#: Logons whose password was right and whose authenticator code is awaited: ticket -> proof (this process).
+_PENDING: dict[str, PasswordProof] = {}
+
+
+def _set_cookie(handler: JupyterHandler, name: str, value: str) -> None:
+    options = {
+        "httponly": True,
+        "samesite": "Strict",
+        "path": handler.base_url,
+        **handler.identity_provider.cookie_options,
+    }
+    if _over_https(handler):
+        options["secure"] = True
+    handler.set_secure_cookie(name, value, expires_days=None, **options)
+
+
 class WorkbenchLoginHandler(JupyterHandler):
-    """The login page: user name and password of a workbench member."""
+    """The login page: user name and password of a workbench member, then — for a member who enrolled an
+    authenticator — its six-digit code on a second page."""
 
     def _form(self, message: str = "", kind: str = "error", name: str = "") -> None:
         note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
@@ -187,6 +206,18 @@ class WorkbenchLoginHandler(JupyterHandler):
 </form>"""
         self.write(_PAGE.format(title="Log in", subtitle="Log in with your workbench account.", body=body))
 
+    def _code_form(self, message: str = "") -> None:
+        note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+        body = f"""{note}
+<form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
+ {self.xsrf_form_html()}
+ <label for="code">Code from your authenticator app</label>
+ <input type="text" id="code" name="code" inputmode="numeric" pattern="[0-9 ]{{6,7}}" maxlength="7" required
+  autofocus autocomplete="one-time-code">
+ <button type="submit" id="code_submit">Continue</button>
+</form>"""
+        self.write(_PAGE.format(title="Code", subtitle="Second step: your authenticator's code.", body=body))
+
     @allow_unauthenticated
     def get(self) -> None:
         if self.current_user:
@@ -196,8 +227,6 @@ class WorkbenchLoginHandler(JupyterHandler):
 
     @allow_unauthenticated
     def post(self) -> None:
-        name = self.get_argument("username", "").strip()[:200]
-        password = self.get_argument("password", "")[:1000]
         store, policy = door()
         address, now = client_address(self), time.monotonic()
         if _throttled(address, now):
@@ -209,8 +238,25 @@ class WorkbenchLoginHandler(JupyterHandler):
             self.set_status(429)
             self._form("Too many failed logons from this computer; wait 10 minutes and try again.")
             return
+        ticket = self.get_secure_cookie(_PENDING_COOKIE, max_age_days=1)
+        proof = _PENDING.pop(ticket.decode(), None) if ticket and self.get_argument("code", None) else None
+        self.clear_cookie(_PENDING_COOKIE, path=self.base_url)
         try:
-            session = login(store, name, password, client=_client(), policy=policy)
+            if proof is not None and proof.fresh(proof.name):
+                code = self.get_argument("code", "")[:20]
+                session = login(store, proof.name, "", otp=code, proof=proof, client=_client(), policy=policy)
+            else:
+                name = self.get_argument("username", "").strip()[:200]
+                password = self.get_argument("password", "")[:1000]
+                session = login(store, name, password, client=_client(), policy=policy)
+        except SecondFactorNeeded as needed:
+            ticket_value = secrets.token_urlsafe(24)
+            _PENDING[ticket_value] = needed.proof  # type: ignore[assignment]
+            for old in [k for k, v in _PENDING.items() if not v.fresh(v.name)]:
+                del _PENDING[old]
+            _set_cookie(self, _PENDING_COOKIE, ticket_value)
+            self._code_form()
+            return
         except NotAuthenticated as exc:
             _failed(address, now)
             self.set_status(401)
@@ -220,14 +266,125 @@ class WorkbenchLoginHandler(JupyterHandler):
             self.set_status(503)
             self._form("The workbench database cannot be reached; ask an administrator.")
             return
-        provider = self.identity_provider
-        options = {"httponly": True, "samesite": "Strict", "path": self.base_url, **provider.cookie_options}
-        if _over_https(self):
-            options["secure"] = True
-        self.set_secure_cookie(COOKIE, session.token, expires_days=None, **options)
+        # A new session at every login (no fixation): a session the browser already held ends here.
+        earlier = session_token(self)
+        if earlier:
+            try:
+                resume(store, earlier, client=_client(), policy=policy).logout()
+            except AlprError:
+                pass
+        _set_cookie(self, COOKIE, session.token)
         if sandbox.PLAN is not None:
             sandbox.PLAN.member_folder(session.name)
-        self.redirect(_safe_next(self, self.get_argument("next", None)))
+        state = session.account_state()
+        target = _safe_next(self, self.get_argument("next", None))
+        if state["must_change_password"]:
+            target = f"{self.base_url}password?{urlencode({'next': target})}"
+        elif state["must_enrol"]:
+            target = f"{self.base_url}mfa?{urlencode({'next': target})}"
+        self.redirect(target)
+
+
+class _AccountHandler(JupyterHandler):
+    """A page about the logged-in member's own account."""
+
+    def _session(self) -> Any:
+        store, policy = door()
+        token = session_token(self)
+        if not token:
+            raise web.HTTPError(403)
+        return resume(store, token, client=_client(), policy=policy)
+
+    def _page(self, title: str, subtitle: str, body: str, message: str = "", kind: str = "error") -> None:
+        note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
+        self.write(_PAGE.format(title=title, subtitle=subtitle, body=note + body))
+
+    def _done(self, message: str) -> None:
+        target = html.escape(_safe_next(self, self.get_argument("next", None)))
+        self._page(
+            "Done", "Your account.", f'<p><a id="continue" href="{target}">Continue</a></p>', message, "info"
+        )
+
+
+class WorkbenchPasswordHandler(_AccountHandler):
+    """A member changes their own password (the current one required): after an administrator's reset before
+    anything else, or whenever they choose."""
+
+    def _form(self, message: str = "") -> None:
+        body = f"""<form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
+ {self.xsrf_form_html()}
+ <label for="current">Current password</label>
+ <input type="password" id="current" name="current" required autofocus>
+ <label for="new">New password</label>
+ <input type="password" id="new" name="new" required minlength="12">
+ <label for="again">New password again</label>
+ <input type="password" id="again" name="again" required minlength="12">
+ <button type="submit" id="password_submit">Change password</button>
+</form><p class="notice">At least 12 characters, not on the lists of breached passwords, not easy to guess: a
+phrase of several unrelated words is easy to remember and hard to guess.</p>"""
+        self._page("Password", "Choose your own password.", body, message)
+
+    @web.authenticated
+    def get(self) -> None:
+        self._form()
+
+    @web.authenticated
+    def post(self) -> None:
+        new = self.get_argument("new", "")[:1000]
+        if new != self.get_argument("again", "")[:1000]:
+            self._form("The two new passwords differ.")
+            return
+        try:
+            self._session().change_password(self.get_argument("current", "")[:1000], new)
+        except NotAuthenticated as exc:
+            self.set_status(400)
+            self._form(str(exc))
+            return
+        except AlprError as exc:
+            self.set_status(400)
+            self._form(str(exc))
+            return
+        self._done("Your password is changed; your other sessions ended.")
+
+
+class WorkbenchMfaHandler(_AccountHandler):
+    """A member enrols an authenticator app: its QR code (drawn here, nothing fetched), then its first
+    code."""
+
+    @web.authenticated
+    def get(self) -> None:
+        from alpr_lib.access.mfa import qr_svg
+
+        try:
+            started = self._session().begin_mfa()
+        except AlprError as exc:
+            self._page("Second factor", "Enrol an authenticator app.", "", str(exc))
+            return
+        secret = html.escape(started["secret"])
+        body = f"""<p>Scan this code with your authenticator app, or type the secret into it, then give the
+code it shows.</p><div id="qr">{qr_svg(started["uri"])}</div><p>Secret: <code id="secret">{secret}</code></p>
+<form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
+ {self.xsrf_form_html()}
+ <label for="code">Code from your authenticator app</label>
+ <input type="text" id="code" name="code" inputmode="numeric" maxlength="7" required autofocus>
+ <button type="submit" id="mfa_submit">Enrol</button>
+</form>"""
+        self._page("Second factor", "Enrol an authenticator app.", body)
+
+    @web.authenticated
+    def post(self) -> None:
+        try:
+            self._session().confirm_mfa(self.get_argument("code", "")[:20])
+        except AlprError as exc:
+            self.set_status(400)
+            self._page(
+                "Second factor",
+                "Enrol an authenticator app.",
+                f'<p><a href="{html.escape(self.request.uri or "")}">Try again</a></p>',
+                str(exc),
+            )
+            return
+        self._done("Authenticator enrolled: every login now asks for its code.")
 
 
 class WorkbenchLogoutHandler(JupyterHandler):
@@ -265,7 +422,12 @@ class WorkbenchIdentityProvider(IdentityProvider):
 
     def get_handlers(self) -> list[tuple[str, object]]:
         # Given here, not through login_handler_class: Voila sets that to its own password-only page.
-        return [(r"/login", WorkbenchLoginHandler), (r"/logout", WorkbenchLogoutHandler)]
+        return [
+            (r"/login", WorkbenchLoginHandler),
+            (r"/logout", WorkbenchLogoutHandler),
+            (r"/password", WorkbenchPasswordHandler),
+            (r"/mfa", WorkbenchMfaHandler),
+        ]
 
     async def get_user(self, handler: web.RequestHandler) -> User | None:  # type: ignore[override]
         known = getattr(handler, "_jupyter_current_user", None)

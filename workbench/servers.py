@@ -18,6 +18,7 @@ import threading
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_runtime_dir
 
@@ -105,8 +106,15 @@ def _root() -> list[str]:
     return ["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
-def lab_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
+def _tls_argv(app: str, tls: tuple[Path, Path] | None) -> list[str]:
+    return [] if tls is None else [f"--{app}.certfile={tls[0]}", f"--{app}.keyfile={tls[1]}"]
+
+
+def lab_argv(
+    root: Path, *, ip: str, port: int, browser: bool, tls: tuple[Path, Path] | None = None
+) -> list[str]:
     return [
+        *_tls_argv("ServerApp", tls),
         f"--ServerApp.root_dir={root}",
         f"--ServerApp.ip={ip}",
         f"--ServerApp.port={port}",
@@ -125,9 +133,12 @@ def lab_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
     ]
 
 
-def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
+def voila_argv(
+    root: Path, *, ip: str, port: int, browser: bool, tls: tuple[Path, Path] | None = None
+) -> list[str]:
     return [
         str(root),
+        *_tls_argv("WorkbenchVoila", tls),
         f"--Voila.ip={ip}",
         f"--Voila.port={port}",
         f"--Voila.open_browser={browser}",
@@ -142,6 +153,36 @@ def voila_argv(root: Path, *, ip: str, port: int, browser: bool) -> list[str]:
         "--VoilaConfiguration.template=workbench",
         *_CULL,
     ]
+
+
+def _voila_app() -> Any:
+    """Voila, able to serve over TLS itself (``certfile``/``keyfile``, as Jupyter Server takes them)."""
+    import ssl
+
+    from traitlets import Unicode
+    from voila.app import Voila
+
+    class WorkbenchVoila(Voila):  # type: ignore[misc]
+        certfile = Unicode("", config=True, help="TLS certificate (PEM).")
+        keyfile = Unicode("", config=True, help="TLS certificate's private key (PEM).")
+
+        def listen(self) -> None:
+            if self.certfile:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                context.minimum_version = ssl.TLSVersion.TLSv1_2
+                context.load_cert_chain(self.certfile, self.keyfile or None)
+                plain = self.app.listen
+                self.app.listen = lambda port, address="", **kw: plain(
+                    port, address, ssl_options=context, **kw
+                )
+            super().listen()
+
+        @property
+        def display_url(self) -> str:
+            url = str(super().display_url)
+            return url.replace("http://", "https://", 1) if self.certfile else url
+
+    return WorkbenchVoila
 
 
 def _workspace(data_dir: Path, shipped: Path) -> tuple[Path, Path, Path]:
@@ -174,6 +215,7 @@ def launch(
     trusted_proxies: frozenset[str] = frozenset(),
     purge_at: dt.time | int | None = None,
     display: dict[str, str] | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> None:
     """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
     the dashboards in ``folder``, with the door as a service, until stopped.
@@ -232,11 +274,9 @@ def launch(
         if client == "lab":
             from jupyterlab.labapp import LabApp
 
-            LabApp.launch_instance(argv=lab_argv(root, ip=ip, port=port, browser=browser))
+            LabApp.launch_instance(argv=lab_argv(root, ip=ip, port=port, browser=browser, tls=tls))
         else:
-            from voila.app import Voila
-
-            Voila.launch_instance(argv=voila_argv(root, ip=ip, port=port, browser=browser))
+            _voila_app().launch_instance(argv=voila_argv(root, ip=ip, port=port, browser=browser, tls=tls))
     finally:
         if purger is not None:
             purger.stop()

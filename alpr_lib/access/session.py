@@ -740,6 +740,22 @@ class AccessSession:
 
         self._admin("users.mfa.reset", {"name": name}, work)
 
+    def account_state(self) -> dict[str, bool]:
+        """What this member must put right before anything else (the gate refuses all but that until then):
+        ``must_change_password`` after an administrator's reset, ``must_enrol`` when their role needs a second
+        factor they have not enrolled; and whether they use one (``second_factor``)."""
+        with self._store.read() as conn:
+            row = conn.execute(
+                sa.select(_USERS.c.must_change_password, _USERS.c.mfa_secret.is_not(None)).where(
+                    _USERS.c.id == self.user.id
+                )
+            ).one()
+        return {
+            "must_change_password": bool(row[0]),
+            "second_factor": bool(row[1]),
+            "must_enrol": self.user.role in self.policy.mfa_roles and not row[1],
+        }
+
     def _account_key(self) -> bytes:
         if self._store.keys is None:
             raise KeyUnavailable("a second factor needs the department's key folder (set key_dir)")

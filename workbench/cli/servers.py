@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from alpr_lib import validate
+from alpr_lib.errors import InvalidInput
 
 from .common import (
     WorkbenchGroup,
@@ -52,6 +53,19 @@ def _project_dir(name: str) -> Path:
 
 
 def _server_options_common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--keyfile",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="The TLS certificate's private key (PEM), with --certfile.",
+    )(fn)
+    fn = click.option(
+        "--certfile",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Serve over HTTPS with this certificate (PEM; the chain after it); the login cookie is then "
+        "Secure. Behind a reverse proxy that ends TLS, leave it out (see trusted_proxies).",
+    )(fn)
     return click.option(
         "--unprotected",
         is_flag=True,
@@ -60,8 +74,30 @@ def _server_options_common(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _tls(certfile: Path | None, keyfile: Path | None) -> tuple[Path, Path] | None:
+    if (certfile is None) != (keyfile is None):
+        raise InvalidInput("HTTPS needs both --certfile and --keyfile")
+    if certfile is None or keyfile is None:
+        return None
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise InvalidInput(f"the certificate and key cannot be used for HTTPS: {exc}") from None
+    return certfile.resolve(), keyfile.resolve()
+
+
 def _launch(
-    client: str, db: str | None, folder: Path, *, ip: str, port: int, browser: bool, unprotected: bool
+    client: str,
+    db: str | None,
+    folder: Path,
+    *,
+    ip: str,
+    port: int,
+    browser: bool,
+    unprotected: bool,
+    tls: tuple[Path, Path] | None = None,
 ) -> None:
     from ..config import purge_schedule
     from ..servers import launch
@@ -93,6 +129,7 @@ def _launch(
         trusted_proxies=frozenset(p.strip() for p in str(settings.trusted_proxies).split(",") if p.strip()),
         purge_at=purge_schedule(settings.purge_at),
         display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
+        tls=tls,
     )
 
 
@@ -107,7 +144,14 @@ def _launch(
 @_server_options_common
 @db_option
 def lab(
-    port: int, ip: str, no_browser: bool, notebooks: Path | None, unprotected: bool, db: str | None
+    port: int,
+    ip: str,
+    no_browser: bool,
+    notebooks: Path | None,
+    unprotected: bool,
+    certfile: Path | None,
+    keyfile: Path | None,
+    db: str | None,
 ) -> None:
     """Start JupyterLab behind the workbench login; every cell run is audited.
 
@@ -117,12 +161,13 @@ def lab(
     notebooks (shipped/, read-only); notebooks are saved without outputs; terminals are off.
 
     \b
-    Example:
+    Examples:
         workbench lab --port 8888 --no-browser
+        workbench lab --ip 0.0.0.0 --certfile /etc/alpr/tls/cert.pem --keyfile /etc/alpr/tls/key.pem
     """
     _launch(
         "lab", db, notebooks or _project_dir("notebooks"), ip=ip, port=port, browser=not no_browser,
-        unprotected=unprotected,
+        unprotected=unprotected, tls=_tls(certfile, keyfile),
     )  # fmt: skip
 
 
@@ -136,19 +181,29 @@ def lab(
 )
 @_server_options_common
 @db_option
-def serve(port: int, ip: str, no_browser: bool, apps: Path | None, unprotected: bool, db: str | None) -> None:
+def serve(
+    port: int,
+    ip: str,
+    no_browser: bool,
+    apps: Path | None,
+    unprotected: bool,
+    certfile: Path | None,
+    keyfile: Path | None,
+    db: str | None,
+) -> None:
     """Start the Voila dashboards behind the workbench login.
 
     Each dashboard's kernel runs in a sandbox with no way to the data but the door;
     sources are hidden, errors show no tracebacks, and idle dashboard kernels are culled.
 
     \b
-    Example:
+    Examples:
         workbench serve --port 8866 --no-browser
+        workbench serve --ip 0.0.0.0 --certfile /etc/alpr/tls/cert.pem --keyfile /etc/alpr/tls/key.pem
     """
     _launch(
         "dashboard", db, apps or _project_dir("voila_apps"), ip=ip, port=port, browser=not no_browser,
-        unprotected=unprotected,
+        unprotected=unprotected, tls=_tls(certfile, keyfile),
     )  # fmt: skip
 
 
