@@ -22,7 +22,7 @@ demo: install sandbox
 	$(BIN)/workbench demo --reads $(READS) --seed $(SEED)
 	@echo
 	@echo "The synthetic city is ready. With the demo password printed above:"
-	@echo "  export WORKBENCH_PASSWORD=<demo password>; $(BIN)/workbench info; $(BIN)/workbench --help"
+	@echo "  export WORKBENCH_PASSWORD=<demo password>; $(BIN)/workbench info --user analyst; $(BIN)/workbench --help"
 	@echo "Starting the dashboards at http://127.0.0.1:8866 (log in as investigator; Ctrl-C stops them)..."
 	$(BIN)/workbench serve --port 8866
 

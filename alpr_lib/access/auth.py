@@ -86,12 +86,15 @@ def check_password_policy(name: str, password: str, *, context: tuple[str, ...] 
     lowered = password.lower()
     if name and lowered in (name.lower(), name.lower() * 2, name.lower()[::-1]):
         raise InvalidPassword("a password may not be the user name")
-    if lowered in _breached() or len(set(lowered)) < 4:
+    if lowered in _breached():
         raise InvalidPassword("that password is on the lists of breached passwords; choose another")
     from zxcvbn import zxcvbn
 
     words = [w for w in (name, *context, *_CONTEXT_WORDS) if w]
-    if zxcvbn(password[:100], user_inputs=words)["guesses_log10"] < _MIN_GUESSES_LOG10:
+    if (
+        len(set(lowered)) < 4
+        or zxcvbn(password[:100], user_inputs=words)["guesses_log10"] < _MIN_GUESSES_LOG10
+    ):
         raise InvalidPassword(
             "that password is too easy to guess (common words, names, keyboard patterns or repeats); "
             "a phrase of several unrelated words is easy to remember and hard to guess"

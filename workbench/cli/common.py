@@ -289,7 +289,7 @@ def main() -> None:
 
     \b
     Example:
-        workbench demo --reads 200000 && workbench info
+        workbench demo --reads 200000 && workbench info --user analyst
     """
     # Every file a command creates — database, images, crops, rejects, packages, backups, the servers'
     # notebooks — is its owner's alone, whatever the shell's umask.
