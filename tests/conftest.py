@@ -37,6 +37,16 @@ def key_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys") / "keys"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def keyed_run(key_folder: Path) -> Iterator[None]:
+    """Stores and commands opened before any test's own environment (module fixtures: servers, cities of
+    their own) find the run's key folder too. A test that rotates a key uses a copy of the folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_KEY_DIR", str(key_folder))
+        patch.setattr(Store, "__init__", functools.partialmethod(_STORE_INIT, keys=KeyRing(key_folder)))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(tmp_path: Path, key_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No WORKBENCH_* setting leaks in from the developer's shell; data goes to a temporary folder, keys to

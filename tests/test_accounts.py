@@ -154,6 +154,16 @@ def test_title_and_agency_are_recorded_and_listed(run: Any, city: Store) -> None
         if r["name"] == "analyst"
     )
     assert (row["title"], row["agency"], row["contractor"]) == ("Crime analyst", "Lane County SO", True)
+    run("cases", "list", "--user", "analyst", "--db", db, env=ENV)  # an entry of theirs in the review's week
+    report = json.loads(run("audit", "report", "--json", "--user", "supervisor", "--db", db, env=ENV).stdout)
+    member = next(m for m in report["members"] if m["name"] == "analyst")
+    assert (member["title"], member["agency"], member["contractor"]) == (
+        "Crime analyst",
+        "Lane County SO",
+        True,
+    )
+    text = run("audit", "report", "--user", "supervisor", "--db", db, env=ENV).stdout
+    assert "Crime analyst, Lane County SO, contractor" in text
 
 
 def _enrol(run: Any, db: str, member: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,21 +116,28 @@ def _arguments(command: click.Command) -> st.SearchStrategy[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, demo_template: str) -> dict[str, str]:
-    return _own_city(tmp_path_factory, demo_template)
+def env(tmp_path_factory: pytest.TempPathFactory, demo_template: str, key_folder: Path) -> dict[str, str]:
+    return _own_city(tmp_path_factory, demo_template, key_folder)
 
 
 @pytest.fixture(scope="module")
-def calm_env(tmp_path_factory: pytest.TempPathFactory, demo_template: str) -> dict[str, str]:
+def calm_env(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: str, key_folder: Path
+) -> dict[str, str]:
     """A city of its own for the table of values: the fuzzing may close a demo case, disable a member ..."""
-    return _own_city(tmp_path_factory, demo_template)
+    return _own_city(tmp_path_factory, demo_template, key_folder)
 
 
-def _own_city(tmp_path_factory: pytest.TempPathFactory, demo_template: str) -> dict[str, str]:
+def _own_city(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: str, key_folder: Path
+) -> dict[str, str]:
+    """A copy of the demo city with a copy of its key folder: the fuzzing rotates keys too."""
     tmp = tmp_path_factory.mktemp("fuzz")
     url = copy_of(demo_template, tmp, "fuzz")
     Store(url).dispose()
+    shutil.copytree(key_folder, tmp / "keys")
     return {
+        "WORKBENCH_KEY_DIR": str(tmp / "keys"),
         "WORKBENCH_DB_URL": url,
         "WORKBENCH_PASSWORD": DEMO_PASSWORD,
         "WORKBENCH_NEW_PASSWORD": "a-new-password-2026",

@@ -25,6 +25,7 @@ def nbval(notebook: Path, demo_db: str, tmp_path: Path) -> subprocess.CompletedP
         WORKBENCH_USER="analyst",
         WORKBENCH_PASSWORD=DEMO_PASSWORD,
         WORKBENCH_DATA_DIR=str(tmp_path / "data"),
+        WORKBENCH_KEY_DIR=os.environ["WORKBENCH_KEY_DIR"],  # the run's: the demo city is signed with its key
         WORKBENCH_RETENTION_DAYS=str(TEST_RETENTION_DAYS),  # the city is a fixed past month
     )
     return subprocess.run(

@@ -160,6 +160,8 @@ class AuditReport(Result):
     checkpoint: Any = None
     #: When the last purge ran and finished, and whether one is overdue (``purge_overdue``).
     last_purge: dict[str, Any] = field(default_factory=dict)
+    #: The members in the entries, as 807.2(a) authorizes them: name, role, title, agency, contractor.
+    members: pl.DataFrame = _frame()
 
 
 #: Every kind of result an operation returns (the door's client receives exactly these).

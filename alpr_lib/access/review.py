@@ -345,8 +345,12 @@ def search_log(
     timezone: str,
     full_names: Mapping[str, str] | None = None,
     redact: bool = False,
+    agencies: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """The searches among ``entries`` (data operations the door allowed) in :data:`EXPORT_COLUMNS`.
+
+    ``Org Name`` is the member's own agency when one is recorded (a contractor, a partner agency's
+    analyst), else ``org``, the department's.
 
     ``redact`` (for public release) puts ``Member N`` for each name — the same number for the same member
     throughout — and ``[redacted]`` for plates and patterns; the case number and reason stay, as the public
@@ -370,7 +374,7 @@ def search_log(
             {
                 "ID": r["id"],
                 "Name": name,
-                "Org Name": org,
+                "Org Name": (agencies or {}).get(member) or org,
                 "Total Networks Searched": 1,  # the department's own readers; no shared network
                 "License Plate": plate,
                 "Reason": f"{r['purpose'] or ''}: {r['reason'] or ''}".strip(": "),

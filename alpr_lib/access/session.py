@@ -1008,15 +1008,17 @@ class AccessSession:
                 members=members,
             )
             purge = purge_status(conn, retention_days=self.policy.retention_days, now=_now())
-            return (shown, flags, audit.take_checkpoint(conn), purge), shown.height
+            members = records.member_profiles(conn, shown["user_name"].drop_nulls().unique().to_list())
+            return (shown, flags, audit.take_checkpoint(conn), purge, members), shown.height
 
-        (frame, flags, head, last_purge), entry = self._run(
+        (frame, flags, head, last_purge, members), entry = self._run(
             "audit.report", params, lambda conn, _why: work(conn)
         )
         # The chain's head goes into the report: a filed report is a checkpoint kept outside the database.
         return AuditReport(
-            frame, entry, "audit.report", False, flags=flags, checkpoint=head, last_purge=last_purge
-        )
+            frame, entry, "audit.report", False, flags=flags, checkpoint=head, last_purge=last_purge,
+            members=members,
+        )  # fmt: skip
 
     def audit_export(
         self,
@@ -1036,10 +1038,13 @@ class AccessSession:
         def work(conn: Connection) -> tuple[pl.DataFrame, int]:
             _window(since, until)
             entries = entries_frame(records.audit_entries(conn, since, until))
-            names = dict(conn.execute(sa.select(_USERS.c.name, _USERS.c.full_name)).all())
+            people = conn.execute(sa.select(_USERS.c.name, _USERS.c.full_name, _USERS.c.agency)).all()
+            names = {p.name: p.full_name for p in people}
+            agencies = {p.name: p.agency for p in people if p.agency}
             frame = search_log(
-                entries, org=org, timezone=self.policy.timezone, full_names=names, redact=redact
-            )
+                entries, org=org, timezone=self.policy.timezone, full_names=names, redact=redact,
+                agencies=agencies,
+            )  # fmt: skip
             return frame, frame.height
 
         result: pl.DataFrame = self._admin("audit.export", params, work)

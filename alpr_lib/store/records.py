@@ -26,6 +26,7 @@ __all__ = [
     "agencies",
     "audit_entries",
     "hold_status",
+    "member_profiles",
     "holds",
     "meta_value",
     "missing_reads",
@@ -136,6 +137,25 @@ def users(conn: Connection, now: dt.datetime) -> pl.DataFrame:
         schema=schema,
         orient="row",
     )
+
+
+def member_profiles(conn: Connection, names: Sequence[str]) -> pl.DataFrame:
+    """Members ``names`` as policy authorizes them: name, role, full name, title, agency, contractor."""
+    rows = conn.execute(
+        sa.select(s.User.name, s.Role.name, s.User.full_name, s.User.title, s.User.agency, s.User.contractor)
+        .join(s.Role, s.Role.id == s.User.role_id)
+        .where(s.User.name.in_(sorted(set(names))))
+        .order_by(s.User.name)
+    ).all()
+    schema = {
+        "name": pl.String,
+        "role": pl.String,
+        "full_name": pl.String,
+        "title": pl.String,
+        "agency": pl.String,
+        "contractor": pl.Boolean,
+    }
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def add_training(

@@ -201,6 +201,7 @@ def audit_report(
         "flags": frame_rows(flags),
         "checkpoint": head.as_dict(),
         "last_purge": result.last_purge,
+        "members": frame_rows(result.members),
     }
 
     def text() -> None:
@@ -215,6 +216,15 @@ def audit_report(
                         f"{when}  {r['user_name'] or '-':<14}{r['client']:<10}"
                         f"{r['operation']:<16}{r['outcome']:<7}{why:<28}{r['reason'] or r['detail'] or ''}"
                     )
+                )
+        if result.members.height:
+            click.echo("Members in these entries:")
+            for m in result.members.iter_rows(named=True):
+                who = ", ".join(
+                    x for x in (m["title"], m["agency"], "contractor" if m["contractor"] else "") if x
+                )
+                click.echo(
+                    validate.printable(f"  {m['name']:<14}{m['role']:<14}{who or '(no title recorded)'}")
                 )
         if flags.height:
             click.echo(f"{flags.height} flag(s) of likely misuse to review:")

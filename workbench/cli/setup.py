@@ -233,6 +233,8 @@ def backup(dest: Path, keys_to: Path | None, user: str | None, db: str | None, a
     Example:
         workbench backup /backups/workbench-2026-11-29.db --keys-to /secure/keys-2026-11-29 --user admin
     """
+    if not dest.name or dest.name in (".", ".."):
+        raise InvalidInput("give the backup a file name, e.g. /backups/workbench-2026-11-29.db")
     store = open_store(db)
     session = login_member(store, user)
     keys = keys_to or dest.with_name(dest.name + ".keys")

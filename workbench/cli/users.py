@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from alpr_lib.access.roles import ROLES
-from alpr_lib.errors import NotAuthenticated
+from alpr_lib.errors import InvalidInput, NotAuthenticated
 
 from .common import (
     COUNT,
@@ -329,7 +329,13 @@ def users_mfa_enrol(confirm: bool, user: str | None, db: str | None, as_json: bo
             if not as_json:
                 click.echo("Then finish with: workbench users mfa enrol --confirm", err=True)
             return
-    code = os.environ.get("WORKBENCH_OTP") or str(click.prompt("Code from your authenticator app", err=True))
+    code = os.environ.get("WORKBENCH_OTP")
+    if not code:
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                "give the authenticator's code in WORKBENCH_OTP, or run the command in a terminal"
+            )
+        code = str(click.prompt("Code from your authenticator app", err=True))
     session.confirm_mfa(code)
     click.echo("Authenticator enrolled: every login now asks for its code.")
 

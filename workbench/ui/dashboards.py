@@ -484,6 +484,7 @@ def audit_review() -> W.Widget:
             "detail",
         ),
     )
+    members = ResultTable(door, ("name", "role", "full_name", "title", "agency", "contractor"))
     chain = W.HTML()
     purge = W.HTML()
 
@@ -500,6 +501,7 @@ def audit_review() -> W.Widget:
         if result is not None:
             flags.show(result.flags, empty="No flags of likely misuse.")
             entries.show(result.frame)
+            members.show(result.members, empty="No member in these entries.")
             last = result.last_purge.get("last_purge")
             when = door.local(dt.datetime.fromisoformat(last)) if last else "never"
             if result.last_purge.get("purge_overdue"):
@@ -526,9 +528,10 @@ def audit_review() -> W.Widget:
 
     show.on_click(do_show)
     verify.on_click(do_verify)
-    tabs = W.Tab(children=[flags, entries])
+    tabs = W.Tab(children=[flags, entries, members])
     tabs.set_title(0, "Misuse flags")
     tabs.set_title(1, "Entries")
+    tabs.set_title(2, "Members")
     return W.VBox(
         [
             _header("Audit review", "Who reached what, when and why. For supervisors and auditors."),
