@@ -76,8 +76,8 @@ NB_SUPERVISOR   := notebooks/training/03-audit-review.ipynb
 NB_SANITIZE     := --nbval-sanitize-with notebooks/sanitize.cfg
 
 notebook-db: install
-	rm -f $(NB_DB) $(NB_DB)-wal $(NB_DB)-shm
-	WORKBENCH_DEMO_PASSWORD=synthetic-demo-pass-2026 $(BIN)/workbench demo --reads 30000 --seed 7 \
+	rm -rf $(NB_DB) $(NB_DB)-wal $(NB_DB)-shm $(CURDIR)/.venv/notebook-data/keys
+	$(NB_ENV) WORKBENCH_DEMO_PASSWORD=synthetic-demo-pass-2026 $(BIN)/workbench demo --reads 30000 --seed 7 \
 	  --start 2026-10-01 --db sqlite:///$(NB_DB) > /dev/null
 
 notebooks: notebook-db
