@@ -305,7 +305,8 @@ def verify_chain(
 ) -> ChainReport:
     """Walk the whole chain in the database (:func:`verify_entries`)."""
     table = s.AuditEntry.__table__
-    rows = conn.execution_options(yield_per=5000).execute(sa.select(table).order_by(table.c.id)).mappings()
+    # Streamed in batches (a server-side cursor on PostgreSQL) by this statement alone, never the connection.
+    rows = conn.execute(sa.select(table).order_by(table.c.id).execution_options(yield_per=5000)).mappings()
     return verify_entries(rows, trusted=trusted, checkpoint=checkpoint)
 
 
