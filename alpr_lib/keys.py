@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -70,15 +71,17 @@ class PublicKey:
     retired_at: str | None = None
     algorithm: str = ALGORITHM
 
+    @functools.cached_property
+    def _loaded(self) -> Ed25519PublicKey | None:
+        key = serialization.load_pem_public_key(self.public_key.encode())
+        return key if isinstance(key, Ed25519PublicKey) else None
+
     def verify(self, kind: str, message: bytes, signature: str | None) -> bool:
         """True when ``signature`` (base64) is this key's over ``message`` for ``kind``."""
-        if not signature:
+        if not signature or self._loaded is None:
             return False
         try:
-            key = serialization.load_pem_public_key(self.public_key.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                return False
-            key.verify(base64.b64decode(signature, validate=True), _CONTEXT[kind] + message)
+            self._loaded.verify(base64.b64decode(signature, validate=True), _CONTEXT[kind] + message)
         except (InvalidSignature, ValueError):
             return False
         return True
