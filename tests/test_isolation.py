@@ -113,7 +113,7 @@ def _message(msg_type: str, content: dict[str, Any], channel: str | None) -> dic
 
 PROBE = """
 import json, os, socket, sqlite3
-db, data, members, port = {db!r}, {data!r}, {members!r}, {port}
+db, data, members, port, keys, key = {db!r}, {data!r}, {members!r}, {port}, {keys!r}, {key!r}
 found = {{}}
 def attempt(name, fn):
     try:
@@ -126,6 +126,8 @@ if db:
     attempt("sqlite", lambda: sqlite3.connect(uri, uri=True).execute("select * from reads").fetchone())
 found["data_files"] = sorted(os.path.relpath(f"{{d}}/{{f}}", data) for d, _, n in os.walk(data) for f in n)
 attempt("members", lambda: sorted(os.listdir(members)))
+attempt("key_dir", lambda: os.listdir(keys))
+attempt("key_file", lambda: open(key, "rb").read(16))
 attempt("server_port", lambda: socket.create_connection(("127.0.0.1", port), timeout=2))
 pids = [p for p in os.listdir("/proc") if p.isdigit()]
 environs = {{}}
@@ -191,9 +193,14 @@ def test_a_lab_kernel_reaches_nothing_but_the_door(
     data = tmp_path / "data"
     db = city.url.database if city.url.get_backend_name() == "sqlite" else ""
     port = int(lab.url.rsplit(":", 1)[1])
-    probe = PROBE.format(db=db, data=str(data), members=str(data / "lab" / "members"), port=port)
+    keys = Path(os.environ["WORKBENCH_KEY_DIR"])
+    key = next(keys.glob("*.key"))  # the department's signing key: the door's, never a kernel's
+    probe = PROBE.format(
+        db=db, data=str(data), members=str(data / "lab" / "members"), port=port, keys=str(keys), key=str(key)
+    )
 
     seen = in_kernel(lab, analyst, a_kernel, probe)
+    assert seen["key_dir"][0] == seen["key_file"][0] == "refused", (seen["key_dir"], seen["key_file"])
     if db:  # the database file cannot be opened, nor found
         assert seen["open_db"][0] == seen["sqlite"][0] == "refused"
     # Of the data folder, only the member's own notebooks and the shipped ones are there.
