@@ -29,6 +29,7 @@ from .common import (
     open_store,
     parse_quarter,
     parse_when,
+    public_keys_option,
     user_option,
 )
 
@@ -65,13 +66,7 @@ def _default_checkpoint_file(store: Store) -> Path:
     help="Verify an exported log (`audit export --format jsonl`) instead of a database: no login, no "
     "database, only --key.",
 )
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The department's public keys (`workbench keys export`) to verify with, instead of its key folder.",
-)
+@public_keys_option
 @user_option
 @db_option
 @json_option

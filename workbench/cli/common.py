@@ -55,6 +55,7 @@ __all__ = [
     "password_login_with",
     "print_result",
     "progress_bar",
+    "public_keys_option",
     "secret_from",
     "session_file",
     "user_option",
@@ -182,6 +183,18 @@ def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document on standard output."
+    )(fn)
+
+
+def public_keys_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--key FILE``: the department's public keys (``workbench keys export``), passed as ``key_file``."""
+    return click.option(
+        "--key",
+        "key_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="The department's public keys (`workbench keys export`) to verify with; default: this "
+        "workbench's key folder.",
     )(fn)
 
 

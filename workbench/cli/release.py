@@ -25,6 +25,7 @@ from .common import (
     open_store,
     parse_quarter,
     parse_when,
+    public_keys_option,
     user_option,
     why_options,
 )
@@ -202,13 +203,7 @@ def release_create(
 
 @release.command("verify")
 @click.argument("package", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The department's public keys (`workbench keys export`); default: the key folder of this workbench.",
-)
+@public_keys_option
 @click.option(
     "--db",
     metavar="URL",
