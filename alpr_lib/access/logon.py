@@ -72,7 +72,7 @@ class PasswordProof:
 
 #: How long the password step of a two-step logon stays good.
 PROOF_SECONDS = 300
-_PROOFS: set[str] = set()  # nonces of proofs this process made and has not used
+_PROOFS: dict[str, float] = {}  # nonce -> when made, of the proofs this process made and has not used
 
 
 def login(
@@ -117,11 +117,13 @@ def login(
             now=now,
         )
     if proof is not None:
-        _PROOFS.discard(proof.nonce)
+        _PROOFS.pop(proof.nonce, None)
     if outcome == "code-needed" and user is not None:
         needed = SecondFactorNeeded(LOGON_REFUSALS[outcome])
         needed.proof = PasswordProof(user.name)
-        _PROOFS.add(needed.proof.nonce)
+        for stale in [n for n, made in _PROOFS.items() if time.monotonic() - made >= PROOF_SECONDS]:
+            del _PROOFS[stale]  # logons abandoned at the second step
+        _PROOFS[needed.proof.nonce] = needed.proof.made
         raise needed
     if user is None or sid is None or token is None:
         raise refusal(outcome)
