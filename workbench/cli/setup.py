@@ -14,6 +14,7 @@ from alpr_lib.access import build_demo, init_database
 from alpr_lib.errors import InvalidInput
 
 from .common import (
+    current_settings,
     db_option,
     emit,
     json_option,
@@ -45,6 +46,11 @@ def init(admin: str, db: str | None, as_json: bool) -> None:
     password = secret_from("WORKBENCH_PASSWORD", f"New password for {admin}", confirm=True)
     info = init_database(store, admin, password)
     emit(as_json, info, lambda: click.echo(f"Created {info['database']} with administrator {admin}."))
+    click.echo(
+        f"The department's signing key is in {current_settings().key_dir}: back it up apart from the data "
+        '(workbench backup does), and consider mfa_roles = "admin,supervisor,custodian" (admin guide).',
+        err=True,
+    )
 
 
 @main.command()
