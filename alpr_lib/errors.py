@@ -97,10 +97,11 @@ class NotAuthenticated(AlprError):
 class SecondFactorNeeded(NotAuthenticated):
     """The password was right and the account has enrolled an authenticator: its code is asked for.
 
-    ``proof`` (set by the door's login) lets the same process finish the logon with the code alone, within a
-    few minutes: a web form asks for the code on a second page without asking for the password again."""
+    ``proof`` (set by the door's login) lets the same process finish the logon with the code alone, once,
+    within a few minutes: a web form asks for the code on a second page without asking for the password
+    again."""
 
-    proof: object = None
+    proof: str | None = None
 
 
 class NotAvailable(AlprError):

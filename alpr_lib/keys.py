@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import InvalidInput, KeyUnavailable
+from .media import private_folder, write_private
 
 __all__ = [
     "ALGORITHM",
@@ -105,17 +106,6 @@ class PublicKey:
         return record
 
 
-def _private_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file readable by its owner only (created 0600, never widened)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class KeyRing:
     """The folder of the department's keys (0700), with the private keys loaded once."""
 
@@ -124,8 +114,7 @@ class KeyRing:
         self._private: dict[str, Ed25519PrivateKey] = {}
 
     def _ensure_folder(self) -> None:
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.folder.chmod(0o700)
+        private_folder(self.folder).chmod(0o700)  # an existing folder too
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -151,7 +140,7 @@ class KeyRing:
             return None
 
     def _write_record(self, record: PublicKey) -> None:
-        _private_write(self.folder / f"{record.key_id}.json", json.dumps(record.as_dict(), indent=2).encode())
+        write_private(self.folder / f"{record.key_id}.json", json.dumps(record.as_dict(), indent=2).encode())
 
     # -- the private half ------------------------------------------------------------------------
 
@@ -164,7 +153,7 @@ class KeyRing:
         pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _private_write(self.folder / f"{key_id}.key", pem)
+        write_private(self.folder / f"{key_id}.key", pem)
         record = PublicKey(
             key_id=key_id,
             public_key=public.public_bytes(
@@ -223,14 +212,13 @@ class KeyRing:
         dest = Path(dest)
         if dest.exists() and any(dest.iterdir()):
             raise InvalidInput(f"{dest} is not empty: give a new folder for the key backup")
-        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-        dest.chmod(0o700)
+        private_folder(dest).chmod(0o700)
         copied = []
         for record in self.records(database_id):
             for name in (f"{record.key_id}.key", f"{record.key_id}.json", "accounts.key"):
                 source = self.folder / name
                 if source.is_file():
-                    _private_write(dest / name, source.read_bytes())
+                    write_private(dest / name, source.read_bytes())
                     copied.append(dest / name)
         return copied
 
@@ -243,7 +231,7 @@ class KeyRing:
         except FileNotFoundError:
             self._ensure_folder()
             data = os.urandom(32)
-            _private_write(path, data)
+            write_private(path, data)
         if len(data) != 32:
             raise KeyUnavailable(f"{path} is not an account key (32 bytes)")
         return data

@@ -37,10 +37,14 @@ def private_folder(path: Path) -> Path:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new or existing file at ``path``, mode 0600, never following a link there."""
+    """Write ``data`` to a new or existing file at ``path``, mode 0600 (an existing file made so), never
+    following a link there; on disk when this returns (a key, a record, an export is not half-written)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def append_private(path: Path, text: str) -> None:

@@ -239,3 +239,30 @@ def test_a_package_altered_and_rehashed_is_refused_with_and_without_the_database
     (package / "manifest.sig").unlink()
     unsigned = run("release", "verify", str(package), "--key", str(bundle), env=agency, ok=False)
     assert unsigned.exit_code == 1 and "not signed" in unsigned.stderr
+
+
+@pytest.mark.sqlite_only
+def test_a_checkpoint_rewritten_to_hide_a_cut_log_is_refused(run: Any, city: Store, tmp_path: Path) -> None:
+    """An insider who cuts the newest entries off and rewrites the checkpoint file to match the new end —
+    its hash as the code computes it, but no signature — is caught: the checkpoint is not the department's."""
+    import sqlite3
+
+    db = str(city.url)
+    assert verify(run, db, tmp_path)[0] == 0
+    for _ in range(3):
+        login(city, "analyst", DEMO_PASSWORD)
+    city.dispose()
+    con = sqlite3.connect(city.url.database)
+    con.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+    last = con.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+    con.execute("DELETE FROM audit_log WHERE id > ?", (last - 3,))
+    con.commit()
+    rows, head_id, head = con.execute(
+        "SELECT count(*), max(id), (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) FROM audit_log"
+    ).fetchone()
+    con.close()
+    checkpoints = tmp_path / "cp.jsonl"
+    forged = {"rows": rows, "last_id": head_id, "hash": head, "at": "2026-12-06T00:00:00+00:00"}
+    checkpoints.write_text(checkpoints.read_text() + json.dumps(forged) + "\n")
+    code, report, err = verify(run, db, tmp_path)
+    assert code == 1 and report["checkpoint"] is False and "not signed by the department's key" in err

@@ -27,7 +27,6 @@ from __future__ import annotations
 import collections
 import html
 import json
-import secrets
 import time
 import unicodedata
 from typing import Any
@@ -50,7 +49,7 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Unicode
 
 from alpr_lib.access import Policy, login
-from alpr_lib.access.logon import PasswordProof, identify, record_event, record_refusal, resume
+from alpr_lib.access.logon import identify, record_event, record_refusal, resume
 from alpr_lib.errors import AlprError, NotAuthenticated, SecondFactorNeeded
 from alpr_lib.store import Store
 
@@ -172,9 +171,13 @@ Every access is recorded by name, date and time, with its purpose and case.</p>
 </main></body></html>"""
 
 
+#: A logon whose password was right and whose authenticator code is awaited: the door's proof of it.
 _PENDING_COOKIE = "workbench-pending"
-#: Logons whose password was right and whose authenticator code is awaited: ticket -> proof (this process).
-_PENDING: dict[str, PasswordProof] = {}
+
+
+def _note(message: str, kind: str = "error") -> str:
+    """A message above a form (``error`` or ``info``), escaped; nothing when there is none."""
+    return f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
 
 
 def _set_cookie(handler: JupyterHandler, name: str, value: str) -> None:
@@ -194,7 +197,7 @@ class WorkbenchLoginHandler(JupyterHandler):
     authenticator — its six-digit code on a second page."""
 
     def _form(self, message: str = "", kind: str = "error", name: str = "") -> None:
-        note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
+        note = _note(message, kind)
         body = f"""{note}
 <form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
  {self.xsrf_form_html()}
@@ -207,7 +210,7 @@ class WorkbenchLoginHandler(JupyterHandler):
         self.write(_PAGE.format(title="Log in", subtitle="Log in with your workbench account.", body=body))
 
     def _code_form(self, message: str = "") -> None:
-        note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+        note = _note(message)
         body = f"""{note}
 <form method="post" action="{html.escape(self.request.uri or "")}" autocomplete="off">
  {self.xsrf_form_html()}
@@ -238,23 +241,20 @@ class WorkbenchLoginHandler(JupyterHandler):
             self.set_status(429)
             self._form("Too many failed logons from this computer; wait 10 minutes and try again.")
             return
-        ticket = self.get_secure_cookie(_PENDING_COOKIE, max_age_days=1)
-        proof = _PENDING.pop(ticket.decode(), None) if ticket and self.get_argument("code", None) else None
+        pending = self.get_secure_cookie(_PENDING_COOKIE, max_age_days=1)
         self.clear_cookie(_PENDING_COOKIE, path=self.base_url)
         try:
-            if proof is not None and proof.fresh(proof.name):
+            if pending and self.get_argument("code", None) is not None:
                 code = self.get_argument("code", "")[:20]
-                session = login(store, proof.name, "", otp=code, proof=proof, client=_client(), policy=policy)
+                session = login(
+                    store, "", "", otp=code, proof=pending.decode(), client=_client(), policy=policy
+                )
             else:
                 name = self.get_argument("username", "").strip()[:200]
                 password = self.get_argument("password", "")[:1000]
                 session = login(store, name, password, client=_client(), policy=policy)
         except SecondFactorNeeded as needed:
-            ticket_value = secrets.token_urlsafe(24)
-            _PENDING[ticket_value] = needed.proof  # type: ignore[assignment]
-            for old in [k for k, v in _PENDING.items() if not v.fresh(v.name)]:
-                del _PENDING[old]
-            _set_cookie(self, _PENDING_COOKIE, ticket_value)
+            _set_cookie(self, _PENDING_COOKIE, needed.proof or "")
             self._code_form()
             return
         except NotAuthenticated as exc:
@@ -296,7 +296,7 @@ class _AccountHandler(JupyterHandler):
         return resume(store, token, client=_client(), policy=policy)
 
     def _page(self, title: str, subtitle: str, body: str, message: str = "", kind: str = "error") -> None:
-        note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
+        note = _note(message, kind)
         self.write(_PAGE.format(title=title, subtitle=subtitle, body=note + body))
 
     def _done(self, message: str) -> None:

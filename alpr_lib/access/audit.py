@@ -24,6 +24,7 @@ from .. import keys
 from ..errors import InvalidInput, KeyUnavailable
 from ..store import schema as s
 from ..store.db import dumps_canonical
+from ..store.records import meta_value, set_meta_value
 
 __all__ = [
     "CLIENTS",
@@ -144,11 +145,11 @@ def append(
 def department_signature(conn: Connection, kind: str, message: bytes) -> dict[str, str] | None:
     """The department key's signature of ``message`` for ``kind`` (a release manifest): ``key_id``,
     ``algorithm`` and ``signature``; None when the database has no key."""
-    key_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "signing_key")).scalar()
+    key_id = meta_value(conn, "signing_key")
     if key_id is None:
         return None
-    signature = keys.sign(_signing_key(conn, str(key_id)), kind, message)
-    return {"key_id": str(key_id), "algorithm": keys.ALGORITHM, "signature": signature}
+    signature = keys.sign(_signing_key(conn, key_id), kind, message)
+    return {"key_id": key_id, "algorithm": keys.ALGORITHM, "signature": signature}
 
 
 def _signing_key(conn: Connection, key_id: str) -> Any:
@@ -289,7 +290,14 @@ def verify_entries(
         prev = row["hash"]
     if trusted is not None and not trusted and first_bad is None:
         problem = "no key of the department's for this database: its entries cannot be authenticated"
-    elif checkpoint is not None and checkpoint.signature and trusted is not None and first_bad is None:
+    elif (
+        checkpoint is not None
+        and trusted is not None
+        and first_bad is None
+        # Signed when it carries a signature, and whenever it names an entry the keys signed: a checkpoint
+        # stripped of its signature (and rewritten to match a cut log) is not the department's.
+        and (checkpoint.signature or (signed_from is not None and checkpoint.last_id >= signed_from))
+    ):
         key = by_id.get(str(checkpoint.key_id))
         if key is None or not key.verify("checkpoint", checkpoint.message(), checkpoint.signature):
             seen_checkpoint = False
@@ -321,30 +329,20 @@ def take_checkpoint(conn: Connection) -> Checkpoint:
         if last is None
         else Checkpoint(rows, int(last.id), str(last.hash), now)
     )
-    key_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "signing_key")).scalar()
+    key_id = meta_value(conn, "signing_key")
     if key_id is None:
         return point
-    signature = keys.sign(_signing_key(conn, str(key_id)), "checkpoint", point.message())
-    return replace(point, key_id=str(key_id), signature=signature)
+    signature = keys.sign(_signing_key(conn, key_id), "checkpoint", point.message())
+    return replace(point, key_id=key_id, signature=signature)
 
 
 def trusted_keys(conn: Connection) -> list[keys.PublicKey]:
     """The department's keys for the database ``conn`` is on, from its key folder — never from the
     database, whose ``database_id`` only says which of the folder's keys are its own. Empty when there is
     none (a database from before keys, or one whose identity was changed): nothing can vouch for its log."""
-    database_id = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == "database_id")).scalar()
+    database_id = meta_value(conn, "database_id")
     ring = keys.ring_of(conn.engine)
-    return ring.records(str(database_id)) if ring is not None and database_id is not None else []
-
-
-def _meta(conn: Connection, key: str) -> str | None:
-    value = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == key)).scalar()
-    return None if value is None else str(value)
-
-
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    conn.execute(sa.delete(s.Meta).where(s.Meta.key == key))
-    conn.execute(sa.insert(s.Meta).values(key=key, value=value))
+    return ring.records(database_id) if ring is not None and database_id is not None else []
 
 
 def next_entry_id(conn: Connection) -> int:
@@ -359,17 +357,17 @@ def create_key(conn: Connection, *, exist_ok: bool = False) -> keys.PublicKey | 
     ring = keys.ring_of(conn.engine)
     if ring is None:
         return None
-    current = _meta(conn, "signing_key")
+    current = meta_value(conn, "signing_key")
     if current is not None:
         if exist_ok:
             return ring.record(current)
         raise InvalidInput("this database already has a signing key; rotate it with `workbench keys rotate`")
-    database_id = _meta(conn, "database_id")
+    database_id = meta_value(conn, "database_id")
     if database_id is None:
         database_id = uuid.uuid4().hex
-        _set_meta(conn, "database_id", database_id)
+        set_meta_value(conn, "database_id", database_id)
     record = ring.create(database_id, first_entry=next_entry_id(conn))
-    _set_meta(conn, "signing_key", record.key_id)
+    set_meta_value(conn, "signing_key", record.key_id)
     return record
 
 
@@ -378,11 +376,11 @@ def rotate_key(conn: Connection) -> tuple[str, keys.PublicKey]:
     records the rotation, in its transaction); returns the old key's id and the new key. Retire the old key
     (:meth:`KeyRing.retire`) once the transaction is committed."""
     ring = keys.ring_of(conn.engine)
-    old, database_id = _meta(conn, "signing_key"), _meta(conn, "database_id")
+    old, database_id = meta_value(conn, "signing_key"), meta_value(conn, "database_id")
     if ring is None or old is None or database_id is None:
         raise InvalidInput(
             "this database has no signing key to rotate; create one with `workbench keys create`"
         )
     record = ring.create(database_id, first_entry=next_entry_id(conn))
-    _set_meta(conn, "signing_key", record.key_id)
+    set_meta_value(conn, "signing_key", record.key_id)
     return old, record

@@ -9,12 +9,10 @@ audit what happens around the door (a kernel started, a cell sent to a kernel, a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,8 +42,8 @@ from .results import _now
 from .session import AccessSession
 
 __all__ = [
+    "PROOF_SECONDS",
     "UNKNOWN_MEMBER",
-    "PasswordProof",
     "identify",
     "login",
     "record_event",
@@ -57,22 +55,19 @@ __all__ = [
 UNKNOWN_MEMBER = "unknown member"
 
 
-@dataclass(frozen=True, eq=False)
-class PasswordProof:
-    """That ``name``'s password was right a moment ago, in this process (a web form's second step asks for
-    the code alone). Made only by :func:`login`; good for :data:`PROOF_SECONDS`, and for one member."""
-
-    name: str
-    made: float = dataclasses.field(default_factory=time.monotonic)
-    nonce: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8))
-
-    def fresh(self, name: str) -> bool:
-        return self.name == name and time.monotonic() - self.made < PROOF_SECONDS
-
-
 #: How long the password step of a two-step logon stays good.
 PROOF_SECONDS = 300
-_PROOFS: dict[str, float] = {}  # nonce -> when made, of the proofs this process made and has not used
+#: The two-step logons this process has proven the password of and awaits the code for: a random proof
+#: (the only thing a web form keeps, in a signed cookie) -> (member, when proven).
+_PROOFS: dict[str, tuple[str, float]] = {}
+
+
+def _proven(proof: str, name: str) -> str | None:
+    """The member whose password ``proof`` proves (and uses up), when it is this process's, fresh and, if a
+    ``name`` is given, theirs."""
+    member, made = _PROOFS.pop(proof, ("", 0.0))
+    fresh = member and time.monotonic() - made < PROOF_SECONDS
+    return member if fresh and name in ("", member) else None
 
 
 def login(
@@ -81,21 +76,22 @@ def login(
     password: str,
     *,
     otp: str | None = None,
-    proof: PasswordProof | None = None,
+    proof: str | None = None,
     client: str = "cli",
     policy: Policy | None = None,
 ) -> AccessSession:
     """Log a member in and return their :class:`~alpr_lib.access.AccessSession` (a new session).
 
     A member who enrolled an authenticator also gives its current code (``otp``); without it the right
-    password raises :class:`SecondFactorNeeded`, whose ``proof`` finishes the logon with the code alone
-    (``login(store, name, "", otp=code, proof=proof)``). A wrong code counts as a failed logon. Every
-    attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
+    password raises :class:`SecondFactorNeeded`, whose ``proof`` finishes the logon with the code alone,
+    once, within :data:`PROOF_SECONDS` (``login(store, "", "", otp=code, proof=proof)``). A wrong code
+    counts as a failed logon. Every attempt is audited. Raises :class:`NotAuthenticated` with a plain reason.
     """
     now = _now()
+    proven = _proven(proof, name) if proof is not None else None
     with store.atomic() as conn:
-        if proof is not None and proof.nonce in _PROOFS and proof.fresh(name):
-            user, outcome = authenticate_again(conn, name, now)
+        if proven is not None:
+            user, outcome = authenticate_again(conn, proven, now)
         else:
             user, outcome = authenticate(conn, name, password, now)
         if user is not None and outcome == "ok":
@@ -116,14 +112,12 @@ def login(
             detail=None if outcome == "ok" else outcome,
             now=now,
         )
-    if proof is not None:
-        _PROOFS.pop(proof.nonce, None)
     if outcome == "code-needed" and user is not None:
-        needed = SecondFactorNeeded(LOGON_REFUSALS[outcome])
-        needed.proof = PasswordProof(user.name)
-        for stale in [n for n, made in _PROOFS.items() if time.monotonic() - made >= PROOF_SECONDS]:
+        for stale in [p for p, (_m, made) in _PROOFS.items() if time.monotonic() - made >= PROOF_SECONDS]:
             del _PROOFS[stale]  # logons abandoned at the second step
-        _PROOFS[needed.proof.nonce] = needed.proof.made
+        needed = SecondFactorNeeded(LOGON_REFUSALS[outcome])
+        needed.proof = secrets.token_urlsafe(24)
+        _PROOFS[needed.proof] = (user.name, time.monotonic())
         raise needed
     if user is None or sid is None or token is None:
         raise refusal(outcome)

@@ -532,12 +532,10 @@ class AccessSession:
         """Record the department's approval of ``name``'s training, with the exercises they completed
         attached (trainers, supervisors, administrators — never the member themselves); returns its expiry
         date."""
-        if name == self.user.name:
-            with self._store.atomic() as conn:
-                self._audit(conn, "users.train", "denied", params={"name": name}, detail="own training")
-            raise AccessDenied(
-                "a member's training is approved by a trainer or supervisor, never by themselves"
-            )
+        self._not_oneself(
+            name, "users.train", "own training",
+            "a member's training is approved by a trainer or supervisor, never by themselves",
+        )  # fmt: skip
         completed = completed_on or _now().date()
         if completed > _now().date():
             raise InvalidInput("training cannot be recorded as completed in the future")
@@ -593,12 +591,10 @@ class AccessSession:
         role holds from their next login."""
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-        if name == self.user.name:
-            with self._store.atomic() as conn:
-                self._audit(
-                    conn, "users.role", "denied", params={"name": name, "role": role}, detail="own role"
-                )
-            raise AccessDenied("a member's role is changed by another administrator, never by themselves")
+        self._not_oneself(
+            name, "users.role", "own role",
+            "a member's role is changed by another administrator, never by themselves", role=role,
+        )  # fmt: skip
 
         def work(conn: Connection) -> tuple[None, int]:
             uid = self._user_id(conn, name)
@@ -676,8 +672,9 @@ class AccessSession:
         """Set a temporary password for member ``name`` (administrators; never one's own: change it with
         :meth:`change_password`). It must be changed at their next login; their sessions end and a lockout
         is lifted."""
-        if name == self.user.name:
-            raise InvalidInput("change your own password with `workbench users password`")
+        self._not_oneself(
+            name, "users.reset", "own password", "change your own password with `workbench users password`"
+        )
 
         def work(conn: Connection) -> tuple[None, int]:
             uid = self._user_id(conn, name)
@@ -729,8 +726,12 @@ class AccessSession:
 
     def reset_mfa(self, name: str) -> None:
         """Remove member ``name``'s authenticator (a lost phone): they enrol again (administrators)."""
-        if name == self.user.name:
-            raise InvalidInput("another administrator resets your own second factor")
+        self._not_oneself(
+            name,
+            "users.mfa.reset",
+            "own second factor",
+            "another administrator resets your own second factor",
+        )
 
         def work(conn: Connection) -> tuple[None, int]:
             uid = self._user_id(conn, name)
@@ -760,6 +761,15 @@ class AccessSession:
         if self._store.keys is None:
             raise KeyUnavailable("a second factor needs the department's key folder (set key_dir)")
         return self._store.keys.account_key()
+
+    def _not_oneself(self, name: str, operation: str, detail: str, message: str, **params: Any) -> None:
+        """Refuse, and audit the refusal, when a member would do ``operation`` to their own account
+        (separation of duties: training, role, a reset)."""
+        if name != self.user.name:
+            return
+        with self._store.atomic() as conn:
+            self._audit(conn, operation, "denied", params={"name": name, **params}, detail=detail)
+        raise AccessDenied(message)
 
     def _set_user(self, name: str, operation: str, **values: Any) -> None:
         def work(conn: Connection) -> tuple[None, int]:

@@ -33,6 +33,7 @@ from ..keys import KeyRing
 from ..keys import attach as attach_keys
 from . import schema as s
 from .plate_index import PlateIndex
+from .records import set_meta_value
 
 __all__ = ["MIGRATIONS_DIR", "Store", "mask_url"]
 
@@ -331,8 +332,7 @@ class Store:
         return default if value is None else value
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
-        conn.execute(sa.delete(s.Meta).where(s.Meta.key == key))
-        conn.execute(sa.insert(s.Meta).values(key=key, value=value))
+        set_meta_value(conn, key, value)
 
     def is_synthetic(self) -> bool:
         """True when the database holds the synthetic city, not real reads."""

@@ -29,6 +29,7 @@ __all__ = [
     "member_profiles",
     "holds",
     "meta_value",
+    "set_meta_value",
     "missing_reads",
     "update_hold",
     "end_sessions",
@@ -39,9 +40,14 @@ __all__ = [
 
 
 def meta_value(conn: Connection, key: str) -> str | None:
-    """A value of the database's own metadata (``roads``, ``synthetic`` ...)."""
+    """A value of the database's own metadata (``roads``, ``synthetic``, ``signing_key`` ...)."""
     value = conn.execute(sa.select(s.Meta.value).where(s.Meta.key == key)).scalar()
     return None if value is None else str(value)
+
+
+def set_meta_value(conn: Connection, key: str, value: str) -> None:
+    conn.execute(sa.delete(s.Meta).where(s.Meta.key == key))
+    conn.execute(sa.insert(s.Meta).values(key=key, value=value))
 
 
 # -- members ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "READ_COLUMNS",
     "ROW_ID",
     "WorkbenchGroup",
+    "authenticator_code",
     "cached_token",
     "current_settings",
     "data_options",
@@ -52,7 +53,6 @@ __all__ = [
     "parse_floats",
     "parse_when",
     "password_login",
-    "password_login_with",
     "print_result",
     "progress_bar",
     "public_keys_option",
@@ -258,23 +258,30 @@ def login_member(store: Store, user: str | None) -> AccessSession:
     return session
 
 
-def password_login(store: Store, user: str) -> AccessSession:
-    """Log ``user`` in with $WORKBENCH_PASSWORD (or a prompt) and, for a member who enrolled an authenticator,
-    its code from $WORKBENCH_OTP (or a prompt after the password was accepted)."""
-    return password_login_with(store, user, secret_from("WORKBENCH_PASSWORD", f"Password for {user}"))
+def authenticator_code(*, asked: bool) -> str | None:
+    """The authenticator's code: $WORKBENCH_OTP, else — when ``asked`` — a prompt in a terminal (or a plain
+    refusal without one); None when not asked and not given."""
+    code = os.environ.get("WORKBENCH_OTP") or None
+    if code or not asked:
+        return code
+    if not sys.stdin.isatty():
+        raise InvalidInput("give the authenticator's code in WORKBENCH_OTP, or run the command in a terminal")
+    return str(click.prompt("Code from your authenticator app", err=True))
 
 
-def password_login_with(store: Store, user: str, password: str) -> AccessSession:
-    """:func:`password_login` with the password given."""
+def password_login(store: Store, user: str, password: str | None = None) -> AccessSession:
+    """Log ``user`` in with ``password`` (default: $WORKBENCH_PASSWORD or a prompt) and, for a member who
+    enrolled an authenticator, its code (:func:`authenticator_code`, asked once the password is accepted)."""
+    if password is None:
+        password = secret_from("WORKBENCH_PASSWORD", f"Password for {user}")
     policy = door_policy()
-    otp = os.environ.get("WORKBENCH_OTP") or None
     try:
-        return login(store, user, password, otp=otp, client="cli", policy=policy)
+        return login(store, user, password, otp=authenticator_code(asked=False), client="cli", policy=policy)
     except SecondFactorNeeded as needed:
         if not sys.stdin.isatty():
             raise
-        code = str(click.prompt("Code from your authenticator app", err=True))
-        return login(store, user, "", otp=code, proof=needed.proof, client="cli", policy=policy)  # type: ignore[arg-type]
+        code = authenticator_code(asked=True)
+        return login(store, user, "", otp=code, proof=needed.proof, client="cli", policy=policy)
 
 
 def emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:

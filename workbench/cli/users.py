@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from alpr_lib.access.roles import ROLES
-from alpr_lib.errors import InvalidInput, NotAuthenticated
+from alpr_lib.errors import NotAuthenticated
 
 from .common import (
     COUNT,
     WorkbenchGroup,
+    authenticator_code,
     current_settings,
     db_option,
     emit,
@@ -22,7 +23,7 @@ from .common import (
     login_member,
     main,
     open_store,
-    password_login_with,
+    password_login,
     secret_from,
     user_option,
 )
@@ -259,7 +260,7 @@ def users_password(user: str | None, db: str | None) -> None:
         raise NotAuthenticated("say who you are with --user NAME (or set WORKBENCH_USER)")
     store = open_store(db)
     current = secret_from("WORKBENCH_PASSWORD", f"Current password for {user}")
-    session = password_login_with(store, user, current)
+    session = password_login(store, user, current)
     click.get_current_context().call_on_close(session.close)
     new = secret_from("WORKBENCH_NEW_PASSWORD", "New password", confirm=True)
     session.change_password(current, new)
@@ -329,14 +330,7 @@ def users_mfa_enrol(confirm: bool, user: str | None, db: str | None, as_json: bo
             if not as_json:
                 click.echo("Then finish with: workbench users mfa enrol --confirm", err=True)
             return
-    code = os.environ.get("WORKBENCH_OTP")
-    if not code:
-        if not sys.stdin.isatty():
-            raise InvalidInput(
-                "give the authenticator's code in WORKBENCH_OTP, or run the command in a terminal"
-            )
-        code = str(click.prompt("Code from your authenticator app", err=True))
-    session.confirm_mfa(code)
+    session.confirm_mfa(authenticator_code(asked=True) or "")
     click.echo("Authenticator enrolled: every login now asks for its code.")
 
 
