@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from .errors import InvalidInput, NotFound
 from .plates import equivalence_key, is_valid_plate, normalize
 from .store import schema as s
+from .store.queries import alternatives_of
 from .store.writes import insert_ignoring_duplicates
 
 __all__ = [
@@ -211,17 +212,41 @@ def match_new_reads(conn: Connection, after_read_id: int, *, now: dt.datetime | 
     Returns the alerts created (a read already alerted for an entry is not alerted twice)."""
     now = now or dt.datetime.now(dt.UTC)
     r, p, e = s.Read.__table__, s.Plate.__table__, s.HotlistEntry.__table__
-    candidates = conn.execute(
-        sa.select(r.c.id, r.c.ts, p.c.plate, p.c.state, e.c.id, e.c.plate, e.c.state)
+    alt = s.ReadAlternative.__table__
+    live = sa.or_(e.c.expires_at.is_(None), e.c.expires_at > now)
+    top = conn.execute(
+        sa.select(r.c.id, r.c.ts, p.c.plate, p.c.state, e.c.id, e.c.plate, e.c.state, sa.null(), sa.false())
         .select_from(r.join(p, p.c.id == r.c.plate_id).join(e, e.c.equiv_key == p.c.equiv_key))
-        .where(r.c.id > after_read_id, sa.or_(e.c.expires_at.is_(None), e.c.expires_at > now))
+        .where(r.c.id > after_read_id, live)
         .order_by(r.c.id, e.c.id)  # alerts numbered in the order of the reads, the same on every run
     ).all()
+    # A read whose other reading is on a hotlist is alerted too, after its top reading's matches: the
+    # verifier sees which reading matched and checks the crop.
+    others = conn.execute(
+        sa.select(
+            alt.c.read_id,
+            alt.c.ts,
+            p.c.plate,
+            p.c.state,
+            e.c.id,
+            e.c.plate,
+            e.c.state,
+            alt.c.confidence,
+            sa.true(),
+        )  # fmt: skip
+        .select_from(alt.join(p, p.c.id == alt.c.plate_id).join(e, e.c.equiv_key == p.c.equiv_key))
+        .where(alt.c.read_id > after_read_id, live)
+        .order_by(alt.c.read_id, alt.c.rank, e.c.id)
+    ).all()
     rows = []
-    for read_id, ts, plate, state, entry_id, listed, listed_state in candidates:
+    for read_id, ts, plate, state, entry_id, listed, listed_state, alt_confidence, other in [*top, *others]:
         kind, substitutions, detail = _compare(plate, listed)
         if substitutions > MAX_OCR_SUBSTITUTIONS:
             continue
+        if other:
+            share = "" if alt_confidence is None else f", {round(alt_confidence * 100)}% confidence"
+            detail = f"its other reading {plate}{share}" + (f"; {detail}" if detail else "")
+            kind = "alternative"
         rows.append(
             {
                 "read_id": read_id,
@@ -267,6 +292,8 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
     "verified_by": pl.String(),
     "verified_at": pl.Datetime("us", "UTC"),
     "note": pl.String(),
+    # The read's other readings, best first ("7KX128 64%, 7KX12B 40%"): what the verifier weighs.
+    "alternatives": pl.String(),
 }
 
 
@@ -353,6 +380,8 @@ def alerts_frame(
     rows = conn.execute(query).all()
     if not rows:
         return pl.DataFrame(schema=ALERT_SCHEMA)
+    others = alternatives_of(conn, [row[18] for row in rows if row[18] is not None])
+    rows = [(*row, others.get(row[18])) for row in rows]
     frame = pl.DataFrame(rows, schema=list(ALERT_SCHEMA), orient="row", infer_schema_length=None)
     return frame.with_columns(pl.from_epoch(pl.col("ts"), "ms").dt.replace_time_zone("UTC")).cast(
         ALERT_SCHEMA  # type: ignore[arg-type]

@@ -29,28 +29,35 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
-from . import validate
+from . import validate, vendors
 from .errors import AlprError, InvalidInput
 from .hotlists import add_entries, match_new_reads, max_read_id
 from .media import ImageStore
 from .plates import is_valid_plate, normalize
 from .store import Store
+from .store import schema as s
 from .store.writes import (
+    ALTERNATIVES_TYPE,
     ensure_cameras,
     ensure_plates,
+    ensure_vehicles,
+    insert_alternatives,
     insert_reads,
     mark_moving_cameras,
     note_daily_reads,
     note_first_reads,
 )
 from .synth import SyntheticCity
+from .vehicles import BODIES, COLORS, DIRECTIONS, body_type, color_name, direction_name
 
 __all__ = [
     "CSV_COLUMNS",
     "ImportReport",
     "RejectedRow",
     "import_csv",
+    "import_reads",
     "load_city",
     "resolve_columns",
 ]
@@ -68,6 +75,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "camera",
     "confidence",
     "image",
+    "make",
+    "model",
+    "color",
+    "body",
+    "direction",
+    "alternatives",
 )
 REQUIRED_COLUMNS = ("plate", "ts", "lat", "lon")
 
@@ -95,6 +108,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "camera": ("camera", "cameraname", "device", "devicename", "reader", "site", "location", "cameraid"),
     "confidence": ("confidence", "score", "platescore", "plateconfidence", "readconfidence"),
     "image": ("image", "imagepath", "imageurl", "image_path", "overviewimage", "photo"),
+    "make": ("make", "vehiclemake"),
+    "model": ("model", "vehiclemodel"),
+    "color": ("color", "colour", "vehiclecolor", "vehiclecolour"),
+    "body": ("body", "bodytype", "vehicletype", "vehiclebody", "type"),
+    "direction": ("direction", "traveldirection", "directionoftravel", "heading"),
+    "alternatives": ("alternatives", "candidates", "platecandidates", "alternativereadings"),
 }
 _NO_CAMERA = "imported (no camera named)"
 #: Rows written per transaction: small enough that a search waiting for the write lock (SQLite has one)
@@ -209,12 +228,21 @@ def _number(text: str) -> float:
 
 
 class _RowChecker:
-    """Turns one CSV row into a clean read, or the reason it cannot be one."""
+    """Turns one record — a CSV row, or a vendor export's fields — into a clean read, or the reason it
+    cannot be one."""
 
     def __init__(
-        self, columns: dict[str, int], width: int, tz: dt.tzinfo, images: ImageStore, source: Path | None
+        self,
+        columns: dict[str, int],
+        width: int,
+        tz: dt.tzinfo,
+        images: ImageStore,
+        source: Path | None,
+        places: Mapping[str, tuple[float, float]] | None = None,
+        at: tuple[float, float] | None = None,
     ) -> None:
         self.columns, self.width, self.tz, self.images, self.source = columns, width, tz, images, source
+        self.places, self.at = dict(places or {}), at
 
     def __call__(self, row: list[str]) -> dict[str, Any] | str:
         if len(row) != self.width:
@@ -224,13 +252,28 @@ class _RowChecker:
         if any(len(cell) > MAX_FIELD for cell in row):
             return f"a field longer than {MAX_FIELD:,} characters"
         get = {name: row[i].strip() for name, i in self.columns.items()}
-        raw = get["plate"]
+        if get.get("alternatives"):
+            parsed = _alternatives_text(get["alternatives"])
+            if isinstance(parsed, str):
+                return parsed
+            get["alternatives"] = parsed
+        if get.get("color"):
+            get["color"] = color_name(get["color"]) or f"?{get['color']}"
+        if get.get("body"):
+            get["body"] = body_type(get["body"]) or f"?{get['body']}"
+        if get.get("direction"):
+            get["direction"] = direction_name(get["direction"]) or f"?{get['direction']}"
+        return self.clean(get)
+
+    def clean(self, get: Mapping[str, Any]) -> dict[str, Any] | str:
+        """A read from its fields (text as a CSV gives them; ``alternatives`` a list; images as bytes)."""
+        raw = str(get.get("plate") or "").strip()
         if not raw:
             return "missing plate"
         plate = normalize(raw)
         if not is_valid_plate(plate):
             return "not plate text (2-8 letters and digits expected)"
-        if not get["ts"]:
+        if not get.get("ts"):
             return "missing timestamp"
         try:
             ts = parse_time(get["ts"], self.tz)
@@ -238,10 +281,15 @@ class _RowChecker:
             return "unreadable timestamp (use ISO 8601, e.g. 2026-11-03T14:00:05)"
         except InvalidInput:
             return "timestamp out of range (1990 to tomorrow)"
+        camera = str(get.get("camera") or "").strip() or _NO_CAMERA
+        if len(camera) > 120 or any(ord(ch) < 32 for ch in camera):
+            return "camera name longer than 120 characters or holding control characters"
         coords = []
-        for name, bound in (("lat", 90.0), ("lon", 180.0)):
-            if not get[name]:
-                return f"missing {name}"
+        if not get.get("lat") and not get.get("lon") and (camera in self.places or self.at is not None):
+            coords = list(self.places.get(camera) or self.at or ())  # a fixed camera's known place
+        for name, bound in (("lat", 90.0), ("lon", 180.0)) if not coords else ():
+            if not get.get(name):
+                return f"missing {name} (a camera not yet known needs a position: give --at LAT,LON)"
             try:
                 value = _number(get[name])
             except ValueError:
@@ -249,23 +297,16 @@ class _RowChecker:
             if not -bound <= value <= bound:
                 return f"{name} out of range (-{bound:g} to {bound:g})"
             coords.append(value)
-        state = get.get("state", "").upper()
+        state = str(get.get("state") or "").upper()
         if state and not (len(state) == 2 and state.isalpha()):
             return "state is not a two-letter code"
         confidence: float | None = None
         if get.get("confidence"):
             try:
-                confidence = _number(get["confidence"])
-            except ValueError:
-                return "confidence is not a number"
-            if 1 < confidence <= 100:  # vendors that report percent
-                confidence /= 100
-            if not 0 <= confidence <= 1:
-                return "confidence out of range (0-1 or 0-100)"
-        camera = get.get("camera") or _NO_CAMERA
-        if len(camera) > 120 or any(ord(ch) < 32 for ch in camera):
-            return "camera name longer than 120 characters or holding control characters"
-        source_id = get.get("source_id") or _derived_source_id(plate, ts, camera)
+                confidence = _share(get["confidence"])
+            except ValueError as exc:
+                return f"confidence {exc}"
+        source_id = str(get.get("source_id") or "") or _derived_source_id(plate, ts, camera)
         if len(source_id) > 128:
             return "source_id longer than 128 characters"
         image = None
@@ -281,6 +322,19 @@ class _RowChecker:
                 return "image not in the workbench's image store (copy it there, name it relative to it)"
             if len(image) > 500:
                 return "image path longer than 500 characters"
+        described = _description(get)
+        if isinstance(described, str):
+            return described
+        alternatives = _clean_alternatives(get.get("alternatives") or [], plate)
+        if isinstance(alternatives, str):
+            return alternatives
+        crop = None
+        if self.images.root is not None:
+            key = hashlib.sha256(f"{source_id}|{ts}".encode()).hexdigest()[:32]
+            if get.get("context_image") and image is None:
+                image = self.images.keep("imports", f"{key}.jpg", get["context_image"])
+            if get.get("plate_image"):
+                crop = self.images.keep("crops", f"{key}.jpg", get["plate_image"])
         return {
             "plate": plate,
             "state": state,
@@ -291,9 +345,65 @@ class _RowChecker:
             "lat": coords[0],
             "lon": coords[1],
             "image_path": image,
-            "crop_path": None,
+            "crop_path": crop,
             "source_id": source_id,
+            **described,
+            "alternatives": alternatives,
         }
+
+
+def _share(value: Any) -> float:
+    """A confidence as a share 0-1: vendors report 0-1 or percent. ``ValueError`` says what is wrong."""
+    try:
+        share = _number(str(value))
+    except ValueError:
+        raise ValueError("is not a number") from None
+    if 1 < share <= 100:  # vendors that report percent
+        share /= 100
+    if not 0 <= share <= 1:
+        raise ValueError("out of range (0-1 or 0-100)")
+    return share
+
+
+def _description(get: Mapping[str, Any]) -> dict[str, Any] | str:
+    """The vehicle's make, model, colour, body type and direction — the reason when one is unreadable."""
+    out: dict[str, Any] = {}
+    for name, limit in (("make", 40), ("model", 40)):
+        text = str(get.get(name) or "").strip()
+        if len(text) > limit or any(ord(ch) < 32 for ch in text):
+            return f"{name} longer than {limit} characters or holding control characters"
+        out[name] = text
+    for name, known in (("color", COLORS), ("body", BODIES), ("direction", DIRECTIONS)):
+        text = str(get.get(name) or "")
+        if text.startswith("?"):
+            return f"{name} is none of {', '.join(known)}"
+        out[name] = text or None if name == "direction" else text
+    return out
+
+
+def _alternatives_text(text: str) -> list[dict[str, Any]] | str:
+    """A CSV's alternatives column: readings separated by spaces or semicolons, each ``PLATE`` or
+    ``PLATE:CONFIDENCE`` (``7KX128:0.64; 7KX12B:40``)."""
+    out = []
+    for part in text.replace(";", " ").replace(",", " ").split():
+        plate, _, score = part.partition(":")
+        out.append({"plate": plate, "confidence": score or None})
+    return out
+
+
+def _clean_alternatives(items: list[dict[str, Any]], plate: str) -> list[dict[str, Any]] | str:
+    out: list[dict[str, Any]] = []
+    for item in items[:9]:
+        text = normalize(str(item.get("plate") or ""))
+        if not is_valid_plate(text):
+            return "an alternative reading that is not plate text"
+        try:
+            confidence = None if item.get("confidence") in (None, "") else _share(item["confidence"])
+        except ValueError as exc:
+            return f"an alternative's confidence {exc}"
+        if text != plate and text not in {o["plate"] for o in out}:
+            out.append({"plate": text, "confidence": confidence})
+    return out
 
 
 def _derived_source_id(plate: str, ts: int, camera: str) -> str:
@@ -318,6 +428,12 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
             "image_path": pl.String,
             "crop_path": pl.String,
             "source_id": pl.String,
+            "make": pl.String,
+            "model": pl.String,
+            "color": pl.String,
+            "body": pl.String,
+            "direction": pl.String,
+            "alternatives": ALTERNATIVES_TYPE,
         },
     )
     # A camera not yet known is created at the position of its first read.
@@ -338,7 +454,9 @@ def _write_batch(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
         reads = frame.join(plate_ids, on=["plate", "state"], how="left").with_columns(
             camera_id=pl.col("camera").replace_strict(camera_ids, return_dtype=pl.Int64)
         )
+        reads = ensure_vehicles(conn, reads)
         added = insert_reads(conn, reads)
+        insert_alternatives(conn, reads)
         mark_moving_cameras(conn, reads)
         note_first_reads(conn, reads)
         note_daily_reads(conn, before)
@@ -385,17 +503,44 @@ def _open_rejects(path: Path, source: Path, chosen: bool) -> tuple[Path, Any]:
     raise InvalidInput(f"too many rejects files beside {source}; move them away or give --rejects")
 
 
+def import_reads(
+    store: Store,
+    path: Path,
+    *,
+    format: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    at: tuple[float, float] | None = None,
+    **options: Any,
+) -> ImportReport:
+    """Import reads from a CSV or a camera system's own export (:mod:`alpr_lib.vendors`): ``format`` is
+    ``csv``, ``autovu``, ``alprd`` or ``platerecognizer``, recognised from the file when not given.
+
+    ``column_map`` maps our names to a CSV's columns or an AutoVu template's tags. A record without a
+    position takes its camera's known place, or ``at``. The other options are :func:`import_csv`'s; every
+    format has its progress, idempotence, hotlist matching and per-record report.
+    """
+    if not Path(path).is_file():
+        raise InvalidInput(f"{path} is not a readable file")
+    fmt = (format or vendors.sniff(Path(path))).strip().lower()
+    if fmt not in vendors.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(vendors.FORMATS)}")
+    if fmt == "csv":
+        return import_csv(store, path, column_map=column_map, at=at, **options)
+    records = vendors.read_records(fmt, Path(path), column_map)
+
+    def rows() -> Iterator[tuple[int, Any]]:
+        for number, fields, text in records:
+            yield number, (fields, text)
+
+    return _import(store, Path(path), rows(), None, at=at, **options)
+
+
 def import_csv(
     store: Store,
     path: Path,
     *,
     column_map: Mapping[str, str] | None = None,
-    rejects_path: Path | None = None,
-    timezone: str = "America/Los_Angeles",
-    images: ImageStore | None = None,
-    image_folder: Path | None = None,
-    progress: Progress | None = None,
-    batch_size: int = _BATCH,
+    **options: Any,
 ) -> ImportReport:
     """Import a vendor-style reads CSV; see the module docstring.
 
@@ -409,16 +554,8 @@ def import_csv(
     >>> report.imported, len(report.rejected)  # doctest: +SKIP
     (998, 2)
     """
-    try:
-        tz = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {timezone!r}") from exc
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
-    chosen = rejects_path is not None
-    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
-    if chosen and (os.path.lexists(rejects_path) or rejects_path.resolve() == path.resolve()):
-        raise InvalidInput(f"{rejects_path} already exists; give --rejects a new file name")
     rows = _rows(path)
     try:
         _, header = next(rows)
@@ -428,10 +565,48 @@ def import_csv(
         raise InvalidInput(f"{path}'s header row cannot be read ({header})")
     if any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
         raise InvalidInput(f"{path}'s header row is not UTF-8 CSV; re-export the file as UTF-8 CSV")
+    return _import(store, path, rows, header, columns=resolve_columns(header, column_map), **options)
+
+
+def _import(
+    store: Store,
+    path: Path,
+    rows: Iterator[tuple[int, Any]],
+    header: list[str] | None,
+    *,
+    columns: dict[str, int] | None = None,
+    rejects_path: Path | None = None,
+    timezone: str = "America/Los_Angeles",
+    images: ImageStore | None = None,
+    image_folder: Path | None = None,
+    at: tuple[float, float] | None = None,
+    progress: Progress | None = None,
+    batch_size: int = _BATCH,
+) -> ImportReport:
+    """The import loop of every format: ``rows`` gives each record's line and its CSV cells (``header`` set)
+    or its vendor fields and text (``header`` None) — or the reason it cannot be read."""
+    try:
+        tz = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {timezone!r}") from exc
+    chosen = rejects_path is not None
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if chosen and (os.path.lexists(rejects_path) or rejects_path.resolve() == path.resolve()):
+        raise InvalidInput(f"{rejects_path} already exists; give --rejects a new file name")
     if image_folder is not None and not Path(image_folder).is_dir():
         raise InvalidInput(f"{image_folder} is not a folder of images")
+    if at is not None:
+        at = (validate.latitude(at[0]), validate.longitude(at[1]))
+    with store.read() as conn:
+        places = {
+            name: (lat, lon)
+            for name, kind, lat, lon in conn.execute(
+                sa.select(s.Camera.name, s.Camera.kind, s.Camera.lat, s.Camera.lon)
+            ).all()
+            if kind == "fixed" and lat is not None and lon is not None
+        }
     check = _RowChecker(
-        resolve_columns(header, column_map), len(header), tz, images or ImageStore(None), image_folder
+        columns or {}, len(header or ()), tz, images or ImageStore(None), image_folder, places, at
     )
     report = ImportReport()
     rejects_fh = None
@@ -439,6 +614,7 @@ def import_csv(
     batch: list[dict[str, Any]] = []
     valid = 0
     line = 0
+    columns_out = header if header is not None else ["record"]
 
     def reject(line: int, row: list[str], reason: str) -> None:
         nonlocal rejects_fh, rejects_writer, rejects_path
@@ -446,7 +622,7 @@ def import_csv(
         if rejects_writer is None:
             rejects_path, rejects_fh = _open_rejects(rejects_path, path, chosen)
             rejects_writer = csv.writer(rejects_fh)
-            rejects_writer.writerow(["line", "reason", *header])
+            rejects_writer.writerow(["line", "reason", *columns_out])
         rejects_writer.writerow([line, reason, *(cell[:MAX_FIELD] for cell in row)])
 
     def flush() -> None:
@@ -461,17 +637,25 @@ def import_csv(
 
     try:
         for line, row in rows:
-            if isinstance(row, str):
+            if header is None:  # a vendor record: its fields (or why not) and its text
+                fields, text = row
                 report.rows += 1
-                reject(line, [], row)
-                continue
-            if not any(cell.strip() for cell in row):
-                continue  # blank line
-            report.rows += 1
-            result = check(row)
-            if isinstance(result, str):
-                reject(line, row, result)
-                continue
+                result = fields if isinstance(fields, str) else check.clean(fields)
+                if isinstance(result, str):
+                    reject(line, [text], result)
+                    continue
+            else:
+                if isinstance(row, str):
+                    report.rows += 1
+                    reject(line, [], row)
+                    continue
+                if not any(cell.strip() for cell in row):
+                    continue  # blank line
+                report.rows += 1
+                result = check(row)
+                if isinstance(result, str):
+                    reject(line, row, result)
+                    continue
             valid += 1
             batch.append(result)
             if len(batch) >= batch_size:
@@ -521,7 +705,9 @@ def load_city(store: Store, city: SyntheticCity, progress: Progress | None = Non
         for chunk in frame.iter_slices(200_000):
             with store.atomic() as conn:
                 before = max_read_id(conn)
+                chunk = ensure_vehicles(conn, chunk)
                 report.imported += insert_reads(conn, chunk)
+                insert_alternatives(conn, chunk)
                 note_first_reads(conn, chunk)
                 note_daily_reads(conn, before)
             if progress:

@@ -210,8 +210,10 @@ def _destroy_batch(
 
 def _unlink_reads(conn: sa.Connection, ids: Any) -> None:
     """What the foreign keys' ON DELETE would do, done by hand: PostgreSQL's day-partitioned reads cannot
-    be the target of a foreign key. A destroyed read leaves its holds' lists; its alerts stay, without it."""
+    be the target of a foreign key. A destroyed read leaves its holds' lists and takes its other readings
+    with it; its alerts stay, without it."""
     conn.execute(sa.delete(_HR).where(_HR.c.read_id.in_(ids)))
+    conn.execute(sa.delete(s.ReadAlternative).where(s.ReadAlternative.read_id.in_(ids)))
     conn.execute(sa.update(_A).where(_A.c.read_id.in_(ids)).values(read_id=None))
 
 
@@ -276,6 +278,7 @@ def _drop_orphan_plates(store: Store, record: int) -> int:
             sa.select(_P.c.id)
             .where(~sa.exists().where(_R.c.plate_id == _P.c.id))
             .where(~sa.exists().where(_H.c.plate_id == _P.c.id))
+            .where(~sa.exists().where(s.ReadAlternative.plate_id == _P.c.id))
         )
         deleted = conn.execute(sa.delete(s.Plate).where(s.Plate.id.in_(orphans))).rowcount or 0
         if deleted:

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from .plates import DEFAULT_EQUIVALENCE_CLASSES, PLATE_FORMATS
+from .vehicles import compass
 
 __all__ = ["CENTER", "CityConfig", "SyntheticCity", "generate"]
 
@@ -460,7 +461,82 @@ class _Trips:
         pos = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         flat = net.pair_offsets[pair[trip]] + pos
         ts = start[trip] + net.pair_dist[flat] / speed[trip] + rng.uniform(0, jitter_s, len(trip))
-        return {"vehicle": vehicle[trip], "camera": net.pair_cams[flat], "ts": ts}
+        camera = net.pair_cams[flat]
+        return {
+            "vehicle": vehicle[trip],
+            "camera": camera,
+            "ts": ts,
+            "bearing": _travel_bearing(net, camera, trip),
+        }
+
+
+def _travel_bearing(net: _Network, camera: np.ndarray, trip: np.ndarray) -> np.ndarray:
+    """Each read's direction of travel in degrees: from its camera to the trip's next camera (from the
+    previous one at the trip's last camera); the camera's own heading on a trip that passes only one."""
+    xy = np.radians(net.cameras.select("lat", "lon").to_numpy())
+    heading = net.cameras["heading"].fill_null(float("nan")).to_numpy()
+    n = len(camera)
+    if n == 0:
+        return np.zeros(0)
+    nxt = np.minimum(np.arange(n) + 1, n - 1)
+    prv = np.maximum(np.arange(n) - 1, 0)
+    has_next = (trip[nxt] == trip) & (nxt != np.arange(n))
+    has_prev = (trip[prv] == trip) & (prv != np.arange(n))
+    a = np.where(has_next, camera, camera[prv])
+    b = np.where(has_next, camera[nxt], camera)
+    (lat1, lon1), (lat2, lon2) = xy[a].T, xy[b].T
+    y = np.sin(lon2 - lon1) * np.cos(lat2)
+    x = np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(lon2 - lon1)
+    bearing = (np.degrees(np.arctan2(y, x)) + 360) % 360
+    return np.where(has_next | has_prev, bearing, heading[camera])
+
+
+#: Vehicle descriptions: (make, model, body) by the share of the fleet, and colours by their share.
+_MODELS: tuple[tuple[str, str, str, float], ...] = (
+    ("Ford", "F-150", "pickup", 0.08), ("Chevrolet", "Silverado", "pickup", 0.06),
+    ("Toyota", "Tacoma", "pickup", 0.05), ("Ram", "1500", "pickup", 0.04), ("Toyota", "Camry", "sedan", 0.06),
+    ("Honda", "Civic", "sedan", 0.06), ("Honda", "Accord", "sedan", 0.04),
+    ("Nissan", "Altima", "sedan", 0.03),
+    ("Toyota", "RAV4", "suv", 0.07), ("Honda", "CR-V", "suv", 0.06), ("Subaru", "Outback", "wagon", 0.07),
+    ("Subaru", "Forester", "suv", 0.05), ("Jeep", "Cherokee", "suv", 0.04), ("Ford", "Explorer", "suv", 0.04),
+    ("Chevrolet", "Equinox", "suv", 0.03), ("Toyota", "Sienna", "minivan", 0.03),
+    ("Honda", "Odyssey", "minivan", 0.02), ("Mazda", "3", "hatchback", 0.03),
+    ("Volkswagen", "Golf", "hatchback", 0.02), ("Ford", "Transit", "van", 0.03),
+    ("Ford", "Mustang", "coupe", 0.02), ("Tesla", "Model 3", "sedan", 0.03),
+    ("Hyundai", "Tucson", "suv", 0.04),
+)  # fmt: skip
+_COMMERCIAL: tuple[tuple[str, str, str], ...] = (
+    ("Ford", "Transit", "van"), ("Ram", "ProMaster", "van"), ("Freightliner", "M2", "truck"),
+    ("Isuzu", "NPR", "truck"), ("Chevrolet", "Silverado", "pickup"),
+)  # fmt: skip
+_COLOURS = (("white", 0.25), ("black", 0.20), ("gray", 0.17), ("silver", 0.12), ("blue", 0.09),
+            ("red", 0.09), ("brown", 0.03), ("green", 0.03), ("beige", 0.01), ("yellow", 0.005),
+            ("orange", 0.005))  # fmt: skip
+#: The planted scenarios' vehicles, as a witness or a camera describes them.
+SCENARIO_VEHICLES: dict[str, tuple[str, str, str, str]] = {
+    "stolen": ("Honda", "Accord", "silver", "sedan"),
+    "suspect": ("Jeep", "Cherokee", "black", "suv"),
+    "convoy_target": ("Subaru", "Outback", "blue", "wagon"),
+    "convoy_companion": ("Toyota", "Camry", "gray", "sedan"),
+    "clone": ("Mazda", "3", "red", "hatchback"),
+    "witnessed": ("Ford", "F-150", "white", "pickup"),
+}
+
+
+def _fleet(rng: np.random.Generator, n_private: int, n_commercial: int) -> dict[str, np.ndarray]:
+    """Make, model, body type and colour of each background vehicle (private ones first)."""
+    weights = np.array([m[3] for m in _MODELS])
+    pick = rng.choice(len(_MODELS), n_private, p=weights / weights.sum())
+    work = rng.integers(0, len(_COMMERCIAL), n_commercial)
+    rows = [_MODELS[i][:3] for i in pick] + [_COMMERCIAL[i] for i in work]
+    shares = np.array([c[1] for c in _COLOURS])
+    colour = np.array([c[0] for c in _COLOURS])[rng.choice(len(_COLOURS), len(rows), p=shares / shares.sum())]
+    return {
+        "make": np.array([r[0] for r in rows], dtype=object),
+        "model": np.array([r[1] for r in rows], dtype=object),
+        "body": np.array([r[2] for r in rows], dtype=object),
+        "color": colour.astype(object),
+    }
 
 
 _MAX_SPEED_MS = 45.0  # 162 km/h: faster than any honest trip on these roads
@@ -626,6 +702,7 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         [bg["camera"], n_fixed + rng_trips.integers(0, max(cfg.mobile_units, 1), n_mobile_reads)]
     )
     ts = np.concatenate([bg["ts"], mobile_ts])
+    bearing = np.concatenate([bg["bearing"], np.full(n_mobile_reads, np.nan)])  # parked cars: no direction
     cam_xy = net.cameras.select("lat", "lon").to_numpy()
     lat = np.concatenate([cam_xy[bg["camera"], 0], mobile_xy[:, 0]])
     lon = np.concatenate([cam_xy[bg["camera"], 1], mobile_xy[:, 1]])
@@ -647,9 +724,20 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
             "lat": np.round(lat[keep], 6),
             "lon": np.round(lon[keep], 6),
             "scenario": pl.Series([None] * target, dtype=pl.String),
+            "bearing": bearing[keep],
+            "vehicle": vehicle[keep],
         }
     )
-    frame = pl.concat([bg_frame, scen.frame(scen_reads, net)], how="vertical_relaxed")
+    say("describing the vehicles")
+    # A stream of its own, so that the reads, plates and scenarios are those of a seed as before.
+    rng_desc = np.random.default_rng([cfg.seed, 26])
+    fleet = _fleet(rng_desc, n_resident + n_visitor, n_commercial)
+    bg_frame = bg_frame.with_columns(
+        pl.Series(name, fleet[name][bg_frame["vehicle"].to_numpy()], dtype=pl.String) for name in fleet
+    ).drop("vehicle")
+    frame = pl.concat(
+        [bg_frame, scen.frame(scen_reads, net).select(bg_frame.columns)], how="vertical_relaxed"
+    )
 
     say("adding misreads")
     frame = frame.sort("ts_s", "camera", "true_plate")
@@ -664,12 +752,31 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         bad[i] = True
     confidence = np.where(bad, rng_noise.uniform(0.30, 0.75, n), 1 - rng_noise.beta(1.5, 25, n))
     ts_ms = np.round(frame["ts_s"].to_numpy() * 1000).astype(np.int64)
+    # A misread's second reading is most often the true plate (the reader was unsure of one character).
+    truth_text = frame["true_plate"].to_numpy()
+    second = bad & (rng_desc.random(n) < 0.7)
+    second[frame["scenario"].to_numpy() == "stolen_vehicle:misread"] = True
+    alt_conf = np.round(confidence * rng_desc.uniform(0.6, 0.95, n), 3)
+    alternatives = [
+        [{"plate": str(truth_text[i]), "confidence": float(alt_conf[i])}]
+        if second[i] and truth_text[i] != read_text[i]
+        else []
+        for i in range(n)
+    ]
+    # Not every camera classifies the make and model; a few miss the colour.
+    no_make = rng_desc.random(n) < 0.3
+    no_colour = rng_desc.random(n) < 0.05
     reads = frame.with_columns(
         plate=pl.Series(read_text.astype(str)),
         raw=pl.Series(read_text.astype(str)),
         confidence=pl.Series(np.round(confidence, 3)),
         ts=pl.Series(ts_ms),
         source_id=pl.Series([f"synth-{cfg.seed}-{i:09d}" for i in range(n)]),
+        make=pl.when(pl.Series(no_make)).then(pl.lit("")).otherwise(pl.col("make")),
+        model=pl.when(pl.Series(no_make)).then(pl.lit("")).otherwise(pl.col("model")),
+        color=pl.when(pl.Series(no_colour)).then(pl.lit("")).otherwise(pl.col("color")),
+        direction=pl.Series([compass(float(b)) for b in frame["bearing"].to_numpy()], dtype=pl.String),
+        alternatives=pl.Series(alternatives, dtype=ALTERNATIVES),
     ).select(
         "source_id",
         "plate",
@@ -682,6 +789,12 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         "lon",
         "true_plate",
         "scenario",
+        "make",
+        "model",
+        "color",
+        "body",
+        "direction",
+        "alternatives",
     )
     manifest = scen.manifest(reads)
     manifest.update(
@@ -859,8 +972,10 @@ class _Scenarios:
         out = self.trips.expand(self.net, self.rng, jitter_s=0.0)
         tags = np.full(len(out["ts"]), None, dtype=object)
         vehicles = [self.vid[name.split(":")[0]] for name, _, _ in self.extra]
+        headings = self.net.cameras["heading"].fill_null(float("nan")).to_numpy()
         out = {
             "vehicle": np.concatenate([out["vehicle"], vehicles]),
+            "bearing": np.concatenate([out["bearing"], [headings[c] for _, c, _ in self.extra]]),
             "camera": np.concatenate([out["camera"], [c for _, c, _ in self.extra]]),
             "ts": np.concatenate([out["ts"], [t for _, _, t in self.extra]]),
             "tag": np.concatenate([tags, [_extra_tag(name) for name, _, _ in self.extra]]),
@@ -873,8 +988,14 @@ class _Scenarios:
         names = list(self.vid)
         cam_xy = net.cameras.select("lat", "lon").to_numpy()
         vehicle_names = [names[int(v)] for v in r["vehicle"]]
+        described = [SCENARIO_VEHICLES[nm] for nm in vehicle_names]
         return pl.DataFrame(
             {
+                "make": [d[0] for d in described],
+                "model": [d[1] for d in described],
+                "color": [d[2] for d in described],
+                "body": [d[3] for d in described],
+                "bearing": r["bearing"].astype(np.float64),
                 "true_plate": [self.plates[nm] for nm in vehicle_names],
                 "state": [self.states[nm] for nm in vehicle_names],
                 "ts_s": r["ts"].astype(np.float64),
@@ -889,6 +1010,10 @@ class _Scenarios:
 
     def manifest(self, reads: pl.DataFrame) -> dict[str, Any]:
         info = dict(self.info)
+        for key, name in (("burglary_series", "suspect"), ("partial_plate", "witnessed"),
+                          ("stolen_vehicle", "stolen"), ("clone", "clone")):  # fmt: skip
+            make, model, color, body = SCENARIO_VEHICLES[name]
+            info[key] = {**info[key], "vehicle": {"make": make, "model": model, "color": color, "body": body}}
         for key, tag in (("clone", "clone:pair"), ("stolen_vehicle", "stolen_vehicle:misread")):
             ids = reads.filter(pl.col("scenario") == tag)["source_id"].to_list()
             info[key] = {**info[key], "source_ids": ids}
@@ -928,6 +1053,9 @@ def _scenario_of(vehicle: str) -> str:
         "clone": "clone",
         "witnessed": "partial_plate",
     }[vehicle]
+
+
+ALTERNATIVES = pl.List(pl.Struct({"plate": pl.String, "confidence": pl.Float64}))
 
 
 def _misread_confusable(rng: np.random.Generator, plate: str) -> str:

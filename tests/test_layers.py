@@ -85,6 +85,8 @@ def test_public_api_is_what_all_lists() -> None:
         "media",
         "validate",
         "keys",
+        "vehicles",
+        "vendors",
     }
     assert public - modules == set(alpr_lib.__all__)
     for name in alpr_lib.__all__:

@@ -48,6 +48,7 @@ from ..store import Store, retained
 from ..store import queries as q
 from ..store.queries import READ_SCHEMA
 from ..store.writes import FIXED_SPREAD_DEG, ensure_case, record_release
+from ..vehicles import BODIES, COLORS, DIRECTIONS, body_type, color_name, direction_name
 from . import audit, custody
 from .auth import UserRecord
 from .purpose import Policy, Why
@@ -100,17 +101,24 @@ def search_plate(
     cameras: list[str] | None = None,
     near: tuple[float, float, float] | None = None,
     min_confidence: float | None = None,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
 ) -> Result:
-    """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until]``; the
-    other filters are :meth:`search_partial`'s.
+    """Every read of exactly this plate (after normalisation), oldest first, in ``[since, until]``, then the
+    reads whose other reading was this plate (``reading`` is ``alternative``, with the reading that
+    matched); the other filters are :meth:`search_partial`'s.
     """
     text = normalize(plate)
     if not text:
         raise InvalidInput("give a plate: letters and digits")
+    described = _described(conn, color, body, make, model, direction)
     ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
     plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
     filters = (cameras, near, min_confidence)
-    frame, truncated, hidden = _reads_of(conn, ctx, plates, since, until, *filters)
+    frame, truncated, hidden = _reads_of(conn, ctx, plates, since, until, *filters, described=described)
     return Result(frame, UNAUDITED, "search.plate", truncated, hidden)
 
 
@@ -125,20 +133,29 @@ def search_partial(
     cameras: list[str] | None = None,
     near: tuple[float, float, float] | None = None,
     min_confidence: float | None = None,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
 ) -> PlatesResult:
-    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`).
+    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`), then the reads
+    whose other reading matched it.
 
     Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
-    ``min_confidence``. ``plates`` lists the matching plates with their reads.
+    ``min_confidence``, and the vehicle's ``color``, ``body``, ``make``, ``model`` and ``direction`` of
+    travel. ``plates`` lists the matching plates with their reads.
     """
     compiled = compile_pattern(pattern)
+    described = _described(conn, color, body, make, model, direction)
     if len(compiled.anchor) >= 3 and ctx.store.has_trigram_index(conn):
         # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
         matched = q.plates_matching(conn, compiled.regex, _state(state))
     else:
         plates, codes = ctx.store.plate_index.codes(conn)
         matched = match_pattern(plates, compiled, _state(state), codes)
-    frame, truncated, hidden = _reads_of(conn, ctx, matched, since, until, cameras, near, min_confidence)
+    filters = (cameras, near, min_confidence)
+    frame, truncated, hidden = _reads_of(conn, ctx, matched, since, until, *filters, described=described)
     plates = _with_counts(matched, frame)
     return PlatesResult(
         frame, UNAUDITED, "search.partial", truncated, hidden, plates=plates, pattern=compiled.regex
@@ -157,8 +174,14 @@ def search_fuzzy(
     cameras: list[str] | None = None,
     near: tuple[float, float, float] | None = None,
     min_confidence: float | None = None,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
 ) -> PlatesResult:
-    """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing.
+    """Reads of plates within ``max_edits`` of ``plate`` where look-alike characters cost nothing (then the
+    reads whose other reading is such a plate).
 
     Each read says why its plate matched (``distance``, ``confusions``, ``why``); closest first.
     ``plates`` ranks the plates.
@@ -168,28 +191,83 @@ def search_fuzzy(
         raise InvalidInput("give a plate of 2-8 letters and digits")
     if not isinstance(max_edits, int) or not 0 <= max_edits <= 3:
         raise InvalidInput("max_edits is a whole number from 0 to 3")
+    described = _described(conn, color, body, make, model, direction)
     candidates = q.plates_by_key(conn, ctx.store.plate_index, equivalence_key(text), max_edits)
     if state:
         candidates = candidates.filter(pl.col("state") == _state(state))
     ranked = fuzzy_rank(text, candidates, max_edits)
     filters = (cameras, near, min_confidence)
-    frame, truncated, hidden = _reads_of(conn, ctx, ranked, since, until, *filters, rank=True)
+    frame, truncated, hidden = _reads_of(
+        conn, ctx, ranked, since, until, *filters, rank=True, described=described
+    )
     return PlatesResult(
         frame, UNAUDITED, "search.fuzzy", truncated, hidden, plates=_with_counts(ranked, frame)
     )
 
 
-def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]]) -> CanvassResult:
+def search_vehicle(
+    conn: Connection,
+    ctx: Context,
+    *,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cameras: list[str] | None = None,
+    near: tuple[float, float, float] | None = None,
+) -> Result:
+    """Reads of vehicles that fit a description — ``color``, ``body``, ``make``, ``model`` (at least one)
+    and ``direction`` of travel — with no plate: the witness saw a white pickup going north. Oldest first in
+    ``[since, until]``, narrowed by ``cameras`` and ``near`` like a plate search.
+    """
+    cap = ctx.cap
+    described = _described(conn, color, body, make, model, direction)
+    if described is None or described.vehicle_ids is None:
+        raise InvalidInput("describe the vehicle: at least a colour, body type, make or model")
+    since_ms, until_ms = _window(since, until)
+    camera_ids, scene = _places(conn, cameras, near)
+    low = _clamped(ctx, since_ms)
+    frame = q.reads_by_vehicle(
+        conn, described, since_ms=low, until_ms=until_ms, camera_ids=camera_ids,
+        limit=None if scene is not None else cap + 1,
+    )  # fmt: skip
+    if scene is not None:
+        frame = frame.filter(
+            haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+        )
+    held = _held_below(conn, ctx, since_ms, until_ms, camera_ids=camera_ids, described=described)
+    hidden = _past_retention(conn, ctx, since_ms, until_ms, held, camera_ids=camera_ids, described=described)
+    if held is not None and held.height:
+        frame = pl.concat([held.select(frame.columns), frame])
+    return Result(frame.head(cap), UNAUDITED, "search.vehicle", frame.height > cap, hidden)
+
+
+def canvass(
+    conn: Connection,
+    ctx: Context,
+    scenes: Sequence[Scene | Mapping[str, Any]],
+    *,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
+) -> CanvassResult:
     """Reads within each scene's radius and time window (nearby cameras first, then by camera and time).
 
     A scene is a :class:`~alpr_lib.analytics.Scene` or a mapping with ``lat``, ``lon``,
     ``radius_m``, ``since`` and ``until`` (aware datetimes); a bad one is refused and audited.
+    The vehicle's ``color``, ``body``, ``make``, ``model`` and ``direction`` narrow the reads.
     The frame holds the reads with ``scene`` and ``distance_m``; ``plates`` per-plate counts,
     ``scenes`` per-scene summaries.
     """
     cap = ctx.cap
     parsed = [_as_scene(sc) for sc in scenes]
-    kept, hidden = _fetch_scenes(conn, ctx, parsed)
+    described = _described(conn, color, body, make, model, direction)
+    kept, hidden = _fetch_scenes(conn, ctx, parsed, described)
     reads, counts, summary = canvass_all(kept, parsed)
     return CanvassResult(
         reads.head(cap), UNAUDITED, "canvass", reads.height > cap, hidden, plates=counts, scenes=summary
@@ -197,9 +275,19 @@ def canvass(conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str
 
 
 def common_plates(
-    conn: Connection, ctx: Context, scenes: Sequence[Scene | Mapping[str, Any]], *, min_scenes: int = 2
+    conn: Connection,
+    ctx: Context,
+    scenes: Sequence[Scene | Mapping[str, Any]],
+    *,
+    min_scenes: int = 2,
+    color: str | None = None,
+    body: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    direction: str | None = None,
 ) -> CommonPlatesResult:
-    """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first.
+    """Plates seen near at least ``min_scenes`` of the scenes, each in its window — most scenes first;
+    with a description, only reads of vehicles that fit it count.
 
     ``reads`` holds those plates' reads at the scenes; ``scenes`` the summaries.
     """
@@ -207,7 +295,8 @@ def common_plates(
     parsed = [_as_scene(sc) for sc in scenes]
     if not 1 <= min_scenes <= max(len(parsed), 1):
         raise InvalidInput("min_scenes is at least 1 and at most the number of scenes")
-    kept, hidden = _fetch_scenes(conn, ctx, parsed)
+    described = _described(conn, color, body, make, model, direction)
+    kept, hidden = _fetch_scenes(conn, ctx, parsed, described)
     reads = canvass_reads(kept, parsed)
     found = find_common_plates(reads, min_scenes)
     support = reads.join(found.select("plate", "state"), on=["plate", "state"], how="semi")
@@ -447,15 +536,47 @@ def _reads_of(
     min_confidence: float | None,
     *,
     rank: bool = False,
+    described: q.Described | None = None,
 ) -> tuple[pl.DataFrame, bool, int]:
-    """The reads of the given plates under the search filters within retention, at most the cap; whether
-    capped, and how many reads past retention were left out."""
+    """The reads of the given plates under the search filters within retention, then the reads whose other
+    reading is one of them (``reading`` says which), at most the cap; whether capped, and how many reads
+    past retention were left out."""
     cap = ctx.cap
     since_ms, until_ms = _window(since, until)
     if min_confidence is not None and not 0 <= min_confidence <= 1:
         raise InvalidInput("the minimum confidence is between 0 and 1")
+    camera_ids, scene = _places(conn, cameras, near)
+    ids = plates["plate_id"].to_list()
+    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
+    if scene is None:
+        frame, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1, **filters)
+    else:
+        # Every read near the place in the window, then the circle: what retention leaves out is counted
+        # in the circle too.
+        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, **filters).filter(
+            haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+        )
+        frame, hidden = _kept_by_id(conn, ctx, every)
+    if rank:
+        frame = _ranked(frame, plates)
+    frame = frame.with_columns(
+        reading=pl.lit("top", pl.String), alternative=pl.lit(None, pl.String),
+        alternative_confidence=pl.lit(None, pl.Float64),
+    )  # fmt: skip
+    if frame.height <= cap:
+        others = _by_alternative(
+            conn, ctx, plates, since_ms, until_ms, filters, scene, cap + 1 - frame.height
+        )
+        others = others.join(frame.select("read_id"), on="read_id", how="anti")
+        frame = pl.concat([frame, others.select(frame.columns)]) if others.height else frame
+    return frame.head(cap), frame.height > cap, hidden
+
+
+def _places(
+    conn: Connection, cameras: list[str] | None, near: tuple[float, float, float] | None
+) -> tuple[list[int] | None, Scene | None]:
+    """The camera ids a search is limited to (None: any) and its place (None: anywhere)."""
     camera_ids = None
-    scene = None
     all_cams = q.cameras(conn) if cameras or near is not None else None
     if cameras:
         wanted = {c.strip() for c in cameras if c.strip()}
@@ -465,25 +586,85 @@ def _reads_of(
                 f"{len(wanted) - found.height} of the cameras named are not known; see the camera list"
             )
         camera_ids = found["camera_id"].to_list()
-    ids = plates["plate_id"].to_list()
-    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence}
     if near is None:
-        frame, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1, **filters)
-    else:
-        lat, lon, radius = near
-        scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
-        fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
-        near_ids = set(fixed + by_position)
-        filters["camera_ids"] = sorted(near_ids if camera_ids is None else near_ids & set(camera_ids))
-        # Every read near the place in the window, then the circle: what retention leaves out is counted
-        # in the circle too.
-        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, **filters).filter(
+        return camera_ids, None
+    lat, lon, radius = near
+    scene = Scene(lat, lon, radius, 0, 1)  # a place only: the search's own window applies
+    fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
+    near_ids = set(fixed + by_position)
+    return sorted(near_ids if camera_ids is None else near_ids & set(camera_ids)), scene
+
+
+def _by_alternative(
+    conn: Connection,
+    ctx: Context,
+    plates: pl.DataFrame,
+    since_ms: int | None,
+    until_ms: int | None,
+    filters: dict[str, Any],
+    scene: Scene | None,
+    limit: int,
+) -> pl.DataFrame:
+    """Reads within retention whose other reading is one of ``plates``, under the search's filters, marked
+    ``reading="alternative"`` with the reading that matched (and its ``distance``, ``confusions`` and
+    ``why`` when ``plates`` ranks them)."""
+    found = q.reads_by_alternative(
+        conn, plates["plate_id"].to_list(), since_ms=_clamped(ctx, since_ms), until_ms=until_ms
+    )
+    if not found.height:
+        return found
+    if filters["camera_ids"] is not None:
+        cams = q.cameras(conn).filter(pl.col("camera_id").is_in(filters["camera_ids"]))["camera"]
+        found = found.filter(pl.col("camera").is_in(cams.to_list()))
+    if filters["min_confidence"] is not None:
+        found = found.filter(pl.col("confidence") >= filters["min_confidence"])
+    if filters["described"] is not None:
+        found = filters["described"].keep(found)
+    if scene is not None:
+        found = found.filter(
             haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
         )
-        frame, hidden = _kept_by_id(conn, ctx, every)
-    if rank:
-        frame = _ranked(frame, plates)
-    return frame.head(cap), frame.height > cap, hidden
+    if "distance" in plates.columns:
+        ranks = plates.select(pl.col("plate").alias("alternative"), "distance", "confusions", "why")
+        found = found.join(ranks.unique("alternative", keep="first"), on="alternative", how="left")
+        found = found.sort("distance", "ts", "read_id")
+    return found.head(limit).with_columns(reading=pl.lit("alternative", pl.String))
+
+
+def _described(
+    conn: Connection,
+    color: str | None,
+    body: str | None,
+    make: str | None,
+    model: str | None,
+    direction: str | None,
+) -> q.Described | None:
+    """A search's vehicle description resolved against the store (None when it gives none); a word that is
+    no colour, body type or direction is refused."""
+    words = {}
+    for name, value, known, read in (
+        ("color", color, COLORS, color_name),
+        ("body", body, BODIES, body_type),
+    ):
+        if value is not None and str(value).strip():
+            words[name] = read(str(value))
+            if not words[name]:
+                raise InvalidInput(f"{name} is one of {', '.join(known)}")
+    for name, value in (("make", make), ("model", model)):
+        text = validate.printable(str(value or "")).strip()
+        if len(text) > 40:
+            raise InvalidInput(f"a {name} is at most 40 characters")
+        if text:
+            words[name] = text
+    heading = None
+    if direction is not None and str(direction).strip():
+        heading = direction_name(str(direction))
+        if heading is None:
+            raise InvalidInput(f"direction is one of {', '.join(DIRECTIONS)}")
+    if not words and heading is None:
+        return None
+    ids = q.vehicles_matching(conn, **words) if words else None
+    return q.Described(ids, heading, **words)
 
 
 def _clamped(ctx: Context, since_ms: int | None) -> int:
@@ -522,6 +703,7 @@ def _matching(
     plate_ids: Sequence[int] | None = None,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
+    described: q.Described | None = None,
 ) -> pl.DataFrame:
     if plate_ids is not None:
         held = held.filter(pl.col("plate_id").is_in(list(plate_ids)))
@@ -529,6 +711,8 @@ def _matching(
         held = held.filter(pl.col("camera_id").is_in(list(camera_ids)))
     if min_confidence is not None:
         held = held.filter(pl.col("confidence") >= min_confidence)
+    if described is not None:
+        held = described.keep(held)
     return held
 
 
@@ -542,10 +726,11 @@ def _fetch_kept(
     limit: int | None,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
+    described: q.Described | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """:func:`~alpr_lib.store.queries.fetch_reads` within retention — its window raised to the floor, the
     held reads below the floor put first (they are the oldest) — and how many reads were left out."""
-    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence}
+    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
     frame = q.fetch_reads(
         conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
     )
@@ -569,7 +754,9 @@ def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl
     return kept, reads.height - kept.height
 
 
-def _fetch_scenes(conn: Connection, ctx: Context, scenes: list[Scene]) -> tuple[list[pl.DataFrame], int]:
+def _fetch_scenes(
+    conn: Connection, ctx: Context, scenes: list[Scene], described: q.Described | None = None
+) -> tuple[list[pl.DataFrame], int]:
     """Each scene's candidate reads within retention — the fixed cameras near it, and the reads in its box
     of mobile units and of fixed cameras just beyond it
     (:func:`~alpr_lib.analytics.canvass.cameras_near`) — and how many reads in the scenes' circles were
@@ -588,6 +775,8 @@ def _fetch_scenes(conn: Connection, ctx: Context, scenes: list[Scene]) -> tuple[
                 q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
             ]
         )
+        if described is not None:
+            every = described.keep(every)
         within, _hidden = _kept_by_id(conn, ctx, every)
         kept.append(within)
         dropped.append(every.join(within.select("read_id"), on="read_id", how="anti"))
@@ -688,6 +877,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("search_plate", "search.plate", search_plate),
         Operation("search_partial", "search.partial", search_partial),
         Operation("search_fuzzy", "search.fuzzy", search_fuzzy),
+        Operation("search_vehicle", "search.vehicle", search_vehicle),
         Operation("canvass", "canvass", canvass),
         Operation("common_plates", "common", common_plates),
         Operation("timeline", "timeline", timeline),

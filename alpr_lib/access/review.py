@@ -325,6 +325,7 @@ _SEARCH_TYPES = {
     "search.plate": "Plate search",
     "search.partial": "Partial plate search",
     "search.fuzzy": "Fuzzy plate search",
+    "search.vehicle": "Vehicle description search",
     "canvass": "Canvass",
     "common": "Common plates",
     "timeline": "Timeline",

@@ -21,6 +21,7 @@ DATA_OPERATIONS: dict[str, frozenset[str]] = {
     "search.plate": _DATA_ROLES,
     "search.partial": _DATA_ROLES,
     "search.fuzzy": _DATA_ROLES,
+    "search.vehicle": _DATA_ROLES,
     "canvass": _DATA_ROLES,
     "common": _DATA_ROLES,
     "timeline": _DATA_ROLES,

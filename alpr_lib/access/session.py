@@ -45,7 +45,7 @@ from ..errors import (
     StoreBusy,
 )
 from ..hotlists import add_entries, hotlists_frame, read_hotlist_csv
-from ..ingest import ImportReport, import_csv
+from ..ingest import ImportReport, import_reads
 from ..media import ImageStore
 from ..plates import normalize
 from ..retention import purge_status
@@ -784,20 +784,27 @@ class AccessSession:
         self,
         path: Path,
         *,
+        format: str | None = None,
         column_map: Mapping[str, str] | None = None,
         rejects_path: Path | None = None,
         image_folder: Path | None = None,
+        at: tuple[float, float] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Import a vendor-style reads CSV (administrators); see :func:`alpr_lib.ingest.import_csv`."""
-        params: dict[str, Any] = {"file": Path(path).name, "map": dict(column_map or {})}
+        """Import reads from a CSV or a camera system's export (administrators); see
+        :func:`alpr_lib.ingest.import_reads`."""
+        params: dict[str, Any] = {"file": Path(path).name, "format": format, "map": dict(column_map or {})}
         if image_folder is not None:
             params["images"] = Path(image_folder).name
+        if at is not None:
+            params["at"] = list(at)
         self._admin("import-reads.start", params, lambda conn: (None, None))
         try:
-            report = import_csv(
+            report = import_reads(
                 self._store,
                 Path(path),
+                format=format,
+                at=at,
                 column_map=column_map,
                 rejects_path=rejects_path,
                 timezone=self.policy.timezone,

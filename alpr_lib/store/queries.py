@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -20,7 +21,13 @@ from . import schema as s
 from .plate_index import PLATE_SCHEMA, PlateIndex
 
 __all__ = [
+    "ALTERNATIVE_SCHEMA",
     "READ_SCHEMA",
+    "Described",
+    "alternatives_of",
+    "reads_by_alternative",
+    "reads_by_vehicle",
+    "vehicles_matching",
     "agency",
     "cached_rows",
     "cameras",
@@ -52,7 +59,64 @@ READ_SCHEMA: dict[str, pl.DataType] = {
     "confidence": pl.Float64(),
     "raw": pl.String(),
     "crop_path": pl.String(),
+    # The vehicle as the camera described it (null where it gave no description), and its direction of
+    # travel as a compass point.
+    "make": pl.String(),
+    "model": pl.String(),
+    "color": pl.String(),
+    "body": pl.String(),
+    "direction": pl.String(),
 }
+
+
+@dataclass(frozen=True)
+class Described:
+    """A description filter resolved against the store: the ``vehicles`` rows that fit it (None: any
+    vehicle, described or not) and the direction of travel (None: any)."""
+
+    vehicle_ids: list[int] | None = None
+    direction: str | None = None
+    # The description as asked, for filtering frames already fetched (held reads, a canvass's reads).
+    make: str = ""
+    model: str = ""
+    color: str = ""
+    body: str = ""
+
+    def keep(self, reads: pl.DataFrame) -> pl.DataFrame:
+        """The reads of a frame that fit the description."""
+        conditions = [
+            pl.col(name) == value for name, value in (("color", self.color), ("body", self.body)) if value
+        ]
+        conditions += [
+            pl.col(name).str.to_lowercase() == value.lower()
+            for name, value in (("make", self.make), ("model", self.model))
+            if value
+        ]
+        if self.direction:
+            conditions.append(pl.col("direction") == self.direction)
+        return reads.filter(*conditions) if conditions else reads
+
+
+def vehicles_matching(
+    conn: Connection,
+    *,
+    make: str | None = None,
+    model: str | None = None,
+    color: str | None = None,
+    body: str | None = None,
+) -> list[int]:
+    """Ids of the vehicle descriptions that fit every part given (make and model without regard to case)."""
+    v = s.Vehicle.__table__.c
+    query = sa.select(v.id)
+    if color:
+        query = query.where(v.color == color)
+    if body:
+        query = query.where(v.body == body)
+    if make:
+        query = query.where(sa.func.lower(v.make) == make.lower())
+    if model:
+        query = query.where(sa.func.lower(v.model) == model.lower())
+    return [int(i) for i in conn.execute(query.order_by(v.id)).scalars()]
 
 
 def to_ms(when: dt.datetime | None) -> int | None:
@@ -98,13 +162,35 @@ def _in(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> 
 
 
 def _reads_select() -> sa.Select[Any]:
-    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
-    r, p, c = reads.c, plates.c, cameras.c
+    reads, plates, cameras, vehicles = (
+        s.Read.__table__,
+        s.Plate.__table__,
+        s.Camera.__table__,
+        s.Vehicle.__table__,
+    )
+    r, p, c, v = reads.c, plates.c, cameras.c, vehicles.c
     return (
-        sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path)
+        sa.select(
+            r.id,
+            p.plate,
+            p.state,
+            r.ts,
+            c.name,
+            r.lat,
+            r.lon,
+            r.confidence,
+            r.raw,
+            r.crop_path,
+            v.make,
+            v.model,
+            v.color,
+            v.body,
+            r.direction,
+        )  # fmt: skip
         .select_from(reads)
         .join(plates, p.id == r.plate_id)
         .join(cameras, c.id == r.camera_id)
+        .outerjoin(vehicles, v.id == r.vehicle_id)
     )
 
 
@@ -187,6 +273,11 @@ def _plate_filters(dialect: str) -> tuple[sa.ColumnElement[bool], ...]:
             sa.bindparam("any_conf", type_=sa.Boolean),
             r.confidence >= sa.bindparam("min_conf", type_=sa.Float),
         ),
+        sa.or_(sa.bindparam("any_vehicle", type_=sa.Boolean), _id_list(dialect, "vehicles", r.vehicle_id)),
+        sa.or_(
+            sa.bindparam("any_direction", type_=sa.Boolean),
+            r.direction == sa.bindparam("direction", type_=sa.String),
+        ),
     )
 
 
@@ -197,6 +288,7 @@ def _filter_params(
     until_ms: int | None,
     camera_ids: Sequence[int] | None,
     min_confidence: float | None,
+    described: Described | None = None,
 ) -> dict[str, Any]:
     return {
         "ids": _pack(conn, ids),
@@ -206,6 +298,10 @@ def _filter_params(
         "cams": _pack(conn, camera_ids or []),
         "any_conf": min_confidence is None,
         "min_conf": 0.0 if min_confidence is None else float(min_confidence),
+        "any_vehicle": described is None or described.vehicle_ids is None,
+        "vehicles": _pack(conn, (described.vehicle_ids or []) if described else []),
+        "any_direction": described is None or described.direction is None,
+        "direction": (described.direction if described else None) or "",
     }
 
 
@@ -222,11 +318,12 @@ def count_of_plates(
     *,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
+    described: Described | None = None,
 ) -> int:
     """How many reads of these plate ids lie in ``[since, until]`` under the filters (by the plate index)."""
     if not ids or (camera_ids is not None and not camera_ids):
         return 0
-    params = _filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence)
+    params = _filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence, described)
     return int(_rows(conn, "count_of_plates", _count_statement, params)[0][0])
 
 
@@ -254,15 +351,129 @@ def fetch_reads(
     limit: int | None = None,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
+    described: Described | None = None,
 ) -> pl.DataFrame:
     """Reads of the given plate ids in ``[since, until]``, oldest first, at most ``limit`` rows."""
     if not ids or (camera_ids is not None and not camera_ids):
         return pl.DataFrame(schema=READ_SCHEMA)
     params = {
-        **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence),
+        **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence, described),
         "limit": _FAR if limit is None else int(limit),
     }
     return _frame(_rows(conn, "fetch_reads", _fetch_statement, params))
+
+
+#: What a read found by one of its other readings carries beside :data:`READ_SCHEMA`: the reading that
+#: matched and the reader's confidence in it.
+ALTERNATIVE_SCHEMA: dict[str, pl.DataType] = {
+    "alternative": pl.String(),
+    "alternative_confidence": pl.Float64(),
+}
+
+
+def _by_alternative_statement(dialect: str) -> sa.Select[Any]:
+    r, a = s.Read.__table__.c, s.ReadAlternative.__table__
+    other = s.Plate.__table__.alias("other")
+    return (
+        _reads_select()
+        .add_columns(other.c.plate, a.c.confidence)
+        .join(a, sa.and_(a.c.read_id == r.id, a.c.ts == r.ts))
+        .join(other, other.c.id == a.c.plate_id)
+        .where(
+            _id_list(dialect, "ids", a.c.plate_id),
+            a.c.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            a.c.ts <= sa.bindparam("until", type_=sa.BigInteger),
+        )
+        .order_by(r.ts, r.id, a.c.rank)
+        .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    )
+
+
+def reads_by_alternative(
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """Reads one of whose other readings is one of these plate ids, in ``[since, until]``, oldest first —
+    with the ``alternative`` that matched and its ``alternative_confidence`` (one row per read: its best
+    matching reading)."""
+    if not ids:
+        return pl.DataFrame(schema={**READ_SCHEMA, **ALTERNATIVE_SCHEMA})
+    params = {
+        "ids": _pack(conn, ids),
+        "since": -_FAR if since_ms is None else since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+        "limit": _FAR if limit is None else int(limit),
+    }
+    frame = _frame(_rows(conn, "reads_by_alternative", _by_alternative_statement, params), ALTERNATIVE_SCHEMA)
+    return frame.unique("read_id", keep="first", maintain_order=True)
+
+
+def alternatives_of(conn: Connection, read_ids: Sequence[int]) -> dict[int, str]:
+    """Each read's other readings as people read them, best first: ``"7KX128 64%, 7KX12B 40%"``."""
+    if not read_ids:
+        return {}
+    a, p = s.ReadAlternative.__table__.c, s.Plate.__table__.c
+    rows = conn.execute(
+        sa.select(a.read_id, p.plate, a.confidence)
+        .join(s.Plate.__table__, p.id == a.plate_id)
+        .where(_in(conn, a.read_id, list(read_ids)))
+        .order_by(a.read_id, a.rank)
+    ).all()
+    out: dict[int, list[str]] = {}
+    for read_id, plate, confidence in rows:
+        out.setdefault(int(read_id), []).append(
+            plate if confidence is None else f"{plate} {round(confidence * 100)}%"
+        )
+    return {k: ", ".join(v) for k, v in out.items()}
+
+
+def _by_vehicle_statement(dialect: str) -> sa.Select[Any]:
+    r = s.Read.__table__.c
+    return (
+        _reads_select()
+        .where(
+            _id_list(dialect, "vehicles", r.vehicle_id),
+            r.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            r.ts <= sa.bindparam("until", type_=sa.BigInteger),
+            sa.or_(sa.bindparam("all_cams", type_=sa.Boolean), _id_list(dialect, "cams", r.camera_id)),
+            sa.or_(
+                sa.bindparam("any_direction", type_=sa.Boolean),
+                r.direction == sa.bindparam("direction", type_=sa.String),
+            ),
+        )
+        .order_by(r.ts, r.id)
+        .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    )
+
+
+def reads_by_vehicle(
+    conn: Connection,
+    described: Described,
+    *,
+    since_ms: int,
+    until_ms: int | None = None,
+    camera_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """Reads of these vehicle descriptions in ``[since, until]`` (by the ``(vehicle_id, ts)`` index), oldest
+    first, at most ``limit``: a search by description alone."""
+    if not described.vehicle_ids or (camera_ids is not None and not camera_ids):
+        return pl.DataFrame(schema=READ_SCHEMA)
+    params = {
+        "vehicles": _pack(conn, described.vehicle_ids),
+        "since": since_ms,
+        "until": _FAR if until_ms is None else until_ms,
+        "all_cams": camera_ids is None,
+        "cams": _pack(conn, camera_ids or []),
+        "any_direction": described.direction is None,
+        "direction": described.direction or "",
+        "limit": _FAR if limit is None else int(limit),
+    }
+    return _frame(_rows(conn, "reads_by_vehicle", _by_vehicle_statement, params))
 
 
 def cameras(conn: Connection) -> pl.DataFrame:
@@ -425,11 +636,32 @@ def companion_counts(
 
 def _beside_statement(dialect: str) -> sa.Select[Any]:
     joined, where, tc = _beside_join(dialect)
-    plates, cameras = s.Plate.__table__, s.Camera.__table__
-    r, p, c = s.Read.__table__.c, plates.c, cameras.c
+    plates, cameras, vehicles = s.Plate.__table__, s.Camera.__table__, s.Vehicle.__table__
+    r, p, c, v = s.Read.__table__.c, plates.c, cameras.c, vehicles.c
     return (
-        sa.select(r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path, tc.id)
-        .select_from(joined.join(plates, p.id == r.plate_id).join(cameras, c.id == r.camera_id))
+        sa.select(
+            r.id,
+            p.plate,
+            p.state,
+            r.ts,
+            c.name,
+            r.lat,
+            r.lon,
+            r.confidence,
+            r.raw,
+            r.crop_path,
+            v.make,
+            v.model,
+            v.color,
+            v.body,
+            r.direction,
+            tc.id,
+        )  # fmt: skip
+        .select_from(
+            joined.join(plates, p.id == r.plate_id)
+            .join(cameras, c.id == r.camera_id)
+            .outerjoin(vehicles, v.id == r.vehicle_id)
+        )
         .where(where, _id_list(dialect, "others", r.plate_id))
         .order_by(tc.id, r.ts)
     )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from .. import validate
 from . import schema as s
-from .queries import READ_SCHEMA, _frame, _in, _reads_select, cached_rows, count_of_plates
+from .queries import READ_SCHEMA, Described, _frame, _in, _reads_select, cached_rows, count_of_plates
 
 __all__ = ["any_active_hold", "any_below", "count_reads", "floor_ms", "held_clause", "held_reads"]
 
@@ -116,12 +116,14 @@ def count_reads(
     plate_ids: Sequence[int] | None = None,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
+    described: Described | None = None,
 ) -> int:
     """How many reads lie in ``[since, until]`` under these filters (of these plates: by the plate index)."""
     if plate_ids is not None:
         return count_of_plates(
-            conn, plate_ids, since_ms, until_ms, camera_ids=camera_ids, min_confidence=min_confidence
-        )
+            conn, plate_ids, since_ms, until_ms, camera_ids=camera_ids, min_confidence=min_confidence,
+            described=described,
+        )  # fmt: skip
     r = _R.c  # every plate (clones over a window): by the time index
     query = sa.select(sa.func.count()).select_from(_R).where(r.ts <= until_ms)
     if since_ms is not None:
@@ -132,4 +134,8 @@ def count_reads(
         query = query.where(_in(conn, r.camera_id, camera_ids))
     if min_confidence is not None:
         query = query.where(r.confidence >= min_confidence)
+    if described is not None and described.vehicle_ids is not None:
+        query = query.where(_in(conn, r.vehicle_id, described.vehicle_ids))
+    if described is not None and described.direction is not None:
+        query = query.where(r.direction == described.direction)
     return int(conn.execute(query).scalar_one())

@@ -57,12 +57,14 @@ __all__ = [
     "Meta",
     "Plate",
     "Read",
+    "ReadAlternative",
     "Release",
     "Role",
     "Session",
     "TrainingRecord",
     "UTCDateTime",
     "User",
+    "Vehicle",
 ]
 
 #: What PostgreSQL's schema has or lacks beside the models: the foreign keys into day-partitioned ``reads``
@@ -168,6 +170,8 @@ class Read(Base):
             "confidence",
             "raw",
             "crop_path",
+            "vehicle_id",
+            "direction",
         ),
         # Covering: a canvass reads its rows from the index alone (see migration 0004).
         Index(
@@ -180,8 +184,12 @@ class Read(Base):
             "confidence",
             "raw",
             "crop_path",
+            "vehicle_id",
+            "direction",
         ),
         Index("ix_reads_ts", "ts"),
+        # A search by vehicle description alone: the descriptions' reads in a window (migration 0015).
+        Index("ix_reads_vehicle_id_ts", "vehicle_id", "ts"),
         # The import key: re-running an import skips what it already added (see migration 0007).
         UniqueConstraint("source_id", "ts"),
     )
@@ -199,6 +207,41 @@ class Read(Base):
     image_path: Mapped[str | None] = mapped_column(String(500))
     crop_path: Mapped[str | None] = mapped_column(String(500))
     source_id: Mapped[str] = mapped_column(String(128))  # with ts, the idempotent import key
+    # Migration 0015: the vehicle as the camera described it (make, model, colour, body type), one row of
+    # ``vehicles`` shared by every read alike; its direction of travel as a compass point (N, NE, ... NW).
+    vehicle_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    direction: Mapped[str | None] = mapped_column(String(2), nullable=True)
+
+
+class Vehicle(Base):
+    """A distinct vehicle description (make, model, colour, body type; "" where the source gave none).
+
+    Reads point to one: a search by description finds the few matching rows here, then the reads by
+    ``vehicle_id``, as a plate search does through ``plates``."""
+
+    __tablename__ = "vehicles"
+    __table_args__ = (UniqueConstraint("make", "model", "color", "body"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    make: Mapped[str] = mapped_column(String(40), default="")
+    model: Mapped[str] = mapped_column(String(40), default="")
+    color: Mapped[str] = mapped_column(String(20), default="")
+    body: Mapped[str] = mapped_column(String(20), default="")
+
+
+class ReadAlternative(Base):
+    """Another reading of a read's plate, with the reader's confidence in it (migration 0015).
+
+    Readers rank several candidate texts; the top one is the read's plate, the next ones are kept here so
+    a search also finds a read whose second reading was the plate. ``ts`` is the read's, so the purge and
+    the retention floor find a read's alternatives by time as they find the read."""
+
+    __tablename__ = "read_alternatives"
+    __table_args__ = (Index("ix_read_alternatives_plate_id_ts", "plate_id", "ts"),)
+    read_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    plate_id: Mapped[int] = mapped_column(ForeignKey("plates.id"), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, index=True)
+    rank: Mapped[int] = mapped_column(Integer)  # 1: the second reading, 2: the third ...
+    confidence: Mapped[float | None] = mapped_column(Float)
 
 
 class Role(Base):

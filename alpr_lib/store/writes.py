@@ -29,6 +29,8 @@ __all__ = [
     "ensure_cameras",
     "ensure_case",
     "ensure_plates",
+    "ensure_vehicles",
+    "insert_alternatives",
     "equivalence_key_expr",
     "insert_ignoring_duplicates",
     "insert_reads",
@@ -50,10 +52,20 @@ READ_COLUMNS: tuple[str, ...] = (
     "image_path",
     "crop_path",
     "source_id",
+    "vehicle_id",
+    "direction",
 )
 
 #: Columns of :data:`READ_COLUMNS` a reads frame may leave out, and their type: written empty.
-OPTIONAL_READ_COLUMNS: dict[str, type[pl.DataType]] = {"char_confidence": pl.String}
+OPTIONAL_READ_COLUMNS: dict[str, type[pl.DataType]] = {
+    "char_confidence": pl.String,
+    "vehicle_id": pl.Int64,
+    "direction": pl.String,
+}
+#: The description columns a reads frame may carry (text, "" or null when the source gave none).
+VEHICLE_COLUMNS: tuple[str, ...] = ("make", "model", "color", "body")
+#: A reads frame's alternative readings: a list of (plate, confidence) per read, best first.
+ALTERNATIVES_TYPE = pl.List(pl.Struct({"plate": pl.String, "confidence": pl.Float64}))
 
 _CHUNK = 50_000
 #: The reads' import key: the same source's read at the same time is the same read.
@@ -266,6 +278,96 @@ def _copy_reads(conn: Connection, reads: pl.DataFrame) -> int:
     finally:
         cursor.close()
     return added
+
+
+def ensure_vehicles(conn: Connection, reads: pl.DataFrame) -> pl.DataFrame:
+    """``reads`` with ``vehicle_id`` set from its description columns (:data:`VEHICLE_COLUMNS`): the distinct
+    descriptions that are new are added to ``vehicles``. A read without any description keeps no vehicle."""
+    present = [c for c in VEHICLE_COLUMNS if c in reads.columns]
+    if not present:
+        return reads
+    filled = reads.with_columns(
+        pl.col(c).fill_null("").cast(pl.String) if c in present else pl.lit("", pl.String).alias(c)
+        for c in VEHICLE_COLUMNS
+    )
+    described = pl.any_horizontal(pl.col(c) != "" for c in VEHICLE_COLUMNS)
+    distinct = filled.filter(described).select(VEHICLE_COLUMNS).unique()
+    if distinct.is_empty():
+        return reads.with_columns(vehicle_id=pl.lit(None, pl.Int64))
+    insert_ignoring_duplicates(conn, s.Vehicle.__table__, distinct.to_dicts(), list(VEHICLE_COLUMNS))
+    v = s.Vehicle.__table__.c
+    rows = conn.execute(
+        sa.select(v.make, v.model, v.color, v.body, v.id).where(
+            v.color.in_(distinct["color"].unique().to_list())
+        )
+    ).all()
+    ids = pl.DataFrame(
+        rows, schema={**dict.fromkeys(VEHICLE_COLUMNS, pl.String), "vehicle_id": pl.Int64}, orient="row"
+    )
+    joined = filled.drop("vehicle_id", strict=False).join(ids, on=list(VEHICLE_COLUMNS), how="left")
+    return joined.with_columns(
+        pl.when(described).then(pl.col("vehicle_id")).otherwise(None).alias("vehicle_id")
+    ).drop([c for c in VEHICLE_COLUMNS if c not in present])
+
+
+def insert_alternatives(conn: Connection, reads: pl.DataFrame) -> int:
+    """Store the alternative readings of reads already inserted (``source_id``, ``ts``, ``state`` and
+    ``alternatives``, a list of plate and confidence, best first); a reading equal to the read's own plate is
+    skipped, and one already stored is not stored twice. Returns the alternatives added."""
+    if "alternatives" not in reads.columns:
+        return 0
+    some = reads.filter(pl.col("alternatives").list.len() > 0).select(
+        "source_id", "ts", "state", "plate", "alternatives"
+    )
+    if some.is_empty():
+        return 0
+    flat = _flatten_alternatives(some)
+    flat = flat.filter(pl.col("alt_plate") != pl.col("plate"))
+    if flat.is_empty():
+        return 0
+    plate_ids = ensure_plates(conn, flat.select(pl.col("alt_plate").alias("plate"), "state"))
+    flat = flat.join(plate_ids.rename({"plate": "alt_plate"}), on=["alt_plate", "state"], how="left")
+    r = s.Read.__table__.c
+    found = []
+    for keys in some.select("source_id", "ts").iter_slices(2_000):
+        found += conn.execute(
+            sa.select(r.id, r.source_id, r.ts).where(
+                r.source_id.in_(keys["source_id"].unique().to_list()),
+                r.ts.between(int(keys["ts"].min()), int(keys["ts"].max())),  # type: ignore[arg-type]
+            )
+        ).all()
+    ids = pl.DataFrame(
+        found, schema={"read_id": pl.Int64, "source_id": pl.String, "ts": pl.Int64}, orient="row"
+    )
+    rows = (
+        flat.join(ids, on=["source_id", "ts"], how="inner")
+        .select("read_id", "plate_id", "ts", "rank", "confidence")
+        .unique(["read_id", "plate_id"], keep="first", maintain_order=True)
+    )
+    return insert_ignoring_duplicates(
+        conn, s.ReadAlternative.__table__, rows.to_dicts(), ["read_id", "plate_id"]
+    )
+
+
+def _flatten_alternatives(reads: pl.DataFrame) -> pl.DataFrame:
+    """One row per alternative reading: the read's key and plate, ``alt_plate``, ``rank``, ``confidence``."""
+    out: list[tuple[str, int, str, str, str, int, float | None]] = []
+    for source_id, ts, state, plate, alts in reads.iter_rows():
+        for rank, alt in enumerate(alts or [], start=1):
+            out.append((source_id, ts, state, plate, alt["plate"], rank, alt.get("confidence")))
+    return pl.DataFrame(
+        out,
+        schema={
+            "source_id": pl.String,
+            "ts": pl.Int64,
+            "state": pl.String,
+            "plate": pl.String,
+            "alt_plate": pl.String,
+            "rank": pl.Int64,
+            "confidence": pl.Float64,
+        },
+        orient="row",
+    )
 
 
 def insert_reads(conn: Connection, reads: pl.DataFrame) -> int:

@@ -27,6 +27,7 @@ from alpr_lib.access.results import beyond_9999_as_text, retention_note
 from alpr_lib.errors import AlprError, InvalidInput, NotAuthenticated, SecondFactorNeeded
 from alpr_lib.keys import KeyRing
 from alpr_lib.store import Store
+from alpr_lib.vehicles import shown_reads
 
 from ..config import load_settings, local_time, policy_from
 
@@ -374,7 +375,8 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
         return "-" if v is None else str(v)
 
     def text() -> None:
-        frame = beyond_9999_as_text(result.frame.select([c for c in columns if c in result.frame.columns]))
+        shown = shown_reads(result.frame)
+        frame = beyond_9999_as_text(shown.select([c for c in columns if c in shown.columns]))
         if frame.height:
             click.echo("  ".join(frame.columns))
         for row in frame.iter_rows():
@@ -460,4 +462,4 @@ def parse_floats(value: str, n: int, what: str) -> list[float]:
     return numbers
 
 
-READ_COLUMNS = ("ts", "plate", "state", "camera", "lat", "lon", "confidence")
+READ_COLUMNS = ("ts", "plate", "state", "camera", "lat", "lon", "confidence", "vehicle", "reading")

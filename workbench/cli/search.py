@@ -44,7 +44,27 @@ def search() -> None:
     """
 
 
+def vehicle_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The vehicle description filters: colour, body type, make, model, direction of travel."""
+    for name, metavar, text in reversed(
+        (
+            (
+                "--color",
+                "COLOR",
+                "Only vehicles of this colour (white, black, gray, silver, red, blue, ...).",
+            ),
+            ("--body", "TYPE", "Only this body type (sedan, suv, pickup, van, minivan, hatchback, ...)."),
+            ("--make", "MAKE", "Only this make (as the camera reported it, e.g. Ford)."),
+            ("--model", "MODEL", "Only this model (e.g. F-150)."),
+            ("--direction", "N|NE|...", "Only vehicles travelling this way (N, NE, E, SE, S, SW, W, NW)."),
+        )
+    ):
+        fn = click.option(name, metavar=metavar, default=None, help=text)(fn)
+    return fn
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = vehicle_options(fn)
     fn = click.option(
         "--min-confidence", type=NUMBER, default=None, help="Only reads at least this confident (0-1)."
     )(fn)
@@ -120,9 +140,28 @@ def search_fuzzy(plate: str, **kw: Any) -> None:
     print_result(
         session.search_fuzzy(plate, **kw, **why),
         as_json,
-        ("ts", "plate", "state", "distance", "why", "camera", "confidence"),
+        ("ts", "plate", "state", "distance", "why", "camera", "confidence", "vehicle", "reading"),
         ("plates",),
     )
+
+
+@search.command("vehicle")
+@click.option("--near", metavar="LAT,LON,M", default=None, help="Only reads within M metres of LAT,LON.")
+@click.option("--camera", "cameras", multiple=True, metavar="NAME", help="Only these cameras (repeatable).")
+@vehicle_options
+@data_options(state=False)
+def search_vehicle(**kw: Any) -> None:
+    """Reads of vehicles that fit a description, with no plate: at least a colour, body type, make or model.
+
+    \b
+    Example:
+        workbench search vehicle --color white --body pickup --direction N --from 2026-11-03T13:00 \
+            --to 2026-11-03T15:00 --near 43.9667,-124.1035,800 --purpose investigation --case 26-01234 \
+            --reason "witness: white pickup heading north" --user investigator
+    """
+    session, why, as_json = door_session(kw)
+    _filters(kw)
+    print_result(session.search_vehicle(**kw, **why), as_json, READ_COLUMNS)
 
 
 def _scene(
@@ -135,6 +174,7 @@ def _scene(
 @main.command("canvass")
 @click.option("--at", "places", multiple=True, required=True, metavar="LAT,LON", help="A scene (repeatable).")
 @click.option("--radius", type=NUMBER, default=500, show_default=True, help="Metres around each scene.")
+@vehicle_options
 @data_options(state=False)
 def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     """Reads near one or several scenes in a time window: the reads, per-plate counts and per-scene summaries.
@@ -149,7 +189,10 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     scenes = [_scene(*parse_floats(p, 2, "--at"), radius, since, until) for p in places]
     result = session.canvass(scenes, **kw, **why)
     print_result(
-        result, as_json, ("scene", "ts", "plate", "state", "camera", "distance_m"), ("plates", "scenes")
+        result,
+        as_json,
+        ("scene", "ts", "plate", "state", "camera", "distance_m", "vehicle"),
+        ("plates", "scenes"),
     )
 
 
@@ -170,6 +213,7 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     show_default=True,
     help="Seen near at least K scenes.",
 )
+@vehicle_options
 @data_options(window=False, state=False)
 def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
     """Plates seen near at least --min of the scenes, each scene with its own place, radius and window.
