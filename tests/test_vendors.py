@@ -60,7 +60,9 @@ def stored(store: Store) -> pl.DataFrame:
             .outerjoin(v, v.c.id == r.c.vehicle_id)
         ).all()
         alts = conn.execute(
-            sa.select(a.c.read_id, other.c.plate, a.c.confidence).join(other, other.c.id == a.c.plate_id)
+            sa.select(a.c.read_id, other.c.plate, a.c.confidence)
+            .join(other, other.c.id == a.c.plate_id)
+            .order_by(a.c.read_id, a.c.rank)
         ).all()
     by_read: dict[int, list[str]] = {}
     for read_id, plate, _conf in alts:
