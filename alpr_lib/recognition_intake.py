@@ -26,7 +26,7 @@ from . import validate
 from .errors import InvalidInput
 from .ingest import _write_batch
 from .media import ImageStore
-from .plates import char_percentages
+from .plates import char_percentages, is_valid_plate
 from .recognition.ocr import Engine
 from .recognition.pipeline import read_plates
 from .recognition.video import passes
@@ -104,6 +104,17 @@ def _save_crop(images: ImageStore, key: str, crop: Any) -> str | None:
         return None
     ok, data = cv2.imencode(".jpg", crop)
     return images.keep("crops", f"{key}.jpg", data.tobytes()) if ok else None
+
+
+def _others(readings: Any, plate: str) -> list[dict[str, Any]]:
+    """The plate reader's other readings of a plate, best first, as a read keeps them."""
+    seen = {plate}
+    out = []
+    for text, confidence in readings:
+        if is_valid_plate(text) and text not in seen:
+            seen.add(text)
+            out.append({"plate": text, "confidence": float(confidence)})
+    return out[:5]
 
 
 def _when(when: dt.datetime | None) -> int | None:
@@ -195,6 +206,7 @@ def ingest_images(
                     "image_path": kept,
                     "crop_path": _save_crop(images, key, crop),
                     "source_id": f"img:{key}",
+                    "alternatives": _others(reading.alternatives, reading.plate),
                 }
             )
             report.plates += 1
@@ -249,6 +261,9 @@ def ingest_video(
                 "image_path": None,
                 "crop_path": _save_crop(images, key, found.crop),
                 "source_id": f"video:{key}",
+                "alternatives": _others(
+                    ((found.best.plate, found.best.confidence), *found.best.alternatives), found.plate
+                ),
             }
         )
     report.plates = len(rows)

@@ -151,6 +151,14 @@ def test_ingest_images_reads_plates_skips_bad_files_and_is_idempotent(run, tmp_p
             )
         ).all()
     assert sorted(r[0] for r in rows) == sorted(KNOWN.values())
+    with Store(db).read() as conn:  # the reader's other readings are kept with the read, best first
+        others = conn.execute(
+            sa.text(
+                "SELECT a.read_id, a.rank, a.confidence FROM read_alternatives a ORDER BY a.read_id, a.rank"
+            )
+        ).all()
+    assert others and all(0 <= c <= 1 for _, _, c in others)
+    assert {r for _, r, _ in others} == set(range(1, max(r for _, r, _ in others) + 1))
     # The image and its crop are copies in the image store, private to their owner; the folder the images
     # came from is the department's, and no purge will ever touch it.
     images = tmp_path / "data" / "images"
