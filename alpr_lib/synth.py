@@ -90,6 +90,68 @@ _CORRIDORS: dict[str, tuple[str, list[tuple[float, float]]]] = {
         [(44.0000, -124.1050), (44.0000, -124.0950), (44.0000, -124.0850)],
     ),
 }
+# What a map of the town shows besides the corridors: their short names, the coast and the river, local
+# streets (no cameras on them) and place names. Coordinates are (lat, lon); all of it is made up to look
+# like the place, as the plates are.
+_STREET_NAMES = {
+    "US101N": "US-101", "BRIDGE": "US-101", "US101S": "US-101", "OR126": "OR-126", "PORT": "Bay St",
+    "RHODY": "Rhododendron Dr", "35TH": "35th St",
+}  # fmt: skip
+_COAST = [(44.4000, -124.1100), (44.0700, -124.1290), (44.0400, -124.1330), (44.0100, -124.1400),
+          (43.9900, -124.1420),
+          (43.9700, -124.1400), (43.9550, -124.1390), (43.9300, -124.1380), (43.9000, -124.1400),
+          (43.8800, -124.1420), (43.6000, -124.1900)]  # fmt: skip
+_RIVER = [(43.9580, -124.1390), (43.9620, -124.1250), (43.9650, -124.1100), (43.9680, -124.0980),
+          (43.9700, -124.0850), (43.9760, -124.0650), (43.9850, -124.0400), (43.9980, -124.0050),
+          (44.0150, -123.9400), (44.0290, -123.8750)]  # fmt: skip
+_STREETS: dict[str, list[tuple[float, float]]] = {
+    "Quince St": [(43.9705, -124.1000), (43.9800, -124.0985), (43.9900, -124.0975)],
+    "Kingwood St": [(43.9700, -124.1075), (43.9800, -124.1060), (43.9900, -124.1045)],
+    "9th St": [(43.9790, -124.1120), (43.9790, -124.0990), (43.9790, -124.0900)],
+    "27th St": [(43.9930, -124.1100), (43.9930, -124.0990), (43.9930, -124.0880)],
+    "Spruce St": [(43.9745, -124.1035), (43.9745, -124.0940)],
+    "Munsel Lake Rd": [(44.0000, -124.0950), (44.0100, -124.0900), (44.0200, -124.0880)],
+    "Heceta Beach Rd": [(44.0100, -124.1250), (44.0150, -124.1150), (44.0200, -124.1110)],
+    "Ocean Dunes Dr": [(43.9830, -124.1160), (43.9880, -124.1220)],
+    "Canary Rd": [(43.9450, -124.1150), (43.9400, -124.0950), (43.9300, -124.0800)],
+}
+_PLACES = {
+    "Florence": (43.9826, -124.0998), "Old Town": (43.9665, -124.1030), "Glenada": (43.9560, -124.1070),
+    "Dunes City": (43.9030, -124.1050), "Heceta Beach": (44.0330, -124.1210),
+    "Mapleton": (44.0300, -123.8700), "Cushman": (43.9930, -124.0250), "Pacific Ocean": (43.9700, -124.1560),
+    "Siuslaw River": (43.9750, -124.0700),
+}  # fmt: skip
+
+
+def _geography() -> list[dict[str, Any]]:
+    """The map's features besides the corridors (GeoJSON, with a ``kind``: coast, river, street, place)."""
+
+    def line(points: list[tuple[float, float]]) -> dict[str, Any]:
+        return {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in points]}
+
+    sea = [[lon, lat] for lat, lon in _COAST] + [
+        [-124.25, 43.88],
+        [-124.25, 44.07],
+        [_COAST[0][1], _COAST[0][0]],
+    ]
+    features: list[dict[str, Any]] = [
+        {"type": "Feature", "properties": {"kind": "sea", "name": "Pacific Ocean"},
+         "geometry": {"type": "Polygon", "coordinates": [sea]}},
+        {"type": "Feature", "properties": {"kind": "river", "name": "Siuslaw River"},
+         "geometry": line(_RIVER)},
+    ]  # fmt: skip
+    for name, points in _STREETS.items():
+        features.append(
+            {"type": "Feature", "properties": {"kind": "street", "name": name}, "geometry": line(points)}
+        )
+    for name, (lat, lon) in _PLACES.items():
+        features.append(
+            {"type": "Feature", "properties": {"kind": "place", "name": name},
+             "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+        )  # fmt: skip
+    return features
+
+
 # Corridor ends where visitors enter and leave town.
 _GATEWAYS = [(44.0600, -124.1150), (43.9000, -124.1200), (44.0310, -123.8700)]
 
@@ -280,7 +342,7 @@ def _build_network(n_fixed: int, n_mobile: int) -> _Network:
         features.append(
             {
                 "type": "Feature",
-                "properties": {"name": label, "code": code},
+                "properties": {"name": label, "code": code, "kind": "road", "street": _STREET_NAMES[code]},
                 "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in line]},
             }
         )
@@ -352,7 +414,7 @@ def _build_network(n_fixed: int, n_mobile: int) -> _Network:
         pair_offsets=np.array(offsets, dtype=np.int64),
         pair_cams=np.array(cams, dtype=np.int64),
         pair_dist=np.array(dists),
-        roads={"type": "FeatureCollection", "features": features},
+        roads={"type": "FeatureCollection", "features": features + _geography()},
     )
 
 

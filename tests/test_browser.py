@@ -48,7 +48,7 @@ def test_jupyterlab_login_in_a_browser(page: object, city: Store, tmp_path: Path
 
 def test_voila_login_in_a_browser(page: object, city: Store, tmp_path: Path) -> None:
     with run_server("serve", str(city.url), APPS, tmp_path) as voila:
-        home = voila.url + "/voila/render/home.ipynb"
+        home = voila.url + "/"
         log_in(page, home, "investigator", "not-my-password-2026")
         page.wait_for_selector("text=unknown user or wrong password")  # type: ignore[attr-defined]
 

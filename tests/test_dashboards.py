@@ -32,10 +32,13 @@ TZ = zoneinfo.ZoneInfo("America/Los_Angeles")
 def served(
     demo_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, Store, dict]]:
+    from workbench.basemap import DEMO_FILE, write_generated
+
     tmp = tmp_path_factory.mktemp("dashboards")
     url = copy_of(demo_template, tmp, "city")
     store = Store(url)
     manifest = json.loads(store.get_meta("manifest") or "{}")
+    write_generated(tmp / "data" / DEMO_FILE, json.loads(store.get_meta("roads") or "{}"))  # as `demo` does
     with run_server("serve", str(store.url), APPS, tmp) as server:
         yield server, store, manifest
     store.dispose()
@@ -45,18 +48,25 @@ def served(
 class Dashboard:
     """One logged-in page of a dashboard, recording any request that leaves the server."""
 
-    def __init__(self, browser: Any, server: Server, app: str, user: str) -> None:
+    def __init__(self, browser: Any, server: Server, app: str | None, user: str) -> None:
         self.context = browser.new_context(viewport={"width": 1300, "height": 1300})
         self.page = self.context.new_page()
         self.page.set_default_timeout(60_000)
         self.outside: list[str] = []
+        self.tiles: list[str] = []
         self.page.on(
             "request",
             lambda r: (
                 None if r.url.startswith((server.url, "data:", "blob:")) else self.outside.append(r.url)
             ),
         )
-        self.page.goto(f"{server.url}/voila/render/{app}.ipynb", wait_until="domcontentloaded")
+        self.page.on(
+            "response",
+            lambda r: self.tiles.append(r.url) if "/workbench/tiles/" in r.url and r.status == 200 else None,
+        )
+        # The login page first (a dashboard's address, or the front page's), then the page asked for.
+        where = f"{server.url}/voila/render/{app}.ipynb" if app else f"{server.url}/"
+        self.page.goto(where, wait_until="domcontentloaded")
         self.page.fill("#username", user)
         self.page.fill("#password", DEMO_PASSWORD)
         self.page.click("#login_submit")
@@ -125,8 +135,10 @@ def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, serv
     p.get_by_role("button", name="Common plates").click()
     p.wait_for_selector("text=Common plates:")
     p.wait_for_selector(f"td:has-text('{series['plate']}')")
+    p.wait_for_selector("img.leaflet-tile-loaded")
     d.snap("canvass")
-    assert p.locator("path.leaflet-interactive").count() > 3  # roads, cameras, scenes and reads drawn
+    assert p.locator("path.leaflet-interactive").count() > 3  # cameras, scenes and reads drawn
+    assert d.tiles and all("/workbench/tiles/" in t for t in d.tiles)  # the basemap, from this server
     assert d.outside == []
     entry = last_entries(store, "common")[-1]
     assert (entry.user_name, entry.client, entry.case_number, entry.outcome) == (
@@ -135,6 +147,66 @@ def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, serv
         "26-01234",
         "ok",
     )
+
+
+def test_the_front_page_names_each_dashboard_by_its_purpose(open_dashboard: Any, served: tuple) -> None:
+    server, store, _manifest = served
+    d = open_dashboard(None, "investigator")  # logging in at the server's address
+    p = d.page
+    p.wait_for_selector("#member")
+    body = p.inner_text("body")
+    assert "Logged in as" in body and "investigator" in body
+    for title in ("Canvass a scene", "Identify a partial plate", "Follow a vehicle", "Verify hotlist alerts"):
+        assert title in body
+    assert "Review the audit log" not in body  # not for this role
+    assert ".ipynb" not in body and "Select items" not in body  # no file names
+    assert "26-01234" in p.inner_text("#cases")  # the member's open cases
+    assert "waiting" in p.inner_text("#alerts-line")
+    assert p.locator("#logout").get_attribute("href").endswith("/logout")
+    d.snap("front-page")
+    p.goto(f"{server.url}/voila/tree", wait_until="domcontentloaded")  # Voila's file listing is gone too
+    assert "Canvass a scene" in p.inner_text("body") and ".ipynb" not in p.inner_text("body")
+    p.get_by_text("Canvass a scene").click()
+    p.get_by_role("button", name="Set purpose").wait_for()
+    assert d.outside == []  # login, front page and dashboard: nothing from outside the machine
+    assert last_entries(store, "home")[-1].user_name == "investigator"
+
+
+def test_a_canvass_narrowed_to_a_white_pickup(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    witness = manifest["scenarios"]["partial_plate"]
+    at = dt.datetime.fromisoformat(witness["at"])
+    d = open_dashboard("canvass", "investigator")
+    d.purpose("criminal investigation", "26-03131", "hit and run: white pickup seen at Bay St")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    with store.read() as conn:
+        lat, lon = conn.execute(
+            sa.select(s.Camera.lat, s.Camera.lon).where(s.Camera.name == witness["camera"])
+        ).one()
+    p.fill("input[placeholder='LAT,LON']", f"{lat},{lon}")
+    p.fill(
+        "input[placeholder='2026-11-03T01:00']",
+        local(int((at - dt.timedelta(minutes=30)).timestamp() * 1000)),
+    )
+    p.fill(
+        "input[placeholder='2026-11-03T03:00']",
+        local(int((at + dt.timedelta(minutes=30)).timestamp() * 1000)),
+    )
+    p.get_by_role("button", name="Add scene").click()
+    p.get_by_label("Colour", exact=True).select_option(label="white")
+    p.get_by_label("Body", exact=True).select_option(label="pickup")
+    p.get_by_role("button", name="Canvass").click()
+    p.wait_for_selector("text=Canvass:")
+    p.get_by_role("tab", name="Reads").click()
+    row = p.locator("tr", has_text="white Ford F-150 pickup").filter(has_text=witness["plate"]).first
+    row.wait_for()  # the witnessed pickup, described in words
+    p.wait_for_selector("img.leaflet-tile-loaded")
+    d.snap("canvass-white-pickup")
+    entry = last_entries(store, "canvass")[-1]
+    params = json.loads(entry.params)
+    assert (params["color"], params["body"], entry.case_number) == ("white", "pickup", "26-03131")
+    assert d.outside == []
 
 
 def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None:

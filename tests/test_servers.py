@@ -180,8 +180,8 @@ def test_the_web_login_holds_against_redirects_control_characters_guessing_and_p
             reply = attempt("analyst", DEMO_PASSWORD, hostile)
             assert reply.status_code == 302, (hostile, reply.status_code)
             assert reply.headers["location"] == "/", hostile  # the front page, never another site
-        assert attempt("analyst", DEMO_PASSWORD, "%2Fvoila%2Frender%2Fhome.ipynb").headers["location"] == (
-            "/voila/render/home.ipynb"
+        assert attempt("analyst", DEMO_PASSWORD, "%2Fvoila%2Frender%2Fcanvass.ipynb").headers["location"] == (
+            "/voila/render/canvass.ipynb"
         )
         plain = attempt("analyst", DEMO_PASSWORD).headers["set-cookie"]
         proxied = attempt("analyst", DEMO_PASSWORD, **{"X-Forwarded-Proto": "https"}).headers["set-cookie"]

@@ -157,5 +157,10 @@ def test_bad_configs_are_refused(bad) -> None:
 
 def test_roads_are_geojson(city) -> None:
     assert city.roads["type"] == "FeatureCollection"
-    assert all(f["geometry"]["type"] == "LineString" for f in city.roads["features"])
+    kinds = {f["properties"]["kind"]: f["geometry"]["type"] for f in city.roads["features"]}
+    assert kinds == {"road": "LineString", "street": "LineString", "river": "LineString", "sea": "Polygon",
+                     "place": "Point"}  # fmt: skip
     assert math.isclose(city.roads["features"][0]["geometry"]["coordinates"][0][1], 44.06, abs_tol=0.01)
+    # Every road and street a map labels has a name; the corridors a short one.
+    lines = [f["properties"] for f in city.roads["features"] if f["properties"]["kind"] in ("road", "street")]
+    assert all(p.get("street") or p["kind"] == "street" and p["name"] for p in lines)

@@ -195,11 +195,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(empty: the report carries the workbench's summary of the policy and says so).",
     ),
     Setting(
-        "basemap_url",
+        "basemap",
         "",
-        "Tile URL for dashboard maps, e.g. https://tiles.example.gov/{z}/{x}/{y}.png (an internal tile "
-        "server); "
-        "empty: no tiles, the maps draw the roads and cameras from the database (works offline).",
+        "The department's basemap for the maps: an MBTiles file of raster tiles, or the tile URL of a tile "
+        "server on its own network (http://gis.example.local/{z}/{x}/{y}.png). The workbench server serves "
+        "the tiles to the browser, so nothing is fetched from outside. Empty: the demo's basemap of the "
+        "synthetic city when `workbench demo` made one, else no basemap (the maps draw roads and cameras).",
     ),
     Setting(
         "ocr_engine",
@@ -362,6 +363,28 @@ def local_time(text: str, timezone: str, *, end: bool = False) -> dt.datetime:
             return dt.datetime.max.replace(microsecond=999000, tzinfo=zone)
         return day - dt.timedelta(milliseconds=1)
     return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+def readable_time(value: Any, timezone: str | dt.tzinfo, *, seconds: bool = False) -> str:
+    """A time as people write it, in the department's zone: ``Fri 6 Nov 2026 09:36`` (with ``seconds``,
+    ``09:36:25``). Dates alone read ``Fri 6 Nov 2026``; ISO text is read first; anything else is shown as
+    it is. Exports and ``--json`` keep ISO 8601 — this is for tables and pages people read."""
+    zone = zoneinfo.ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        try:
+            local = value.astimezone(zone) if value.tzinfo else value
+        except (OverflowError, ValueError):
+            return f"{value:%Y-%m-%d %H:%M} UTC"
+        clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+        return f"{local:%a} {local.day} {local:%b %Y} {clock}"
+    if isinstance(value, dt.date):
+        return f"{value:%a} {value.day} {value:%b %Y}"
+    return "" if value is None else str(value)
 
 
 def _is_plain_date(text: str) -> bool:

@@ -422,11 +422,17 @@ class WorkbenchIdentityProvider(IdentityProvider):
 
     def get_handlers(self) -> list[tuple[str, object]]:
         # Given here, not through login_handler_class: Voila sets that to its own password-only page.
+        from .server_pages import handlers
+        from .servers import _RUNTIME
+
+        # The front page replaces Voila's listing of notebook files on the dashboards' server.
+        dashboards = _RUNTIME is not None and _RUNTIME.client.startswith("dash")
         return [
             (r"/login", WorkbenchLoginHandler),
             (r"/logout", WorkbenchLogoutHandler),
             (r"/password", WorkbenchPasswordHandler),
             (r"/mfa", WorkbenchMfaHandler),
+            *handlers(dashboards),
         ]
 
     async def get_user(self, handler: web.RequestHandler) -> User | None:  # type: ignore[override]

@@ -28,6 +28,8 @@ from alpr_lib.errors import ConfigError
 from alpr_lib.store import Store
 
 from . import sandbox
+from .basemap import ROUTE as TILE_ROUTE
+from .basemap import Basemap
 
 __all__ = ["Runtime", "lab_argv", "launch", "runtime", "voila_argv"]
 
@@ -55,6 +57,10 @@ class Runtime:
     protected: bool
     #: Reverse proxies whose X-Forwarded-* headers are believed.
     trusted_proxies: frozenset[str] = frozenset()
+    #: The department's basemap, whose tiles the server serves (None: no basemap).
+    basemap: Basemap | None = None
+    #: The folder of notebooks the server serves (the dashboards, or the Lab's workspace).
+    served: Path | None = None
 
 
 _RUNTIME: Runtime | None = None
@@ -215,6 +221,7 @@ def launch(
     trusted_proxies: frozenset[str] = frozenset(),
     purge_at: dt.time | int | None = None,
     display: dict[str, str] | None = None,
+    basemap: Basemap | None = None,
     tls: tuple[Path, Path] | None = None,
 ) -> None:
     """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
@@ -238,7 +245,10 @@ def launch(
     # The door's socket and the kernels' IPC sockets: a private folder with a short path (a Unix socket's
     # path holds 107 bytes), readable by this account only; kernels see their own parts of it, bound in.
     door_dir = Path(tempfile.mkdtemp(prefix="workbench-"))
-    service = DoorService(store, policy, door_dir / "door.sock", client=audit_client, display=display or {})
+    display = dict(display or {})
+    if basemap is not None:  # the browser asks this server for tiles, never another host
+        display["basemap_url"] = "/" + TILE_ROUTE
+    service = DoorService(store, policy, door_dir / "door.sock", client=audit_client, display=display)
     service.start()
     print(f"The workbench door listens on {service.path}", file=sys.stderr, flush=True)
     if client == "lab":
@@ -255,7 +265,7 @@ def launch(
         kernel_user=kernel_user,
         enabled=protected,
     )
-    _RUNTIME = Runtime(store, policy, audit_client, service, protected, trusted_proxies)
+    _RUNTIME = Runtime(store, policy, audit_client, service, protected, trusted_proxies, basemap, root)
     purger = PurgeScheduler(store, policy, purge_at) if purge_at is not None else None
     if purger is not None:
         purger.start()

@@ -85,6 +85,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.close": frozenset({"supervisor", "admin"}),
     "cases.override": frozenset({"supervisor", "admin"}),
     "cases.list": _ALL,
+    "home": _ALL,
     "cases.list.all": frozenset({"supervisor", "admin"}),
     **DATA_OPERATIONS,
     "info": _ALL,

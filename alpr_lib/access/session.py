@@ -67,7 +67,15 @@ from .operations import OPERATIONS, Context, Operation, audit_params
 from .purpose import Policy, Why, check_why
 from .results import AuditReport, Result, _iso, _now, _window
 from .review import MisuseRules, entries_frame, misuse_flags, search_log
-from .roles import PERMISSIONS, PURPOSE_LIMITS, REVEALS_DATA, ROLES, is_data_operation, may
+from .roles import (
+    DATA_OPERATIONS,
+    PERMISSIONS,
+    PURPOSE_LIMITS,
+    REVEALS_DATA,
+    ROLES,
+    is_data_operation,
+    may,
+)
 
 if TYPE_CHECKING:
     from ..recognition.ocr import Engine
@@ -395,6 +403,41 @@ class AccessSession:
             return granted, 1
 
         result: int = self._admin("cases.override", params, work)
+        return result
+
+    def front_page(self) -> dict[str, Any]:
+        """What the dashboards' front page shows the member: their name, role and training, the open cases
+        they are assigned to, and how many hotlist alerts wait for verification (a count, for the roles
+        that see alerts). Audited as ``home``."""
+        from ..hotlists import alerts_count
+        from ..store import retained
+
+        def work(conn: Connection) -> tuple[dict[str, Any], int]:
+            mine = cases.case_list(conn, member=self.user.id, status="open")
+            waiting = None
+            if self.user.role in DATA_OPERATIONS["alerts.list"]:
+                floor = retained.floor_ms(_now(), self.policy.retention_days)
+                waiting = alerts_count(conn, status="unverified", since_ms=floor)
+            full_name, trained_until = conn.execute(
+                sa.select(
+                    _USERS.c.full_name,
+                    sa.select(sa.func.max(_TRAINING.c.expires_on))
+                    .where(_TRAINING.c.user_id == _USERS.c.id)
+                    .scalar_subquery(),
+                ).where(_USERS.c.id == self.user.id)
+            ).one()
+            page = {
+                "name": self.user.name,
+                "full_name": full_name or "",
+                "role": self.user.role,
+                "trained_until": trained_until,
+                "trained": trained_until is not None and trained_until >= _now().date(),
+                "cases": mine.select("case", "offense", "opened_at").to_dicts(),
+                "unverified_alerts": waiting,
+            }
+            return page, mine.height
+
+        result: dict[str, Any] = self._admin("home", {}, work)
         return result
 
     def cases(self, *, status: str | None = None, everyone: bool = False) -> pl.DataFrame:

@@ -19,9 +19,14 @@ __all__ = ["svg_map"]
 PALETTE = ("#dc2626", "#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 
 
-def _road_lines(roads: dict[str, Any] | None) -> list[list[tuple[float, float]]]:
+def _road_lines(
+    roads: dict[str, Any] | None, kinds: tuple[str | None, ...] = (None, "road")
+) -> list[list[tuple[float, float]]]:
+    """The line strings of the features of these kinds (a feature without a ``kind`` is a road)."""
     lines = []
     for feature in (roads or {}).get("features", []):
+        if (feature.get("properties") or {}).get("kind") not in kinds:
+            continue
         geom = feature.get("geometry") or {}
         parts = (
             [geom.get("coordinates", [])] if geom.get("type") == "LineString" else geom.get("coordinates", [])
@@ -86,9 +91,30 @@ def svg_map(
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
         f'<rect width="{width}" height="{height}" fill="#f8fafc" stroke="#cbd5e1"/>',
     ]
+
+    def points(line: list[tuple[float, float]]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(lon, lat) for lon, lat in line))
+
+    for feature in (roads or {}).get("features", []):  # the sea under everything
+        geom = feature.get("geometry") or {}
+        if (feature.get("properties") or {}).get("kind") == "sea" and geom.get("type") == "Polygon":
+            ring = [(float(lon), float(lat)) for lon, lat, *_ in geom["coordinates"][0]]
+            out.append(f'<polygon points="{points(ring)}" fill="#dbeafe" stroke="none"/>')
+    for line in _road_lines(roads, ("river",)):
+        out.append(f'<polyline points="{points(line)}" fill="none" stroke="#93c5fd" stroke-width="4"/>')
+    for line in _road_lines(roads, ("street",)):
+        out.append(f'<polyline points="{points(line)}" fill="none" stroke="#cbd5e1" stroke-width="1.5"/>')
     for line in _road_lines(roads):
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(lon, lat) for lon, lat in line))
-        out.append(f'<polyline points="{path}" fill="none" stroke="#94a3b8" stroke-width="2"/>')
+        out.append(f'<polyline points="{points(line)}" fill="none" stroke="#94a3b8" stroke-width="2"/>')
+    for feature in (roads or {}).get("features", []):  # place names
+        props, geom = feature.get("properties") or {}, feature.get("geometry") or {}
+        if props.get("kind") == "place" and geom.get("type") == "Point":
+            x, y = xy(*map(float, geom["coordinates"][:2]))
+            if 0 <= x <= width and 0 <= y <= height:
+                out.append(
+                    f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#64748b" font-style="italic">'
+                    f"{html.escape(str(props.get('name', '')))}</text>"
+                )
     if cameras is not None and not cameras.is_empty():
         for name, lat, lon in cameras.select("camera", "lat", "lon").drop_nulls().iter_rows():
             x, y = xy(lon, lat)

@@ -99,10 +99,12 @@ def _launch(
     unprotected: bool,
     tls: tuple[Path, Path] | None = None,
 ) -> None:
+    from ..basemap import open_basemap
     from ..config import purge_schedule
     from ..servers import launch
 
     settings = current_settings()
+    basemap = open_basemap(settings.basemap, settings.data_dir)
     store = open_store(db)
     hidden = [Path(settings.data_dir), Path(settings.key_dir).expanduser()]
     config = os.environ.get("WORKBENCH_CONFIG")
@@ -128,7 +130,8 @@ def _launch(
         kernel_user=settings.kernel_user,
         trusted_proxies=frozenset(p.strip() for p in str(settings.trusted_proxies).split(",") if p.strip()),
         purge_at=purge_schedule(settings.purge_at),
-        display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
+        display={"timezone": settings.timezone},
+        basemap=basemap,
         tls=tls,
     )
 
@@ -244,7 +247,7 @@ def door(socket_path: Path | None, command: tuple[str, ...], db: str | None) -> 
     path = socket_path or folder / "door.sock"  # type: ignore[operator]
     service = DoorService(
         store, door_policy(), path, client="api", allow_password=True,
-        display={"basemap_url": settings.basemap_url, "timezone": settings.timezone},
+        display={"timezone": settings.timezone},
     )  # fmt: skip
     stop = {signal.SIGINT, signal.SIGTERM}
     if not command:  # blocked in every thread (they inherit it), delivered to sigwait: the socket is removed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -124,6 +125,12 @@ def demo(reads: int, seed: int, start: dt.datetime | None, db: str | None, as_js
     password = info.pop("password")
     if password:
         click.echo(f"Demo password for every demo member (shown once): {password}", err=True)
+    roads = store.get_meta("roads")
+    if roads:  # the city's basemap, drawn as the dashboards ask for its tiles
+        from ..basemap import DEMO_FILE, write_generated
+
+        where = Path(current_settings().data_dir) / DEMO_FILE
+        info["basemap"] = str(write_generated(where, json.loads(roads)))
 
     def text() -> None:
         click.echo(

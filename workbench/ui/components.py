@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import math
 import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,10 +24,11 @@ from alpr_lib.access import PURPOSES, Policy, Result
 from alpr_lib.access.client import DoorClient
 from alpr_lib.access.results import retention_note
 from alpr_lib.errors import AlprError
+from alpr_lib.vehicles import BODIES, COLORS, DIRECTIONS, shown_reads
 
-from ..config import local_time
+from ..config import local_time, readable_time
 
-__all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "bar_chart", "message"]
+__all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "VehicleFilter", "bar_chart", "message"]
 
 log = logging.getLogger("workbench.ui")
 
@@ -106,10 +108,9 @@ class Door:
             self.say(f"{what}: done.", "ok")
         return result
 
-    def local(self, when: Any) -> str:
-        if isinstance(when, dt.datetime):
-            return f"{when.astimezone(self.timezone):%Y-%m-%d %H:%M:%S}"
-        return "" if when is None else str(when)
+    def local(self, when: Any, *, seconds: bool = False) -> str:
+        """A time as people write it, in the department's zone (``Fri 6 Nov 2026 09:36``)."""
+        return readable_time(when, self.timezone, seconds=seconds)
 
     def parse_time(self, text: str, *, end: bool = False) -> dt.datetime | None:
         """An ISO time typed in a dashboard (the department's zone unless it has an offset), or None; a plain
@@ -221,6 +222,7 @@ class ResultTable(W.VBox):
         self.show(pl.DataFrame(), empty="No results yet.")
 
     def show(self, frame: pl.DataFrame, empty: str = "Nothing matched.") -> None:
+        frame = shown_reads(frame)  # the vehicle in words, and the reading a read was found by
         cols = [c for c in (self.columns or frame.columns) if c in frame.columns]
         self.frame = frame.select(cols) if cols else frame
         self.empty = empty
@@ -255,13 +257,38 @@ class ResultTable(W.VBox):
         self.where.value = f"rows {start + 1}-{min(start + self.page_size, frame.height)} of {frame.height:,}"
 
     def _cell(self, value: Any) -> str:
-        if isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime | dt.date):
             return self.door.local(value)
         if isinstance(value, float):
             return f"{value:.6g}"
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         return "" if value is None else str(value)
+
+
+class VehicleFilter(W.HBox):
+    """The vehicle a search is narrowed to: colour, body type, make and direction of travel (any by
+    default). :meth:`kwargs` gives the door's arguments for what is chosen."""
+
+    def __init__(self) -> None:
+        any_ = [("any", "")]
+        self.color = W.Dropdown(options=any_ + [(c, c) for c in COLORS], description="Colour",
+                                layout=W.Layout(width="200px"))  # fmt: skip
+        self.body = W.Dropdown(options=any_ + [(b, b) for b in BODIES], description="Body",
+                               layout=W.Layout(width="200px"))  # fmt: skip
+        self.make = W.Text(placeholder="e.g. Ford", description="Make", layout=W.Layout(width="220px"))
+        self.direction = W.Dropdown(options=any_ + [(d, d) for d in DIRECTIONS], description="Heading",
+                                    layout=W.Layout(width="180px"))  # fmt: skip
+        super().__init__([self.color, self.body, self.make, self.direction])
+
+    def kwargs(self) -> dict[str, str]:
+        chosen = {
+            "color": self.color.value,
+            "body": self.body.value,
+            "make": self.make.value.strip(),
+            "direction": self.direction.value,
+        }
+        return {k: v for k, v in chosen.items() if v}
 
 
 class MapView(W.VBox):
@@ -288,22 +315,26 @@ class MapView(W.VBox):
         if not layers:
             return
         self._base_drawn = True
-        if layers["roads"]:
+        if layers["roads"] and not self.door.basemap_url:  # the basemap draws them, with their names
             self.map.add(
                 L.GeoJSON(data=layers["roads"], name="roads", style={"color": "#9ca3af", "weight": 2})
             )
         cams = layers["cameras"].drop_nulls(["lat", "lon"])
         dots = [
             L.CircleMarker(
-                location=(lat, lon), radius=4, color="#374151", fill_opacity=0.8, weight=1, title=name
-            )
+                location=(lat, lon),
+                radius=5,
+                color="#374151",
+                fill_color="#f9fafb",
+                fill_opacity=0.9,
+                weight=2,
+                popup=W.HTML(f"camera <b>{html.escape(str(name))}</b>"),
+            )  # fmt: skip
             for name, lat, lon in cams.select("camera", "lat", "lon").iter_rows()
         ]
         self.map.add(L.LayerGroup(layers=dots, name="cameras"))
         if cams.height:
-            self.map.fit_bounds(
-                [[cams["lat"].min(), cams["lon"].min()], [cams["lat"].max(), cams["lon"].max()]]  # type: ignore[list-item]
-            )
+            self._fit(list(cams.select("lat", "lon").iter_rows()), margin_m=300)
         self.map.add(self.results)
         self.map.add(self.marks)
 
@@ -324,6 +355,28 @@ class MapView(W.VBox):
             layers.append(marker)
         for layer in layers:
             self.results.add(layer)
+        self._fit(points)
+
+    def _fit(self, points: Sequence[tuple[float, float]], margin_m: float = 150.0) -> None:
+        """Bring the places into view, close enough to read the street names when they are near: the centre
+        and zoom computed here (ipyleaflet's own fit_bounds zooms step by step and can overshoot)."""
+        if not points:
+            return
+        lats, lons = [p[0] for p in points], [p[1] for p in points]
+        mid = (min(lats) + max(lats)) / 2
+        pad_lat = margin_m / 111_320
+        pad_lon = margin_m / (111_320 * max(0.2, math.cos(math.radians(mid))))
+        south, north = min(lats) - pad_lat, max(lats) + pad_lat
+        west, east = min(lons) - pad_lon, max(lons) + pad_lon
+
+        def mercator(lat: float) -> float:
+            return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+        width, height = 900, int(str(self.map.layout.height or "460px").removesuffix("px") or 460)
+        zoom_x = math.log2(width * 360 / (256 * max(east - west, 1e-6)))
+        zoom_y = math.log2(height * 2 * math.pi / (256 * max(mercator(north) - mercator(south), 1e-9)))
+        self.map.center = ((south + north) / 2, (west + east) / 2)
+        self.map.zoom = max(9, min(17, math.floor(min(zoom_x, zoom_y))))
 
     def show_scenes(self, scenes: Sequence[tuple[float, float, float]]) -> None:
         self.draw_base()
@@ -335,6 +388,15 @@ class MapView(W.VBox):
                 )
             )
             self.marks.add(L.CircleMarker(location=(lat, lon), radius=3, color="#f59e0b", title=f"scene {i}"))
+        reach = [
+            (
+                lat + dy * radius / 111_320,
+                lon + dx * radius / (111_320 * max(0.2, math.cos(math.radians(lat)))),
+            )
+            for lat, lon, radius in scenes
+            for dy, dx in ((-1, -1), (1, 1))
+        ]
+        self._fit(reach, margin_m=50)
 
     def on_click(self, callback: Callable[[float, float], None]) -> None:
         def handle(**event: Any) -> None:

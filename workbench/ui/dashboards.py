@@ -15,7 +15,7 @@ from alpr_lib.analytics import Scene
 from alpr_lib.errors import AlprError, InvalidInput
 from alpr_lib.plates import UNSURE_BELOW, unsure_characters
 
-from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
+from .components import Door, MapView, PurposeBar, ResultTable, VehicleFilter, bar_chart, message
 
 __all__ = ["alerts", "audit_review", "canvass", "partial_plate", "timeline"]
 
@@ -73,8 +73,11 @@ def canvass() -> W.Widget:
         value=2, min=1, max=20, description="Seen at ≥", layout=W.Layout(width="160px")
     )
     common = W.Button(description="Common plates", button_style="info")
+    vehicle = VehicleFilter()
     plates = ResultTable(door, ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"))
-    reads = ResultTable(door, ("scene", "ts", "plate", "state", "camera", "distance_m", "confidence"))
+    reads = ResultTable(
+        door, ("scene", "ts", "plate", "state", "vehicle", "camera", "distance_m", "confidence")
+    )
 
     def refresh() -> None:
         if not scenes:
@@ -119,7 +122,7 @@ def canvass() -> W.Widget:
             if bar.ready:
                 door.say("Add at least one scene first.", "error")
             return
-        result = door.run("Canvass", lambda s: s.canvass(scenes))
+        result = door.run("Canvass", lambda s: s.canvass(scenes, **vehicle.kwargs()))
         if result is not None:
             reads.show(result.frame)
             plates.show(result.plates)
@@ -130,7 +133,10 @@ def canvass() -> W.Widget:
             if bar.ready:
                 door.say("Add the scenes first.", "error")
             return
-        result = door.run("Common plates", lambda s: s.common_plates(scenes, min_scenes=min_scenes.value))
+        result = door.run(
+            "Common plates",
+            lambda s: s.common_plates(scenes, min_scenes=min_scenes.value, **vehicle.kwargs()),
+        )
         if result is not None:
             plates.show(result.frame, empty="No plate was seen at that many scenes.")
             reads.show(result.reads)
@@ -151,6 +157,7 @@ def canvass() -> W.Widget:
             W.HBox([place, radius, add, clear]),
             W.HBox([since, until]),
             listing,
+            vehicle,
             W.HBox([run, min_scenes, common]),
             door.status,
             mapview,
@@ -174,8 +181,9 @@ def partial_plate() -> W.Widget:
     until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
     near = W.Text(placeholder="LAT,LON,METRES", description="Near", layout=W.Layout(width="300px"))
     search = W.Button(description="Search", button_style="primary")
+    vehicle = VehicleFilter()
     plates = ResultTable(door, ("plate", "state", "distance", "why", "reads", "last_seen"))
-    reads = ResultTable(door, ("ts", "plate", "state", "camera", "confidence", "why"))
+    reads = ResultTable(door, ("ts", "plate", "state", "vehicle", "camera", "confidence", "why", "reading"))
     chosen = W.Dropdown(description="Timeline of", options=[])
     open_timeline = W.Button(description="Open timeline")
     timeline_box = W.VBox()
@@ -189,7 +197,7 @@ def partial_plate() -> W.Widget:
             door.say("Times are ISO 8601, e.g. 2026-11-03T01:00.", "error")
             return
         st = state.value.strip() or None
-        area: dict[str, Any] = {}
+        area: dict[str, Any] = vehicle.kwargs()
         if near.value.strip():
             try:
                 lat, lon, metres = (validate.finite(x, "the area") for x in near.value.split(","))
@@ -234,6 +242,7 @@ def partial_plate() -> W.Widget:
             W.HTML(PATTERN_HELP),
             W.HBox([pattern, fuzzy, edits]),
             W.HBox([state, since, until]),
+            vehicle,
             W.HBox([near, search]),
             door.status,
             tabs,
@@ -266,7 +275,7 @@ def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
         door, ("place", "reads", "days", "night_share", "cameras", "first_seen", "last_seen")
     )
     places.show(result.places, empty="No sightings.")
-    sightings = ResultTable(door, ("ts", "camera", "place", "step_m", "kmh", "confidence"))
+    sightings = ResultTable(door, ("ts", "camera", "place", "vehicle", "step_m", "kmh", "confidence"))
     sightings.show(result.frame, empty="No sightings.")
     partners = ResultTable(door, ("plate", "state", "times", "cameras", "mean_lag_s", "first_together"))
     find = W.Button(description="Find convoy partners")
@@ -279,8 +288,8 @@ def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
     find.on_click(do_convoy)
     facts = (
         f"{summary.get('reads', 0)} sightings at {summary.get('places', 0)} places; first "
-        f"{html.escape(str(summary.get('first_seen', '')))}, "
-        f"last {html.escape(str(summary.get('last_seen', '')))}; "
+        f"{html.escape(door.local(summary.get('first_seen')))}, "
+        f"last {html.escape(door.local(summary.get('last_seen')))}; "
         f"usually seen at {', '.join(f'{h:02d}h' for h in summary.get('usual_hours', []))}."
     )
     return W.VBox(
@@ -386,6 +395,11 @@ def alerts() -> W.Widget:
             detail.value = ""
             return
         warn = []
+        if r["match"] == "alternative":
+            warn.append(
+                "the listed plate is not the camera's reading but one of its other readings "
+                f"({html.escape(r['detail'] or '')})"
+            )
         if r["match"] == "ocr":
             warn.append(
                 f"the plate matched only with look-alike characters ({html.escape(r['detail'] or '')})"
@@ -411,8 +425,10 @@ def alerts() -> W.Widget:
         detail.value = (
             f"<p><b>Read</b> {_marked(plate, unsure)} "
             f"{html.escape(str(r['read_state'] or ''))} at "
-            f"{html.escape(str(r['camera']))}, {door.local(r['ts'])}, confidence {r['confidence']}<br>"
-            f"<b>Hotlist</b> {html.escape(str(r['hotlist']))}: {html.escape(str(r['listed_plate']))} "
+            f"{html.escape(str(r['camera']))}, {door.local(r['ts'], seconds=True)}, "
+            f"confidence {r['confidence']}<br>"
+            + (f"<b>Other readings</b> {html.escape(r['alternatives'])}<br>" if r.get("alternatives") else "")
+            + f"<b>Hotlist</b> {html.escape(str(r['hotlist']))}: {html.escape(str(r['listed_plate']))} "
             f"{html.escape(str(r['listed_state'] or 'any state'))} — {html.escape(str(r['kind']))}<br>"
             f"<b>Status</b> {html.escape(r['status'])}"
             f"{' — actionable' if r['actionable'] else ' — not actionable'}</p>" + caution
