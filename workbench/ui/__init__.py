@@ -6,7 +6,7 @@ Every dashboard in ``voila_apps/`` is a notebook of one line over these: ``ui.ca
 
 from .components import Door, MapView, PurposeBar, ResultTable, bar_chart, message
 from .dashboards import alerts, audit_review, canvass, partial_plate, timeline
-from .static import StaticMap, static_map
+from .static import StaticMap, readable, static_map
 
 __all__ = [
     "Door",
@@ -20,6 +20,7 @@ __all__ = [
     "canvass",
     "message",
     "partial_plate",
+    "readable",
     "static_map",
     "timeline",
 ]

@@ -14,7 +14,7 @@ import polars as pl
 from alpr_lib.access.client import DoorClient
 from alpr_lib.analytics.svgmap import svg_map
 
-__all__ = ["StaticMap", "static_map"]
+__all__ = ["StaticMap", "readable", "static_map"]
 
 
 class StaticMap:
@@ -58,4 +58,21 @@ def static_map(
             width=width,
             height=height,
         )
+    )
+
+
+def readable(
+    frame: pl.DataFrame, session: DoorClient | None = None, *, timezone: str | None = None
+) -> pl.DataFrame:
+    """A frame as people read it: its times in the department's zone (the session's policy, or
+    ``timezone``), written ``Fri 6 Nov 2026 09:36``. For showing, never for computing: keep the result's own
+    frame for that (exports and ``--json`` keep ISO 8601)."""
+    zone = timezone or (session.policy.timezone if session is not None else "UTC")
+    times = [name for name, kind in frame.schema.items() if isinstance(kind, pl.Datetime)]
+    utc = [
+        pl.col(n).dt.replace_time_zone("UTC") if frame.schema[n].time_zone is None else pl.col(n)  # type: ignore[attr-defined]
+        for n in times
+    ]
+    return frame.with_columns(utc).with_columns(
+        pl.col(n).dt.convert_time_zone(zone).dt.strftime("%a %-d %b %Y %H:%M") for n in times
     )
