@@ -4,6 +4,7 @@ action on the audit log."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -206,6 +207,13 @@ def test_a_canvass_narrowed_to_a_white_pickup(open_dashboard: Any, served: tuple
     entry = last_entries(store, "canvass")[-1]
     params = json.loads(entry.params)
     assert (params["color"], params["body"], entry.case_number) == ("white", "pickup", "26-03131")
+    p.get_by_role("button", name="Export KML").click()  # the reads, for the case file and GIS
+    p.wait_for_selector("a:has-text('Save canvass-')")
+    href = p.locator("a:has-text('Save canvass-')").get_attribute("href")
+    assert href.startswith("data:application/vnd.google-earth.kml+xml;base64,")
+    assert witness["plate"].encode() in base64.b64decode(href.split(",", 1)[1])
+    exported = json.loads(last_entries(store, "export.reads")[-1].params)
+    assert (exported["search"], exported["format"], exported["query"]["color"]) == ("canvass", "kml", "white")
     assert d.outside == []
 
 

@@ -87,6 +87,7 @@ def test_public_api_is_what_all_lists() -> None:
         "keys",
         "vehicles",
         "vendors",
+        "exports",
     }
     assert public - modules == set(alpr_lib.__all__)
     for name in alpr_lib.__all__:

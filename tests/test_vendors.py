@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import shutil
 from pathlib import Path
@@ -371,3 +372,79 @@ def test_the_command_line_imports_each_format_and_searches_by_description(
     refused = run("search", "vehicle", "--color", "plaid", *why, "--user", "investigator", "--db", db,
                   env=env, ok=False)  # fmt: skip
     assert refused.exit_code == 1 and "color is one of" in refused.stderr
+
+
+# -- exports for GIS and evidence tools -----------------------------------------------------------------
+
+
+def test_a_searchs_reads_leave_as_csv_geojson_and_kml(described: AccessSession, admin_store: Store) -> None:
+    import xml.etree.ElementTree as ET
+
+    query = {"pattern": "8BCD1*", "color": "white"}
+    as_csv = described.export_reads("search_partial", query, format="csv", file="pickup.csv")
+    table = list(csv.DictReader(io.StringIO(as_csv.data.decode())))
+    assert {r["plate"] for r in table} == {"8BCD120", "8BCD12O"} and as_csv.count == len(table) == 2
+    assert table[0]["ts"].endswith("+00:00") and table[0]["color"] == "white"  # ISO 8601, UTC
+    geo = json.loads(described.export_reads("search_partial", query, format="geojson", file="p.geojson").data)
+    point = geo["features"][0]
+    assert point["geometry"] == {"type": "Point", "coordinates": [-124.1, 44.0]}
+    assert point["properties"]["body"] == "pickup" and "lat" not in point["properties"]
+    kml = ET.fromstring(described.export_reads("search_partial", query, format="kml", file="p.kml").data)
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    marks = kml.findall(".//k:Placemark", ns)
+    assert len(marks) == 2 and marks[0].find("k:Point/k:coordinates", ns).text == "-124.1,44.0"
+    assert marks[0].find("k:TimeStamp/k:when", ns).text.endswith("+00:00")
+    # Each file is a copy of the case's data, as a release package is; each export is audited with its search.
+    copies = described.copies()
+    mine = copies.filter(pl.col("kind") == "export")
+    assert mine.height == 3 and set(mine["case"]) == {"26-01234"} and set(mine["path"]) >= {"pickup.csv"}
+    with admin_store.read() as conn:
+        entry = conn.execute(
+            sa.select(s.AuditEntry.__table__).where(s.AuditEntry.operation == "export.reads")
+        ).first()
+    params = json.loads(entry.params)
+    assert (params["search"], params["query"]["pattern"], params["format"]) == (
+        "search_partial",
+        "8BCD1*",
+        "csv",
+    )
+    assert entry.case_number == "26-01234" and entry.result_count == 2
+    with pytest.raises(InvalidInput, match="only a search"):
+        described.export_reads("verify_alert", {"alert_id": 1}, format="csv")
+    with pytest.raises(InvalidInput, match="format is one of"):
+        described.export_reads("search_plate", {"plate": "8BCD120"}, format="xlsx")
+    with pytest.raises(InvalidInput, match="not the arguments"):
+        described.export_reads("search_plate", {"licence": "8BCD120"}, format="csv")
+
+
+def test_the_command_line_exports_to_a_new_private_file(
+    run, city: Store, tmp_path: Path, manifest: dict
+) -> None:
+    db = city.url.render_as_string(hide_password=False)
+    env = {"WORKBENCH_PASSWORD": DEMO_PASSWORD}
+    planted = manifest["scenarios"]["partial_plate"]
+    why = ["--purpose", "investigation", "--case", "26-01234", "--reason", "witness: white pickup"]
+    target = tmp_path / "pickups.kml"
+    args = [
+        "search",
+        "partial",
+        planted["pattern"],
+        "--color",
+        "white",
+        *why,
+        "--user",
+        "investigator",
+        "--db",
+        db,
+    ]
+    out = run(*args, "--export", str(target), env=env)
+    assert "written to" in out.stdout and target.stat().st_mode & 0o777 == 0o600
+    assert planted["plate"] in target.read_text()
+    again = run(*args, "--export", str(target), env=env, ok=False)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    odd = run(*args, "--export", str(tmp_path / "pickups.xlsx"), env=env, ok=False)
+    assert odd.exit_code == 1 and ".csv, .geojson or .kml" in odd.stderr
+    trainee = run(
+        *args[:-4], "--user", "trainee", "--db", db, "--export", str(tmp_path / "t.csv"), env=env, ok=False
+    )
+    assert trainee.exit_code == 1 and "training" in trainee.stderr and not (tmp_path / "t.csv").exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from ..analytics import common_plates as find_common_plates
 from ..analytics import timeline as movement_timeline
 from ..analytics.canvass import cameras_near, canvass_all, scene_summary
 from ..errors import InvalidInput
+from ..exports import EXPORT_FORMATS, encode
 from ..hotlists import alerts_count, alerts_frame
 from ..hotlists import verify_alert as record_verification
 from ..matching import compile_pattern
@@ -58,6 +60,7 @@ from .results import (
     CommonPlatesResult,
     ConvoyResult,
     CropResult,
+    ExportResult,
     PlatesResult,
     ReleaseResult,
     Result,
@@ -489,6 +492,57 @@ def release(
     return ReleaseResult(frame, UNAUDITED, "export", False, hidden, package=str(dest), manifest_sha256=digest)
 
 
+#: The searches whose reads may leave as a file, and which of their frames holds the reads.
+EXPORTABLE: dict[str, str] = {
+    "search_plate": "frame",
+    "search_partial": "frame",
+    "search_fuzzy": "frame",
+    "search_vehicle": "frame",
+    "canvass": "frame",
+    "common_plates": "reads",
+    "timeline": "frame",
+}
+
+
+def export_reads(
+    conn: Connection,
+    ctx: Context,
+    search: str,
+    query: Mapping[str, Any],
+    *,
+    format: str = "csv",
+    file: str = "",
+) -> ExportResult:
+    """The reads a search finds — ``search`` one of :data:`EXPORTABLE`, ``query`` its arguments by name
+    (``{"pattern": "7?B*", "color": "white"}``) — as a CSV, GeoJSON or KML file for GIS and evidence tools
+    (``data``). The search runs under this export's gate and audit entry, with the same retention; the file
+    is recorded as a copy of the case's data (``file``, its name; its hash; what it holds), held while the case is
+    open and listed for destruction after, as a release package is."""
+    if search not in EXPORTABLE:
+        raise InvalidInput(f"only a search's reads are exported: one of {', '.join(EXPORTABLE)}")
+    if format not in EXPORT_FORMATS:
+        raise InvalidInput(f"an export's format is one of {', '.join(EXPORT_FORMATS)}")
+    if not isinstance(query, Mapping) or "query" in query:
+        raise InvalidInput("give the search's arguments by name")
+    label = validate.printable(str(file or f"reads.{format}")).strip()[:200] or f"reads.{format}"
+    try:
+        found = OPERATIONS[search].run(conn, ctx, **query)
+    except TypeError:
+        raise InvalidInput(f"those are not the arguments of {search}") from None
+    frame = getattr(found, EXPORTABLE[search])
+    data = encode(frame, format, title=f"ALPR reads: {label}")
+    case = ctx.why.case if ctx.why and ctx.why.case else "(no case)"
+    copy_id = custody.record_copy(
+        conn, kind="export", case_id=ensure_case(conn, case), path=label,
+        sha256=hashlib.sha256(data).hexdigest(), holds=f"{frame.height} reads ({format})",
+        made_by=ctx.user.name, now=_now(),
+    )  # fmt: skip
+    return ExportResult(
+        frame, UNAUDITED, "export.reads", found.truncated, found.past_retention,
+        data=data, format=format, copy_id=copy_id,
+    )  # fmt: skip
+
+
 def alerts(
     conn: Connection,
     ctx: Context,
@@ -887,6 +941,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation("release", "export", release),
         Operation("alerts", "alerts.list", alerts),
         Operation("verify_alert", "alerts.verify", verify_alert),
+        Operation("export_reads", "export.reads", export_reads),
     )
 }
 
@@ -913,4 +968,6 @@ def _audit_value(value: Any) -> Any:
         return value.name
     if isinstance(value, list | tuple):
         return [_audit_value(v) for v in value]
+    if isinstance(value, Mapping):  # an export's search arguments
+        return {str(k): _audit_value(v) for k, v in value.items()}
     return value

@@ -19,6 +19,7 @@ __all__ = [
     "CommonPlatesResult",
     "ConvoyResult",
     "CropResult",
+    "ExportResult",
     "PlatesResult",
     "ReleaseResult",
     "Result",
@@ -152,6 +153,16 @@ class ReleaseResult(Result):
 
 
 @dataclass(frozen=True)
+class ExportResult(Result):
+    """The reads a search found (the frame) as an export file's bytes (``data``, in ``format``: csv,
+    geojson or kml), recorded as copy ``copy_id`` of the case's data."""
+
+    data: bytes = b""
+    format: str = ""
+    copy_id: int = 0
+
+
+@dataclass(frozen=True)
 class AuditReport(Result):
     """Audit entries (the frame) and the misuse ``flags`` judged on them; ``checkpoint``: the chain's head
     before the report's own entry (a filed report is a checkpoint kept outside the database)."""
@@ -167,7 +178,7 @@ class AuditReport(Result):
 #: Every kind of result an operation returns (the door's client receives exactly these).
 RESULT_TYPES: tuple[type[Result], ...] = (
     Result, PlatesResult, CanvassResult, CommonPlatesResult, TimelineResult, ConvoyResult, CropResult,
-    ReleaseResult, AuditReport,
+    ReleaseResult, ExportResult, AuditReport,
 )  # fmt: skip
 
 

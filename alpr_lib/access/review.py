@@ -335,6 +335,7 @@ _SEARCH_TYPES = {
     "alerts.verify": "Hit verification",
     "crop": "Plate image",
     "export": "Release",
+    "export.reads": "Export of reads",
 }
 _PLATE_KEYS = ("plate", "pattern")
 
@@ -363,6 +364,8 @@ def search_log(
     rows = []
     for r in searches.sort("id").iter_rows(named=True):
         params = json.loads(r["params"] or "{}")
+        if isinstance(params.get("query"), dict):  # an export: the search it ran, its arguments beside
+            params = {**{k: v for k, v in params.items() if k != "query"}, **params["query"]}
         plate = next((str(params[k]) for k in _PLATE_KEYS if params.get(k)), "")
         filters = {k: v for k, v in params.items() if k not in _PLATE_KEYS and v not in (None, [], "")}
         member = r["user_name"] or ""

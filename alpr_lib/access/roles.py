@@ -31,6 +31,7 @@ DATA_OPERATIONS: dict[str, frozenset[str]] = {
     "alerts.verify": frozenset({"admin", "analyst", "investigator"}),
     "crop": _DATA_ROLES | {"supervisor"},
     "export": frozenset({"admin", "investigator"}),
+    "export.reads": _DATA_ROLES,
 }
 
 #: Roles that reach data only under some purposes: trainers teach on the synthetic city.

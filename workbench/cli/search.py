@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,63 @@ def vehicle_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def export_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--export",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the reads to a new file for GIS and evidence tools, by its ending: .csv, .geojson or "
+        ".kml (recorded as a copy of the case's data).",
+    )(fn)
+
+
+_EXPORT_ENDINGS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".kml": "kml"}
+
+
+def _deliver(
+    session: Any,
+    why: dict[str, Any],
+    as_json: bool,
+    search: str,
+    query: dict[str, Any],
+    export: Path | None,
+    show: Callable[[Any], None],
+) -> None:
+    """Run ``search`` and print its result — or, with ``export``, write its reads to that new file (the door
+    records the copy) and say so."""
+    limit = query.pop("limit", None)
+    if export is None:
+        show(getattr(session, search)(**query, **why, **({"limit": limit} if limit else {})))
+        return
+    fmt = _EXPORT_ENDINGS.get(export.suffix.lower())
+    if fmt is None:
+        raise InvalidInput("--export names a file ending in .csv, .geojson or .kml")
+    if os.path.lexists(export):
+        raise InvalidInput(f"{export} already exists; --export writes a new file")
+    result = session.export_reads(
+        search, query, format=fmt, file=export.name, **why, **({"limit": limit} if limit else {})
+    )
+    try:
+        fd = os.open(export, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create {export}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(result.data)
+    data = {"audit_id": result.audit_id, "count": result.count, "file": str(export), "format": fmt,
+            "copy_id": result.copy_id, "truncated": result.truncated}  # fmt: skip
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"{result.count:,} reads written to {export} ({fmt.upper()}); recorded as copy {result.copy_id} "
+            f"of the case's data, audit entry {result.audit_id}."
+            + (" Capped: narrow the search or raise --limit." if result.truncated else "")
+        ),
+    )
+
+
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = export_option(fn)
     fn = vehicle_options(fn)
     fn = click.option(
         "--min-confidence", type=NUMBER, default=None, help="Only reads at least this confident (0-1)."
@@ -96,7 +153,9 @@ def search_plate(plate: str, **kw: Any) -> None:
     """
     session, why, as_json = door_session(kw)
     _filters(kw)
-    print_result(session.search_plate(plate, **kw, **why), as_json, READ_COLUMNS)
+    export = kw.pop("export")
+    show = lambda result: print_result(result, as_json, READ_COLUMNS)  # noqa: E731
+    _deliver(session, why, as_json, "search_plate", {"plate": plate, **kw}, export, show)
 
 
 @search.command("partial")
@@ -113,7 +172,9 @@ def search_partial(pattern: str, **kw: Any) -> None:
     """
     session, why, as_json = door_session(kw)
     _filters(kw)
-    print_result(session.search_partial(pattern, **kw, **why), as_json, READ_COLUMNS, ("plates",))
+    export = kw.pop("export")
+    show = lambda result: print_result(result, as_json, READ_COLUMNS, ("plates",))  # noqa: E731
+    _deliver(session, why, as_json, "search_partial", {"pattern": pattern, **kw}, export, show)
 
 
 @search.command("fuzzy")
@@ -137,18 +198,17 @@ def search_fuzzy(plate: str, **kw: Any) -> None:
     """
     session, why, as_json = door_session(kw)
     _filters(kw)
-    print_result(
-        session.search_fuzzy(plate, **kw, **why),
-        as_json,
-        ("ts", "plate", "state", "distance", "why", "camera", "confidence", "vehicle", "reading"),
-        ("plates",),
-    )
+    export = kw.pop("export")
+    columns = ("ts", "plate", "state", "distance", "why", "camera", "confidence", "vehicle", "reading")
+    show = lambda result: print_result(result, as_json, columns, ("plates",))  # noqa: E731
+    _deliver(session, why, as_json, "search_fuzzy", {"plate": plate, **kw}, export, show)
 
 
 @search.command("vehicle")
 @click.option("--near", metavar="LAT,LON,M", default=None, help="Only reads within M metres of LAT,LON.")
 @click.option("--camera", "cameras", multiple=True, metavar="NAME", help="Only these cameras (repeatable).")
 @vehicle_options
+@export_option
 @data_options(state=False)
 def search_vehicle(**kw: Any) -> None:
     """Reads of vehicles that fit a description, with no plate: at least a colour, body type, make or model.
@@ -161,7 +221,9 @@ def search_vehicle(**kw: Any) -> None:
     """
     session, why, as_json = door_session(kw)
     _filters(kw)
-    print_result(session.search_vehicle(**kw, **why), as_json, READ_COLUMNS)
+    export = kw.pop("export")
+    show = lambda result: print_result(result, as_json, READ_COLUMNS)  # noqa: E731
+    _deliver(session, why, as_json, "search_vehicle", kw, export, show)
 
 
 def _scene(
@@ -175,6 +237,7 @@ def _scene(
 @click.option("--at", "places", multiple=True, required=True, metavar="LAT,LON", help="A scene (repeatable).")
 @click.option("--radius", type=NUMBER, default=500, show_default=True, help="Metres around each scene.")
 @vehicle_options
+@export_option
 @data_options(state=False)
 def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     """Reads near one or several scenes in a time window: the reads, per-plate counts and per-scene summaries.
@@ -187,13 +250,10 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     session, why, as_json = door_session(kw)
     since, until = kw.pop("since"), kw.pop("until")
     scenes = [_scene(*parse_floats(p, 2, "--at"), radius, since, until) for p in places]
-    result = session.canvass(scenes, **kw, **why)
-    print_result(
-        result,
-        as_json,
-        ("scene", "ts", "plate", "state", "camera", "distance_m", "vehicle"),
-        ("plates", "scenes"),
-    )
+    export = kw.pop("export")
+    columns = ("scene", "ts", "plate", "state", "camera", "distance_m", "vehicle")
+    show = lambda result: print_result(result, as_json, columns, ("plates", "scenes"))  # noqa: E731
+    _deliver(session, why, as_json, "canvass", {"scenes": scenes, **kw}, export, show)
 
 
 @main.command("common")
@@ -214,6 +274,7 @@ def canvass_cmd(places: tuple[str, ...], radius: float, **kw: Any) -> None:
     help="Seen near at least K scenes.",
 )
 @vehicle_options
+@export_option
 @data_options(window=False, state=False)
 def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
     """Plates seen near at least --min of the scenes, each scene with its own place, radius and window.
@@ -235,13 +296,11 @@ def common_cmd(scenes: tuple[str, ...], min_scenes: int, **kw: Any) -> None:
             )
         lat, lon, radius = parse_floats(",".join(parts[:3]), 3, "--scene")
         parsed.append(_scene(lat, lon, radius, parse_when(parts[3]), parse_when(parts[4], end=True)))
-    result = session.common_plates(parsed, min_scenes=min_scenes, **kw, **why)
-    print_result(
-        result,
-        as_json,
-        ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"),
-        ("reads", "scenes"),
-    )
+    export = kw.pop("export")
+    columns = ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen")
+    show = lambda result: print_result(result, as_json, columns, ("reads", "scenes"))  # noqa: E731
+    query = {"scenes": parsed, "min_scenes": min_scenes, **kw}
+    _deliver(session, why, as_json, "common_plates", query, export, show)
 
 
 @main.command("timeline")

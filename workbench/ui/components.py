@@ -7,6 +7,7 @@ tracebacks.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import logging
@@ -24,11 +25,21 @@ from alpr_lib.access import PURPOSES, Policy, Result
 from alpr_lib.access.client import DoorClient
 from alpr_lib.access.results import retention_note
 from alpr_lib.errors import AlprError
+from alpr_lib.exports import EXPORT_FORMATS
 from alpr_lib.vehicles import BODIES, COLORS, DIRECTIONS, shown_reads
 
 from ..config import local_time, readable_time
 
-__all__ = ["Door", "MapView", "PurposeBar", "ResultTable", "VehicleFilter", "bar_chart", "message"]
+__all__ = [
+    "Door",
+    "ExportBar",
+    "MapView",
+    "PurposeBar",
+    "ResultTable",
+    "VehicleFilter",
+    "bar_chart",
+    "message",
+]
 
 log = logging.getLogger("workbench.ui")
 
@@ -264,6 +275,42 @@ class ResultTable(W.VBox):
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         return "" if value is None else str(value)
+
+
+class ExportBar(W.HBox):
+    """Download the last search's reads as CSV, GeoJSON or KML: each file an audited export, recorded as a
+    copy of the case's data, handed to the browser as a download (nothing leaves for another host)."""
+
+    def __init__(self, door: Door) -> None:
+        self.door = door
+        self.query: tuple[str, dict[str, Any]] | None = None
+        self.link = W.HTML()
+        buttons = []
+        for fmt in EXPORT_FORMATS:
+            button = W.Button(description=f"Export {fmt.upper()}", layout=W.Layout(width="140px"))
+            button.on_click(lambda _b, f=fmt: self._export(f))
+            buttons.append(button)
+        super().__init__([*buttons, self.link])
+
+    def remember(self, search: str, query: dict[str, Any]) -> None:
+        """The search the buttons export (the one just shown)."""
+        self.query = (search, dict(query))
+        self.link.value = ""
+
+    def _export(self, fmt: str) -> None:
+        if self.query is None:
+            self.door.say("Search first; the export holds the reads the search finds.", "error")
+            return
+        search, query = self.query
+        name = f"{search.replace('_', '-')}-{dt.datetime.now(self.door.timezone):%Y%m%d-%H%M}.{fmt}"
+        done = self.door.run("Export", lambda s: s.export_reads(search, query, format=fmt, file=name))
+        if done is None:
+            return
+        payload = base64.b64encode(done.data).decode()
+        self.link.value = (
+            f'<a download="{html.escape(name)}" href="data:{EXPORT_FORMATS[fmt]};base64,{payload}">'
+            f"Save {html.escape(name)}</a> ({done.count:,} reads; copy {done.copy_id} of the case's data)"
+        )
 
 
 class VehicleFilter(W.HBox):

@@ -15,7 +15,16 @@ from alpr_lib.analytics import Scene
 from alpr_lib.errors import AlprError, InvalidInput
 from alpr_lib.plates import UNSURE_BELOW, unsure_characters
 
-from .components import Door, MapView, PurposeBar, ResultTable, VehicleFilter, bar_chart, message
+from .components import (
+    Door,
+    ExportBar,
+    MapView,
+    PurposeBar,
+    ResultTable,
+    VehicleFilter,
+    bar_chart,
+    message,
+)
 
 __all__ = ["alerts", "audit_review", "canvass", "partial_plate", "timeline"]
 
@@ -74,6 +83,7 @@ def canvass() -> W.Widget:
     )
     common = W.Button(description="Common plates", button_style="info")
     vehicle = VehicleFilter()
+    exports = ExportBar(door)
     plates = ResultTable(door, ("plate", "state", "n_scenes", "scenes", "reads", "first_seen", "last_seen"))
     reads = ResultTable(
         door, ("scene", "ts", "plate", "state", "vehicle", "camera", "distance_m", "confidence")
@@ -123,6 +133,7 @@ def canvass() -> W.Widget:
                 door.say("Add at least one scene first.", "error")
             return
         result = door.run("Canvass", lambda s: s.canvass(scenes, **vehicle.kwargs()))
+        exports.remember("canvass", {"scenes": list(scenes), **vehicle.kwargs()})
         if result is not None:
             reads.show(result.frame)
             plates.show(result.plates)
@@ -136,6 +147,9 @@ def canvass() -> W.Widget:
         result = door.run(
             "Common plates",
             lambda s: s.common_plates(scenes, min_scenes=min_scenes.value, **vehicle.kwargs()),
+        )
+        exports.remember(
+            "common_plates", {"scenes": list(scenes), "min_scenes": min_scenes.value, **vehicle.kwargs()}
         )
         if result is not None:
             plates.show(result.frame, empty="No plate was seen at that many scenes.")
@@ -162,6 +176,7 @@ def canvass() -> W.Widget:
             door.status,
             mapview,
             tabs,
+            exports,
         ]
     )
 
@@ -182,6 +197,7 @@ def partial_plate() -> W.Widget:
     near = W.Text(placeholder="LAT,LON,METRES", description="Near", layout=W.Layout(width="300px"))
     search = W.Button(description="Search", button_style="primary")
     vehicle = VehicleFilter()
+    exports = ExportBar(door)
     plates = ResultTable(door, ("plate", "state", "distance", "why", "reads", "last_seen"))
     reads = ResultTable(door, ("ts", "plate", "state", "vehicle", "camera", "confidence", "why", "reading"))
     chosen = W.Dropdown(description="Timeline of", options=[])
@@ -207,14 +223,13 @@ def partial_plate() -> W.Widget:
                 return
             area["near"] = (lat, lon, metres)
         if fuzzy.value:
-            result = door.run(
-                "Look-alike search",
-                lambda s: s.search_fuzzy(pattern.value, max_edits=edits.value, state=st, **window, **area),
-            )
+            query = {"plate": pattern.value, "max_edits": edits.value, "state": st, **window, **area}
+            result = door.run("Look-alike search", lambda s: s.search_fuzzy(**query))
+            exports.remember("search_fuzzy", query)
         else:
-            result = door.run(
-                "Partial plate search", lambda s: s.search_partial(pattern.value, state=st, **window, **area)
-            )
+            query = {"pattern": pattern.value, "state": st, **window, **area}
+            result = door.run("Partial plate search", lambda s: s.search_partial(**query))
+            exports.remember("search_partial", query)
         if result is None:
             return
         found = result.plates
@@ -246,6 +261,7 @@ def partial_plate() -> W.Widget:
             W.HBox([near, search]),
             door.status,
             tabs,
+            exports,
             W.HBox([chosen, open_timeline]),
             timeline_box,
         ]
