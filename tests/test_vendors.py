@@ -448,3 +448,21 @@ def test_the_command_line_exports_to_a_new_private_file(
         *args[:-4], "--user", "trainee", "--db", db, "--export", str(tmp_path / "t.csv"), env=env, ok=False
     )
     assert trainee.exit_code == 1 and "training" in trainee.stderr and not (tmp_path / "t.csv").exists()
+
+
+def test_an_xml_export_with_entities_is_refused(fresh_store: Store, tmp_path: Path) -> None:
+    """A hostile supplier's file: an entity that would read a file of this machine, and a billion laughs."""
+    leak = tmp_path / "leak.xml"
+    leak.write_text(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<Reads><AutoVu><Plate>&x;</Plate></AutoVu></Reads>"
+    )
+    laughs = tmp_path / "laughs.xml"
+    laughs.write_text(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<Reads><AutoVu><Plate>&b;</Plate></AutoVu></Reads>"
+    )
+    for path in (leak, laughs):
+        with pytest.raises(InvalidInput, match="DTD or entities"):
+            import_reads(fresh_store, path)
+    assert rows(fresh_store, s.Read) == []
