@@ -795,7 +795,7 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     rng_desc = np.random.default_rng([cfg.seed, 26])
     fleet = _fleet(rng_desc, n_resident + n_visitor, n_commercial)
     bg_frame = bg_frame.with_columns(
-        pl.Series(name, fleet[name][bg_frame["vehicle"].to_numpy()], dtype=pl.String) for name in fleet
+        pl.Series(name, fleet[name].tolist(), dtype=pl.String).gather(bg_frame["vehicle"]) for name in fleet
     ).drop("vehicle")
     frame = pl.concat(
         [bg_frame, scen.frame(scen_reads, net).select(bg_frame.columns)], how="vertical_relaxed"
@@ -815,16 +815,15 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
     confidence = np.where(bad, rng_noise.uniform(0.30, 0.75, n), 1 - rng_noise.beta(1.5, 25, n))
     ts_ms = np.round(frame["ts_s"].to_numpy() * 1000).astype(np.int64)
     # A misread's second reading is most often the true plate (the reader was unsure of one character).
-    truth_text = frame["true_plate"].to_numpy()
     second = bad & (rng_desc.random(n) < 0.7)
     second[frame["scenario"].to_numpy() == "stolen_vehicle:misread"] = True
     alt_conf = np.round(confidence * rng_desc.uniform(0.6, 0.95, n), 3)
-    alternatives = [
-        [{"plate": str(truth_text[i]), "confidence": float(alt_conf[i])}]
-        if second[i] and truth_text[i] != read_text[i]
-        else []
-        for i in range(n)
-    ]
+    wrong = pl.Series(second) & (frame["true_plate"] != pl.Series(read_text.astype(str)))
+    alternatives = (
+        pl.when(wrong)
+        .then(pl.concat_list(pl.struct(plate=frame["true_plate"], confidence=pl.Series(alt_conf))))
+        .otherwise(pl.lit([], dtype=ALTERNATIVES))
+    )
     # Not every camera classifies the make and model; a few miss the colour.
     no_make = rng_desc.random(n) < 0.3
     no_colour = rng_desc.random(n) < 0.05
@@ -838,7 +837,7 @@ def generate(config: CityConfig | None = None, progress: Any = None) -> Syntheti
         model=pl.when(pl.Series(no_make)).then(pl.lit("")).otherwise(pl.col("model")),
         color=pl.when(pl.Series(no_colour)).then(pl.lit("")).otherwise(pl.col("color")),
         direction=pl.Series([compass(float(b)) for b in frame["bearing"].to_numpy()], dtype=pl.String),
-        alternatives=pl.Series(alternatives, dtype=ALTERNATIVES),
+        alternatives=alternatives,
     ).select(
         "source_id",
         "plate",

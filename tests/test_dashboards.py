@@ -237,6 +237,27 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     assert last_entries(store, "timeline")[-1].user_name == "investigator"
 
 
+def test_a_vehicle_found_by_its_description_alone(open_dashboard: Any, served: tuple) -> None:
+    _server, store, manifest = served
+    witness = manifest["scenarios"]["partial_plate"]
+    at = dt.datetime.fromisoformat(witness["at"])
+    d = open_dashboard("partial_plate", "investigator")
+    d.purpose("criminal investigation", "26-04242", "hit and run: a white pickup, no plate seen")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    p.fill("input[placeholder='2026-11-01']", local(int((at - dt.timedelta(minutes=20)).timestamp() * 1000)))
+    p.fill("input[placeholder='2026-11-30']", local(int((at + dt.timedelta(minutes=20)).timestamp() * 1000)))
+    p.get_by_label("Colour", exact=True).select_option(label="white")
+    p.get_by_label("Body", exact=True).select_option(label="pickup")
+    p.get_by_role("button", name="Search").click()
+    p.wait_for_selector("text=Vehicle search:")
+    p.wait_for_selector(f"td:has-text('{witness['plate']}')")
+    entry = last_entries(store, "search.vehicle")[-1]
+    assert (entry.user_name, entry.case_number, entry.outcome) == ("investigator", "26-04242", "ok")
+    assert json.loads(entry.params)["color"] == "white"
+    assert d.outside == []
+
+
 def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> None:
     _server, store, manifest = served
     convoy = manifest["scenarios"]["convoy"]

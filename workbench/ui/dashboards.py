@@ -222,6 +222,17 @@ def partial_plate() -> W.Widget:
                 door.say("Give the area as LAT,LON,METRES, e.g. 43.97,-124.10,500.", "error")
                 return
             area["near"] = (lat, lon, metres)
+        if not pattern.value.strip() and vehicle.kwargs():  # no plate at all: the vehicle's description
+            query = {**window, **area}
+            result = door.run("Vehicle search", lambda s: s.search_vehicle(**query))
+            exports.remember("search_vehicle", query)
+            if result is not None:
+                seen = result.frame.group_by("plate", "state", maintain_order=True).agg(reads=pl.len())
+                plates.show(seen)
+                reads.show(result.frame)
+                chosen.options = [f"{p} {s}".strip() for p, s in seen.select("plate", "state").iter_rows()]
+                chosen.value = chosen.options[0] if chosen.options else None
+            return
         if fuzzy.value:
             query = {"plate": pattern.value, "max_edits": edits.value, "state": st, **window, **area}
             result = door.run("Look-alike search", lambda s: s.search_fuzzy(**query))
@@ -251,7 +262,9 @@ def partial_plate() -> W.Widget:
     return W.VBox(
         [
             _header(
-                "Partial plate", "Find the vehicle from part of its plate, as a witness or a camera saw it."
+                "Partial plate",
+                "Find the vehicle from part of its plate, as a witness or a camera saw it — or, with the "
+                "plate empty, from its description alone.",
             ),
             bar,
             W.HTML(PATTERN_HELP),
