@@ -118,8 +118,7 @@ def search_plate(
     if not text:
         raise InvalidInput("give a plate: letters and digits")
     described = _described(conn, color, body, make, model, direction)
-    ids = q.plate_ids(conn, text, (state or "").strip().upper() or None)
-    plates = pl.DataFrame({"plate_id": ids}, schema={"plate_id": pl.Int64})
+    plates = q.plates_exactly(conn, text, (state or "").strip().upper() or None)
     filters = (cameras, near, min_confidence)
     frame, truncated, hidden = _reads_of(conn, ctx, plates, since, until, *filters, described=described)
     return Result(frame, UNAUDITED, "search.plate", truncated, hidden)
@@ -516,8 +515,8 @@ def export_reads(
     """The reads a search finds — ``search`` one of :data:`EXPORTABLE`, ``query`` its arguments by name
     (``{"pattern": "7?B*", "color": "white"}``) — as a CSV, GeoJSON or KML file for GIS and evidence tools
     (``data``). The search runs under this export's gate and audit entry, with the same retention; the file
-    is recorded as a copy of the case's data (``file``, its name; its hash; what it holds), held while the case is
-    open and listed for destruction after, as a release package is."""
+    is recorded as a copy of the case's data (``file``, its name; its hash; what it holds), held while the
+    case is open and listed for destruction after, as a release package is."""
     if search not in EXPORTABLE:
         raise InvalidInput(f"only a search's reads are exported: one of {', '.join(EXPORTABLE)}")
     if format not in EXPORT_FORMATS:
@@ -617,12 +616,13 @@ def _reads_of(
         reading=pl.lit("top", pl.String), alternative=pl.lit(None, pl.String),
         alternative_confidence=pl.lit(None, pl.Float64),
     )  # fmt: skip
-    if frame.height <= cap:
+    maybe = "has_alternatives" not in plates.columns or plates["has_alternatives"].any()
+    if frame.height <= cap and maybe:
         others = _by_alternative(
-            conn, ctx, plates, since_ms, until_ms, filters, scene, cap + 1 - frame.height
+            conn, ctx, plates, since_ms, until_ms, filters, scene, cap + 1 - frame.height, frame["read_id"]
         )
-        others = others.join(frame.select("read_id"), on="read_id", how="anti")
-        frame = pl.concat([frame, others.select(frame.columns)]) if others.height else frame
+        if others.height:
+            frame = pl.concat([frame, others.select(frame.columns)])
     return frame.head(cap), frame.height > cap, hidden
 
 
@@ -658,13 +658,15 @@ def _by_alternative(
     filters: dict[str, Any],
     scene: Scene | None,
     limit: int,
+    seen: pl.Series,
 ) -> pl.DataFrame:
     """Reads within retention whose other reading is one of ``plates``, under the search's filters, marked
     ``reading="alternative"`` with the reading that matched (and its ``distance``, ``confusions`` and
-    ``why`` when ``plates`` ranks them)."""
+    ``why`` when ``plates`` ranks them); none of the reads ``seen`` already."""
     found = q.reads_by_alternative(
-        conn, plates["plate_id"].to_list(), since_ms=_clamped(ctx, since_ms), until_ms=until_ms
-    )
+        conn, plates["plate_id"].to_list(), since_ms=_clamped(ctx, since_ms), until_ms=until_ms,
+        seen=seen.to_list(),
+    )  # fmt: skip
     if not found.height:
         return found
     if filters["camera_ids"] is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +35,12 @@ __all__ = [
     "companion_counts",
     "count_of_plates",
     "describe_read_pairs",
+    "empty_reads",
     "fetch_reads",
     "image_paths",
     "plate_id_pairs",
     "plate_ids",
+    "plates_exactly",
     "plates_by_key",
     "plates_matching",
     "read_positions",
@@ -128,12 +131,32 @@ def to_ms(when: dt.datetime | None) -> int | None:
     return int(when.timestamp() * 1000)
 
 
+def _plate_ids_statement(_dialect: str) -> sa.Select[Any]:
+    p, a = s.Plate.__table__.c, s.ReadAlternative.__table__.c
+    return sa.select(p.id, sa.exists().where(a.plate_id == p.id)).where(
+        p.plate == sa.bindparam("plate", type_=sa.String),
+        sa.or_(
+            sa.bindparam("any_state", type_=sa.Boolean), p.state == sa.bindparam("state", type_=sa.String)
+        ),
+    )
+
+
+def plates_exactly(conn: Connection, plate: str, state: str | None = None) -> pl.DataFrame:
+    """The distinct plates with exactly this text (any state, or the one given): ``plate_id``, and
+    ``has_alternatives`` — whether the plate is some read's other reading (a search need not look for those
+    reads when it is not). One statement, compiled once."""
+    params = {"plate": plate, "any_state": not state, "state": state or ""}
+    rows = _rows(conn, "plates_exactly", _plate_ids_statement, params)
+    return pl.DataFrame(
+        {"plate_id": [int(r[0]) for r in rows], "has_alternatives": [bool(r[1]) for r in rows]},
+        schema={"plate_id": pl.Int64, "has_alternatives": pl.Boolean},
+    )
+
+
 def plate_ids(conn: Connection, plate: str, state: str | None = None) -> list[int]:
     """Ids of the distinct plates with exactly this text (any state, or the one given)."""
-    query = sa.select(s.Plate.id).where(s.Plate.plate == plate)
-    if state:
-        query = query.where(s.Plate.state == state)
-    return [int(i) for i in conn.execute(query).scalars()]
+    params = {"plate": plate, "any_state": not state, "state": state or ""}
+    return [int(r[0]) for r in _rows(conn, "plates_exactly", _plate_ids_statement, params)]
 
 
 def plate_id_pairs(conn: Connection, plates: pl.DataFrame) -> list[int]:
@@ -162,13 +185,10 @@ def _in(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> 
 
 
 def _reads_select() -> sa.Select[Any]:
-    reads, plates, cameras, vehicles = (
-        s.Read.__table__,
-        s.Plate.__table__,
-        s.Camera.__table__,
-        s.Vehicle.__table__,
-    )
-    r, p, c, v = reads.c, plates.c, cameras.c, vehicles.c
+    """The columns of :data:`READ_SCHEMA` as rows carry them: the vehicle by its id (:func:`_frame` puts
+    in its description from a cache: the few distinct descriptions, not a join on every read)."""
+    reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
+    r, p, c = reads.c, plates.c, cameras.c
     return (
         sa.select(
             r.id,
@@ -181,31 +201,65 @@ def _reads_select() -> sa.Select[Any]:
             r.confidence,
             r.raw,
             r.crop_path,
-            v.make,
-            v.model,
-            v.color,
-            v.body,
+            r.vehicle_id,
             r.direction,
         )  # fmt: skip
         .select_from(reads)
         .join(plates, p.id == r.plate_id)
         .join(cameras, c.id == r.camera_id)
-        .outerjoin(vehicles, v.id == r.vehicle_id)
     )
 
 
-def _frame(rows: Sequence[Any], extra: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
-    """A frame of reads from result rows, built column by column (no query engine round trips:
-    on the small results of a search those cost more than the data)."""
+_EMPTY: dict[tuple[tuple[str, pl.DataType], ...], pl.DataFrame] = {}
+
+
+def empty_reads(extra: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """A frame of no reads (with ``extra`` columns): built once per shape — an empty frame of fifteen
+    columns costs a search a third of a millisecond to make."""
+    key = tuple({**READ_SCHEMA, **(extra or {})}.items())
+    found = _EMPTY.get(key)
+    if found is None:
+        found = _EMPTY[key] = pl.DataFrame(schema=dict(key))
+    return found
+
+
+#: Each database's vehicle descriptions by id, as far as read: a description never changes once stored, so
+#: an id not yet known is the only reason to look again.
+_VEHICLES: weakref.WeakKeyDictionary[Any, dict[int, tuple[str, str, str, str]]] = weakref.WeakKeyDictionary()
+_NO_VEHICLE = (None, None, None, None)
+
+
+def _descriptions(conn: Connection, ids: Sequence[int | None]) -> list[tuple[Any, ...]]:
+    """The (make, model, colour, body) of each vehicle id (nulls for a read without one)."""
+    known = _VEHICLES.setdefault(conn.engine, {})
+    missing = {i for i in ids if i is not None and i not in known}
+    if missing:
+        v = s.Vehicle.__table__.c
+        for row in conn.execute(sa.select(v.id, v.make, v.model, v.color, v.body).where(v.id.in_(missing))):
+            known[int(row[0])] = tuple(x or None for x in row[1:])  # type: ignore[assignment]
+    return [_NO_VEHICLE if i is None else known.get(i, _NO_VEHICLE) for i in ids]
+
+
+def _frame(
+    rows: Sequence[Any], extra: dict[str, pl.DataType] | None = None, conn: Connection | None = None
+) -> pl.DataFrame:
+    """A frame of reads from result rows (``_reads_select``'s columns, then ``extra``'s), built column by
+    column (no query engine round trips: on the small results of a search those cost more than the data);
+    the vehicle id becomes its description."""
     schema = {**READ_SCHEMA, **(extra or {})}
     if not rows:
-        return pl.DataFrame(schema=schema)
+        return empty_reads(extra)
+    raw = list(zip(*rows, strict=True))
+    described = list(zip(*_descriptions(conn, raw[10]), strict=True)) if conn is not None else [
+        (None,) * len(rows)
+    ] * 4  # fmt: skip
+    values = [*raw[:10], *described, *raw[11:]]
     columns = []
-    for (name, dtype), values in zip(schema.items(), zip(*rows, strict=True), strict=True):
+    for (name, dtype), column in zip(schema.items(), values, strict=True):
         if name == "ts":
-            columns.append(pl.Series(name, values, dtype=pl.Int64).cast(dtype))
+            columns.append(pl.Series(name, column, dtype=pl.Int64).cast(dtype))
         else:
-            columns.append(pl.Series(name, values, dtype=dtype))
+            columns.append(pl.Series(name, column, dtype=dtype))
     return pl.DataFrame(columns)
 
 
@@ -355,12 +409,12 @@ def fetch_reads(
 ) -> pl.DataFrame:
     """Reads of the given plate ids in ``[since, until]``, oldest first, at most ``limit`` rows."""
     if not ids or (camera_ids is not None and not camera_ids):
-        return pl.DataFrame(schema=READ_SCHEMA)
+        return empty_reads()
     params = {
         **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence, described),
         "limit": _FAR if limit is None else int(limit),
     }
-    return _frame(_rows(conn, "fetch_reads", _fetch_statement, params))
+    return _frame(_rows(conn, "fetch_reads", _fetch_statement, params), conn=conn)
 
 
 #: What a read found by one of its other readings carries beside :data:`READ_SCHEMA`: the reading that
@@ -369,6 +423,7 @@ ALTERNATIVE_SCHEMA: dict[str, pl.DataType] = {
     "alternative": pl.String(),
     "alternative_confidence": pl.Float64(),
 }
+_NO_ALTERNATIVES = empty_reads(ALTERNATIVE_SCHEMA)
 
 
 def _by_alternative_statement(dialect: str) -> sa.Select[Any]:
@@ -383,9 +438,24 @@ def _by_alternative_statement(dialect: str) -> sa.Select[Any]:
             _id_list(dialect, "ids", a.c.plate_id),
             a.c.ts >= sa.bindparam("since", type_=sa.BigInteger),
             a.c.ts <= sa.bindparam("until", type_=sa.BigInteger),
+            sa.not_(_id_list(dialect, "seen", a.c.read_id)),
         )
         .order_by(r.ts, r.id, a.c.rank)
         .limit(sa.bindparam("limit", type_=sa.BigInteger))
+    )
+
+
+def _any_alternative_statement(dialect: str) -> sa.Select[Any]:
+    a = s.ReadAlternative.__table__.c
+    return (
+        sa.select(a.read_id)
+        .where(
+            _id_list(dialect, "ids", a.plate_id),
+            a.ts >= sa.bindparam("since", type_=sa.BigInteger),
+            a.ts <= sa.bindparam("until", type_=sa.BigInteger),
+            sa.not_(_id_list(dialect, "seen", a.read_id)),
+        )
+        .limit(1)
     )
 
 
@@ -396,19 +466,25 @@ def reads_by_alternative(
     since_ms: int | None = None,
     until_ms: int | None = None,
     limit: int | None = None,
+    seen: Sequence[int] = (),
 ) -> pl.DataFrame:
     """Reads one of whose other readings is one of these plate ids, in ``[since, until]``, oldest first —
     with the ``alternative`` that matched and its ``alternative_confidence`` (one row per read: its best
-    matching reading)."""
+    matching reading); none of the reads ``seen`` (found already by their own plate). Most plates are no
+    other read's other reading: one look in the alternatives' own index says so, and nothing is fetched."""
     if not ids:
-        return pl.DataFrame(schema={**READ_SCHEMA, **ALTERNATIVE_SCHEMA})
-    params = {
+        return _NO_ALTERNATIVES
+    window = {
         "ids": _pack(conn, ids),
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
-        "limit": _FAR if limit is None else int(limit),
+        "seen": _pack(conn, seen),
     }
-    frame = _frame(_rows(conn, "reads_by_alternative", _by_alternative_statement, params), ALTERNATIVE_SCHEMA)
+    if not _rows(conn, "any_alternative", _any_alternative_statement, window):
+        return _NO_ALTERNATIVES
+    params = {**window, "limit": _FAR if limit is None else int(limit)}
+    rows = _rows(conn, "reads_by_alternative", _by_alternative_statement, params)
+    frame = _frame(rows, ALTERNATIVE_SCHEMA, conn)
     return frame.unique("read_id", keep="first", maintain_order=True)
 
 
@@ -462,7 +538,7 @@ def reads_by_vehicle(
     """Reads of these vehicle descriptions in ``[since, until]`` (by the ``(vehicle_id, ts)`` index), oldest
     first, at most ``limit``: a search by description alone."""
     if not described.vehicle_ids or (camera_ids is not None and not camera_ids):
-        return pl.DataFrame(schema=READ_SCHEMA)
+        return empty_reads()
     params = {
         "vehicles": _pack(conn, described.vehicle_ids),
         "since": since_ms,
@@ -473,7 +549,7 @@ def reads_by_vehicle(
         "direction": described.direction or "",
         "limit": _FAR if limit is None else int(limit),
     }
-    return _frame(_rows(conn, "reads_by_vehicle", _by_vehicle_statement, params))
+    return _frame(_rows(conn, "reads_by_vehicle", _by_vehicle_statement, params), conn=conn)
 
 
 def cameras(conn: Connection) -> pl.DataFrame:
@@ -523,7 +599,7 @@ def reads_at_cameras(
     lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position:
     the index holds the place too, so reads outside the box are never fetched."""
     if not camera_ids:
-        return pl.DataFrame(schema=READ_SCHEMA)
+        return empty_reads()
     south, west, north, east = box if box is not None else (-1000.0, -1000.0, 1000.0, 1000.0)
     params = {
         "cams": _pack(conn, camera_ids),
@@ -535,7 +611,7 @@ def reads_at_cameras(
         "east": east,
         "limit": _FAR if limit is None else int(limit),
     }
-    return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params))
+    return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params), conn=conn)
 
 
 def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
@@ -636,8 +712,8 @@ def companion_counts(
 
 def _beside_statement(dialect: str) -> sa.Select[Any]:
     joined, where, tc = _beside_join(dialect)
-    plates, cameras, vehicles = s.Plate.__table__, s.Camera.__table__, s.Vehicle.__table__
-    r, p, c, v = s.Read.__table__.c, plates.c, cameras.c, vehicles.c
+    plates, cameras = s.Plate.__table__, s.Camera.__table__
+    r, p, c = s.Read.__table__.c, plates.c, cameras.c
     return (
         sa.select(
             r.id,
@@ -650,18 +726,11 @@ def _beside_statement(dialect: str) -> sa.Select[Any]:
             r.confidence,
             r.raw,
             r.crop_path,
-            v.make,
-            v.model,
-            v.color,
-            v.body,
+            r.vehicle_id,
             r.direction,
             tc.id,
         )  # fmt: skip
-        .select_from(
-            joined.join(plates, p.id == r.plate_id)
-            .join(cameras, c.id == r.camera_id)
-            .outerjoin(vehicles, v.id == r.vehicle_id)
-        )
+        .select_from(joined.join(plates, p.id == r.plate_id).join(cameras, c.id == r.camera_id))
         .where(where, _id_list(dialect, "others", r.plate_id))
         .order_by(tc.id, r.ts)
     )
@@ -679,7 +748,7 @@ def reads_beside(
     """Reads of the ``others`` plates (none older than ``floor_ms``) at the same camera within
     ``half_window_ms`` of a read of these plates, tagged (``tag``) with the id of that read."""
     if not plate_ids or not others:
-        return pl.DataFrame(schema={**READ_SCHEMA, "tag": pl.Int64()})
+        return empty_reads({"tag": pl.Int64()})
     params = {
         "ids": _pack(conn, plate_ids),
         "others": _pack(conn, others),
@@ -688,7 +757,7 @@ def reads_beside(
         "until": _FAR if until_ms is None else until_ms,
         "floor": -_FAR if floor_ms is None else floor_ms,
     }
-    return _frame(_rows(conn, "reads_beside", _beside_statement, params), {"tag": pl.Int64()})
+    return _frame(_rows(conn, "reads_beside", _beside_statement, params), {"tag": pl.Int64()}, conn)
 
 
 def read_positions(
@@ -754,8 +823,10 @@ def plates_by_key(conn: Connection, index: PlateIndex, key: str, max_edits: int)
 def reads_by_id(conn: Connection, read_ids: Sequence[int]) -> pl.DataFrame:
     """The reads with these ids (any order)."""
     if not read_ids:
-        return pl.DataFrame(schema=READ_SCHEMA)
-    return _frame(conn.execute(_reads_select().where(_in(conn, s.Read.__table__.c.id, read_ids))).all())
+        return empty_reads()
+    return _frame(
+        conn.execute(_reads_select().where(_in(conn, s.Read.__table__.c.id, read_ids))).all(), conn=conn
+    )
 
 
 def describe_read_pairs(conn: Connection, pairs: pl.DataFrame) -> pl.DataFrame:

@@ -19,7 +19,15 @@ from sqlalchemy.engine import Connection
 
 from .. import validate
 from . import schema as s
-from .queries import READ_SCHEMA, Described, _frame, _in, _reads_select, cached_rows, count_of_plates
+from .queries import (
+    Described,
+    _frame,
+    _in,
+    _reads_select,
+    cached_rows,
+    count_of_plates,
+    empty_reads,
+)
 
 __all__ = ["any_active_hold", "any_below", "count_reads", "floor_ms", "held_clause", "held_reads"]
 
@@ -79,7 +87,7 @@ def held_reads(conn: Connection, floor: int, since_ms: int | None, until_ms: int
     their plates by text — so the expired reads are never scanned."""
     extra = {"plate_id": pl.Int64(), "camera_id": pl.Int64()}
     if not any_active_hold(conn):
-        return pl.DataFrame(schema={**READ_SCHEMA, **extra})
+        return empty_reads(extra)
     r = _R.c
     low = -(2**62) if since_ms is None else since_ms
     high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
@@ -105,7 +113,7 @@ def held_reads(conn: Connection, floor: int, since_ms: int | None, until_ms: int
         .where(in_window, sa.or_(r.id.in_(by_read), r.id.in_(by_plate)))
         .order_by(r.ts, r.id)
     )
-    return _frame(conn.execute(statement).all(), extra)
+    return _frame(conn.execute(statement).all(), extra, conn)
 
 
 def count_reads(
