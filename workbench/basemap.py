@@ -22,6 +22,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,7 @@ class Basemap:
                 f"the basemap {self.path} is not a file (an MBTiles file or a tile URL expected)"
             )
         try:
-            with self._db() as db:
+            with closing(self._db()) as db:
                 meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
                 db.execute(
                     "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1"
@@ -251,14 +252,16 @@ class Basemap:
             self._features = json.loads(meta["features"]).get("features", [])
 
     def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA synchronous=OFF")  # drawn tiles are a cache: one lost in a crash is drawn again
+        return db
 
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         """The tile's bytes (None when the basemap has none there). Only for an MBTiles source."""
         if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
             return None
         row = 2**z - 1 - y  # MBTiles numbers rows from the south
-        with self._lock, self._db() as db:
+        with self._lock, closing(self._db()) as db:
             found = db.execute(
                 "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, row)
             ).fetchone()

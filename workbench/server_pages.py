@@ -10,6 +10,7 @@ The tile route serves the department's basemap (:mod:`workbench.basemap`) to log
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
@@ -190,8 +191,8 @@ class TileHandler(JupyterHandler):
             except (httpclient.HTTPClientError, OSError):
                 raise web.HTTPError(404) from None
             data, media = response.body, response.headers.get("Content-Type", "image/png")
-        else:
-            found = basemap.tile(zi, xi, yi)
+        else:  # read (or drawn) in a worker thread: the server's loop keeps serving the dashboards meanwhile
+            found = await asyncio.get_running_loop().run_in_executor(None, basemap.tile, zi, xi, yi)
             if found is None:
                 raise web.HTTPError(404)
             data, media = found, basemap.media_type

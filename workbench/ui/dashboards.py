@@ -330,7 +330,9 @@ def _timeline_panel(door: Door, plate: str, state: str | None) -> W.Widget:
                     bar_chart(
                         [f"{h:02d}h" for h in hours["hour"]], hours["reads"].to_list(), "Hours seen (local)"
                     ),
-                    bar_chart([str(d) for d in by_day["day"]], by_day["n"].to_list(), "Sightings per day"),
+                    bar_chart(
+                        [door.local(d) for d in by_day["day"]], by_day["n"].to_list(), "Sightings per day"
+                    ),
                 ]
             ),
             W.HTML("<b>Places it dwells</b> (night share ≥ 0.5: likely home)"),
