@@ -184,29 +184,21 @@ def _in(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> 
     return column == sa.func.any(sa.cast(list(ids), ARRAY(sa.BigInteger)))
 
 
+def _read_columns(r: Any, p: Any, c: Any) -> list[sa.ColumnElement[Any]]:
+    """The columns of :data:`READ_SCHEMA` as rows carry them (reads ``r``, plates ``p``, cameras ``c``): the
+    vehicle by its id, which :func:`_frame` turns into its description from a cache of the few distinct
+    descriptions (not a join on every read)."""
+    return [r.id, p.plate, p.state, r.ts, c.name, r.lat, r.lon, r.confidence, r.raw, r.crop_path,
+            r.vehicle_id, r.direction]  # fmt: skip
+
+
 def _reads_select() -> sa.Select[Any]:
-    """The columns of :data:`READ_SCHEMA` as rows carry them: the vehicle by its id (:func:`_frame` puts
-    in its description from a cache: the few distinct descriptions, not a join on every read)."""
     reads, plates, cameras = s.Read.__table__, s.Plate.__table__, s.Camera.__table__
-    r, p, c = reads.c, plates.c, cameras.c
     return (
-        sa.select(
-            r.id,
-            p.plate,
-            p.state,
-            r.ts,
-            c.name,
-            r.lat,
-            r.lon,
-            r.confidence,
-            r.raw,
-            r.crop_path,
-            r.vehicle_id,
-            r.direction,
-        )  # fmt: skip
+        sa.select(*_read_columns(reads.c, plates.c, cameras.c))
         .select_from(reads)
-        .join(plates, p.id == r.plate_id)
-        .join(cameras, c.id == r.camera_id)
+        .join(plates, plates.c.id == reads.c.plate_id)
+        .join(cameras, cameras.c.id == reads.c.camera_id)
     )
 
 
@@ -713,24 +705,12 @@ def companion_counts(
 def _beside_statement(dialect: str) -> sa.Select[Any]:
     joined, where, tc = _beside_join(dialect)
     plates, cameras = s.Plate.__table__, s.Camera.__table__
-    r, p, c = s.Read.__table__.c, plates.c, cameras.c
+    r = s.Read.__table__.c
     return (
-        sa.select(
-            r.id,
-            p.plate,
-            p.state,
-            r.ts,
-            c.name,
-            r.lat,
-            r.lon,
-            r.confidence,
-            r.raw,
-            r.crop_path,
-            r.vehicle_id,
-            r.direction,
-            tc.id,
-        )  # fmt: skip
-        .select_from(joined.join(plates, p.id == r.plate_id).join(cameras, c.id == r.camera_id))
+        sa.select(*_read_columns(r, plates.c, cameras.c), tc.id)
+        .select_from(
+            joined.join(plates, plates.c.id == r.plate_id).join(cameras, cameras.c.id == r.camera_id)
+        )
         .where(where, _id_list(dialect, "others", r.plate_id))
         .order_by(tc.id, r.ts)
     )
