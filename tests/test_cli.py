@@ -57,6 +57,8 @@ def test_demo_and_info_json(run, db: str) -> None:
     )
     built = json.loads(result.stdout)
     assert built["reads"] == 5000 and "password" not in built
+    basemap = Path(built["basemap"])  # the city's basemap, private to its owner, beside the data
+    assert basemap.name == "basemap.mbtiles" and basemap.stat().st_mode & 0o077 == 0
     # Counts are for members only: without a login, info answers nothing.
     refused = run("info", "--json", "--db", db, "--user", "analyst", ok=False)
     assert refused.exit_code == 1 and refused.stdout == "" and "WORKBENCH_PASSWORD" in refused.stderr
