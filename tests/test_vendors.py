@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from alpr_lib.access import AccessSession, login
+from alpr_lib.access import AccessSession, Policy, login
 from alpr_lib.analytics import Scene
 from alpr_lib.errors import AccessDenied, InvalidInput
 from alpr_lib.hotlists import add_entries
@@ -466,3 +466,17 @@ def test_an_xml_export_with_entities_is_refused(fresh_store: Store, tmp_path: Pa
         with pytest.raises(InvalidInput, match="DTD or entities"):
             import_reads(fresh_store, path)
     assert rows(fresh_store, s.Read) == []
+
+
+def test_an_expired_read_is_not_served_by_its_other_reading(
+    described: AccessSession, admin_store: Store
+) -> None:
+    """Past retention, a read is gone for every way of asking: by its plate, by another of its readings, by
+    its description, or as an export."""
+    late = login(admin_store, "admin", ADMIN_PASSWORD, policy=Policy(retention_days=1))
+    late.set_purpose(**WHY)
+    assert late.search_plate("8BCX120").frame.height == 0  # only a-1's third reading, a-1 long expired
+    assert late.search_partial("8BCX1*").frame.height == 0
+    assert late.search_vehicle(color="white", body="pickup").frame.height == 0
+    exported = late.export_reads("search_plate", {"plate": "8BCD12O"}, format="csv", file="late.csv")
+    assert exported.count == 0 and exported.data.decode().count("\n") == 1  # the header alone

@@ -283,12 +283,6 @@ class Basemap:
         x1, y1 = tile_of(east, south, z)
         return x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1
 
-    def center(self) -> tuple[float, float] | None:
-        if self.bounds is None:
-            return None
-        south, west, north, east = self.bounds
-        return (south + north) / 2, (west + east) / 2
-
 
 def open_basemap(setting: str, data_dir: Path | str | None = None) -> Basemap | None:
     """The basemap a ``basemap`` setting names — empty: the demo's generated basemap in the data folder,

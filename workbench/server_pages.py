@@ -22,6 +22,7 @@ from alpr_lib.access.roles import may
 from alpr_lib.errors import AlprError, NotAuthenticated
 
 from .basemap import ROUTE
+from .config import readable_time
 
 __all__ = ["DASHBOARDS", "FrontPageHandler", "TileHandler", "handlers"]
 
@@ -86,12 +87,6 @@ _STYLE = """<style>
 </style>"""
 
 
-def _when(value: Any, tz: Any) -> str:
-    from .config import readable_time
-
-    return readable_time(value, tz)
-
-
 class FrontPageHandler(JupyterHandler):
     """The dashboards' front page for the logged-in member."""
 
@@ -137,7 +132,7 @@ class FrontPageHandler(JupyterHandler):
         if page["cases"]:
             rows = "".join(
                 f"<tr><td>{html.escape(c['case'])}</td><td>{html.escape(c['offense'] or '')}</td>"
-                f"<td>{html.escape(_when(c['opened_at'], tz))}</td></tr>"
+                f"<td>{html.escape(readable_time(c['opened_at'], tz))}</td></tr>"
                 for c in page["cases"]
             )
             cases = f"<table><tr><th>Case</th><th>Offense</th><th>Opened</th></tr>{rows}</table>"
