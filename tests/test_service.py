@@ -124,6 +124,34 @@ def test_a_kernel_token_works_from_its_kernel_and_nowhere_else(door: DoorService
     assert entries(city, "door.connect")[-1].detail == "an unknown kernel token"
 
 
+def test_a_kernel_kept_ready_opens_nothing_until_given_to_one_member(door: DoorService, city: Store) -> None:
+    """A dashboard kernel started before its member arrived holds a token the door refuses, even from that
+    kernel's own process; once given to a member it speaks for that member only, and it is never given
+    to a second one."""
+    path = str(door.path)
+    pid: dict[str, int] = {}
+    token = door.kernels.reserve("kept-1", pid_of=lambda: pid.get("pid"))
+    kept = _child(_USE_TOKEN.format(path=path, token=token))
+    pid["pid"] = kept.pid
+    assert _in_child(kept).startswith("REFUSED NotAuthenticated")
+    refusal = entries(city, "door.connect")[-1]
+    assert (refusal.outcome, refusal.user_name) == ("denied", None)
+    assert refusal.detail == "the token of a kernel not yet given to a member"
+
+    analyst = login(city, "analyst", DEMO_PASSWORD)
+    given = _child(_USE_TOKEN.format(path=path, token=token))
+    pid["pid"] = given.pid  # the same kernel, now its member's
+    door.kernels.bind("kept-1", "analyst", analyst.token)
+    assert _in_child(given).startswith("OK analyst")
+    assert entries(city, "search.partial")[-1].user_name == "analyst"
+    investigator = login(city, "investigator", DEMO_PASSWORD)
+    with pytest.raises(KeyError):
+        door.kernels.bind("kept-1", "investigator", investigator.token)
+    door.kernels.unregister("kept-1")
+    with pytest.raises(NotAuthenticated, match="not known"):
+        DoorClient(path, kernel_token=token)
+
+
 def test_a_password_session_lives_on_its_connection(
     door: DoorService, city: Store, request: pytest.FixtureRequest
 ) -> None:

@@ -47,6 +47,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _ready_kernels(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 200:
+        raise ValueError("must be from 0 to 200")
+    return number
+
+
 def _a_year_at_least(value: str) -> int:
     number = int(value)
     if number < 365:
@@ -249,6 +256,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Addresses of the HTTPS reverse proxies in front of `workbench serve`/`lab`, separated by commas: "
         "their X-Forwarded-Proto and X-Forwarded-For headers are believed (the login cookie is then Secure, "
         "and failed logons are counted per client address). Empty: believe no proxy.",
+    ),
+    Setting(
+        "ready_kernels",
+        4,
+        "Dashboard kernels `workbench serve` keeps started and warmed before members arrive (about 150 MB "
+        "of memory each): a member opening a dashboard is given one at once, and it is refilled behind them. "
+        "Set it to the most members who open dashboards together (a shift briefing). Each is given to one "
+        "member only, never reused. 0: each member's kernel starts when they open a dashboard.",
+        _ready_kernels,
     ),
     Setting(
         "kernel_user",

@@ -24,14 +24,17 @@ One set of classes serves both servers (``workbench lab`` and ``workbench serve`
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import html
 import json
+import os
 import time
 import unicodedata
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from jupyter_server._tz import utcnow
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -46,7 +49,7 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Unicode
+from traitlets import Int, Unicode
 
 from alpr_lib.access import Policy, login
 from alpr_lib.access.logon import identify, record_event, record_refusal, resume
@@ -68,6 +71,7 @@ __all__ = [
 
 COOKIE = "workbench-session"
 _MAX_CELL = 20_000  # characters of a cell's source kept in its audit entry
+_REFILL_AFTER_S = 5.0  # kept kernels are refilled this long after the last member took one
 _IDLE_CHECK_MS = 10_000  # how often the kernels of ended sessions are looked for (one indexed query each)
 
 
@@ -476,21 +480,119 @@ def _current() -> tuple[str | None, str | None]:
 
 
 class WorkbenchKernelManager(AsyncMappingKernelManager):
-    """Kernels in the sandbox, bound to their member at the door, listed to their member only."""
+    """Kernels in the sandbox, bound to their member at the door, listed to their member only.
+
+    With ``ready_kernels`` > 0 (``workbench serve``: the setting of that name) it keeps that many dashboard
+    kernels started and warmed — sandboxed, the workbench imported, holding a token the door refuses —
+    before any member asks. A member opening a dashboard is handed one (bound to them at the door, audited
+    as any kernel start); the pool is refilled once members stop arriving, one kernel at a time, so that
+    members' pages keep the processor (at once when none is left). A kept kernel has run nothing but the import; it is given to one member
+    and never to another.
+    """
 
     owners: dict[str, str]
+    ready_kernels = Int(
+        0, config=True, help="Dashboard kernels kept started and warmed for members who have not arrived yet."
+    )
+    #: What a kernel kept ready runs before any member has it: the dashboards' imports, nothing else.
+    WARM_CODE = "import workbench.ui"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owners = {}
         self._tokens: dict[str, str] = {}
         self._idle_check: PeriodicCallback | None = None
+        self._ready: dict[tuple[str, str], list[asyncio.Task[str]]] = {}
+        self._refill: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._warming = asyncio.Semaphore(max(1, (os.cpu_count() or 2) // 2))
+        if self.ready_kernels > 0:
+            # The dashboards' folder (the server's root), with the kernel the dashboards name; filled once
+            # the server runs.
+            asyncio.get_event_loop().call_soon(self._fill, (self.default_kernel_name, ""))
 
     def _pid(self, kernel_id: str) -> int | None:
         try:
             return self.get_kernel(kernel_id).provisioner.pid  # type: ignore[no-any-return]
         except (KeyError, AttributeError):
             return None
+
+    # -- kernels kept ready ---------------------------------------------------------------------
+
+    def _fill(self, key: tuple[str, str]) -> None:
+        pool = self._ready.setdefault(key, [])
+        while len(pool) < self.ready_kernels:
+            pool.append(asyncio.ensure_future(self._warm(*key)))
+
+    async def _warm(self, kernel_name: str, path: str) -> str:
+        """Start a kernel for no one yet, in the sandbox, and run :attr:`WARM_CODE` in it."""
+        async with self._warming:
+            run = runtime()
+            kernel_id = self.new_kernel_id()
+            kernel_token = run.service.kernels.reserve(kernel_id, pid_of=lambda: self._pid(kernel_id))
+            env = sandbox.kernel_env(
+                {},
+                {
+                    "WORKBENCH_DOOR": sandbox.DOOR_SOCKET if run.protected else str(run.service.path),
+                    "WORKBENCH_KERNEL_TOKEN": kernel_token,
+                },
+            )
+            try:
+                kid: str = await super().start_kernel(
+                    kernel_id=kernel_id, path=path, kernel_name=kernel_name, env=env,
+                )  # fmt: skip
+                if not isinstance(self.get_kernel(kid).provisioner, sandbox.SandboxProvisioner):
+                    await super().shutdown_kernel(kid, now=True)
+                    raise RuntimeError("a kernel kept ready did not start in the workbench sandbox")
+                await _run_quietly(self.get_kernel(kid), self.WARM_CODE)
+            except BaseException:
+                run.service.kernels.unregister(kernel_id)
+                if kernel_id in self:
+                    await super().shutdown_kernel(kernel_id, now=True)
+                raise
+        pool = self._ready.get((kernel_name, path), [])
+        if sum(t.done() for t in pool) == len(pool) - 1:  # this one is the last still warming
+            self.log.info("Dashboard kernels ready: %d", len(pool))
+        return kid
+
+    async def _take_ready(self, kernel_name: str, path: str | None) -> str | None:
+        """A kernel kept ready for this dashboard folder, removed from the pool (None: none kept there)."""
+        key = (kernel_name, (path or "").strip("/"))
+        pool = self._ready.get(key)
+        if not pool:
+            return None
+        task = next((t for t in pool if t.done() and not t.cancelled() and t.exception() is None), pool[0])
+        pool.remove(task)
+        # While kernels are left, refill once members stop arriving (their pages keep the processor); with
+        # none left, start the next one now.
+        waiting = self._refill.pop(key, None)
+        if waiting is not None:
+            waiting.cancel()
+        if pool:
+            self._refill[key] = asyncio.get_event_loop().call_later(_REFILL_AFTER_S, self._fill, key)
+        else:
+            self._fill(key)
+        try:
+            kid = await task
+        except Exception as exc:  # noqa: BLE001 - a kernel that failed to warm: start one the usual way
+            self.log.warning("A kernel kept ready failed (%s); starting another.", type(exc).__name__)
+            return None
+        if kid not in self or not await self.get_kernel(kid).is_alive():
+            return None
+        return kid
+
+    def _is_kept(self, kernel_id: str) -> bool:
+        return kernel_id not in self.owners and any(
+            t.done() and not t.cancelled() and t.exception() is None and t.result() == kernel_id
+            for pool in self._ready.values()
+            for t in pool
+        )
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        if self._is_kept(kernel_id):
+            return  # kept ready: idle by design, never culled
+        await super().cull_kernel_if_idle(kernel_id)
+
+    # -- a member's kernel ------------------------------------------------------------------------
 
     async def start_kernel(
         self, *, kernel_id: str | None = None, path: str | None = None, **kwargs: Any
@@ -513,6 +615,13 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
             )
         except NotAuthenticated as exc:
             raise web.HTTPError(403, str(exc)) from None
+        if kernel_id is None and self._ready:
+            kid = await self._take_ready(kwargs.get("kernel_name") or self.default_kernel_name, path)
+            if kid is not None:
+                self.log.info("A dashboard kernel kept ready is given to a member: %s", kid)
+                run.service.kernels.bind(kid, name, token)
+                self.get_kernel(kid).last_activity = utcnow()
+                return self._owned(kid, name, token)
         kernel_id = kernel_id or self.new_kernel_id(**kwargs)
         kernel_token = run.service.kernels.register(
             kernel_id, name, token, pid_of=lambda: self._pid(kernel_id)
@@ -544,6 +653,9 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
             # Fail closed: a kernel started any other way is outside the sandbox.
             await self.shutdown_kernel(kid, now=True)
             raise web.HTTPError(500, "the kernel did not start in the workbench sandbox")
+        return self._owned(kid, name, token)
+
+    def _owned(self, kid: str, name: str, token: str) -> str:
         self.owners[kid] = name
         self._tokens[kid] = token
         if self._idle_check is None:
@@ -579,6 +691,23 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
     def list_kernels(self) -> list[dict[str, Any]]:
         name, _token = _current()
         return [k for k in super().list_kernels() if name is None or self.owners.get(k["id"]) == name]
+
+
+async def _run_quietly(km: Any, code: str, timeout: float = 120) -> None:
+    """Run ``code`` in a kernel from the server (no history, no output kept); raise if it fails."""
+    client = km.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=timeout)
+        msg_id = client.execute(code, silent=True, store_history=False)
+        while True:
+            reply = await client.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"the kernel could not run its warm-up ({reply['content'].get('ename')})")
+    finally:
+        client.stop_channels()
 
 
 def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: str) -> None:

@@ -140,7 +140,13 @@ def lab_argv(
 
 
 def voila_argv(
-    root: Path, *, ip: str, port: int, browser: bool, tls: tuple[Path, Path] | None = None
+    root: Path,
+    *,
+    ip: str,
+    port: int,
+    browser: bool,
+    tls: tuple[Path, Path] | None = None,
+    ready_kernels: int = 0,
 ) -> list[str]:
     return [
         str(root),
@@ -151,6 +157,7 @@ def voila_argv(
         f"--Voila.identity_provider_class={_AUTH}.WorkbenchIdentityProvider",
         f"--Voila.authorizer_class={_AUTH}.WorkbenchAuthorizer",
         f"--VoilaConfiguration.multi_kernel_manager_class={_AUTH}.WorkbenchKernelManager",
+        f"--WorkbenchKernelManager.ready_kernels={ready_kernels}",
         f"--Voila.kernel_websocket_connection_class={_AUTH}.AuditedKernelConnection",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
@@ -223,6 +230,7 @@ def launch(
     display: dict[str, str] | None = None,
     basemap: Basemap | None = None,
     tls: tuple[Path, Path] | None = None,
+    ready_kernels: int = 0,
 ) -> None:
     """Run JupyterLab (``client="lab"``) over the notebooks in ``folder``, or Voila (``"dashboard"``) over
     the dashboards in ``folder``, with the door as a service, until stopped.
@@ -286,7 +294,8 @@ def launch(
 
             LabApp.launch_instance(argv=lab_argv(root, ip=ip, port=port, browser=browser, tls=tls))
         else:
-            _voila_app().launch_instance(argv=voila_argv(root, ip=ip, port=port, browser=browser, tls=tls))
+            argv = voila_argv(root, ip=ip, port=port, browser=browser, tls=tls, ready_kernels=ready_kernels)
+            _voila_app().launch_instance(argv=argv)
     finally:
         if purger is not None:
             purger.stop()

@@ -64,6 +64,8 @@ class KernelRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_token: dict[str, KernelBinding] = {}
+        # Kernels started before their member arrived (dashboards kept ready): token and process finder.
+        self._reserved: dict[str, tuple[str, Callable[[], int | None]]] = {}
 
     def register(
         self, kernel_id: str, member: str, session_token: str, *, pid_of: Callable[[], int | None]
@@ -74,8 +76,25 @@ class KernelRegistry:
             self._by_token[token] = KernelBinding(kernel_id, member, session_token, pid_of)
         return token
 
+    def reserve(self, kernel_id: str, *, pid_of: Callable[[], int | None]) -> str:
+        """A token for a kernel started before any member asked for it (a dashboard kernel kept ready).
+
+        Until :meth:`bind` gives the kernel to one member, its token opens nothing: the door refuses it
+        as it refuses an unknown one."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._reserved[kernel_id] = (token, pid_of)
+        return token
+
+    def bind(self, kernel_id: str, member: str, session_token: str) -> None:
+        """Give a reserved kernel to ``member``'s session, once: never to a second member."""
+        with self._lock:
+            token, pid_of = self._reserved.pop(kernel_id)
+            self._by_token[token] = KernelBinding(kernel_id, member, session_token, pid_of)
+
     def unregister(self, kernel_id: str) -> None:
         with self._lock:
+            self._reserved.pop(kernel_id, None)
             for token in [t for t, b in self._by_token.items() if b.kernel_id == kernel_id]:
                 del self._by_token[token]
 
@@ -85,6 +104,10 @@ class KernelRegistry:
                 if secrets.compare_digest(known, token):
                     return binding
         return None
+
+    def is_reserved(self, token: str) -> bool:
+        with self._lock:
+            return any(secrets.compare_digest(known, token) for known, _pid_of in self._reserved.values())
 
     def by_process(self, pid: int) -> KernelBinding | None:
         """The kernel whose process tree holds ``pid`` (the kernel itself or anything it started)."""
@@ -218,7 +241,13 @@ class DoorService:
                         "from_member": used_from.member if used_from else None,
                         "peer": peer,
                     },
-                    detail="a kernel token used outside its kernel" if binding else "an unknown kernel token",
+                    detail=(
+                        "a kernel token used outside its kernel"
+                        if binding
+                        else "the token of a kernel not yet given to a member"
+                        if self.kernels.is_reserved(header["kernel_token"])
+                        else "an unknown kernel token"
+                    ),
                 )
                 raise NotAuthenticated(
                     "this kernel's workbench session works only in the kernel it was given to"

@@ -133,6 +133,7 @@ def _launch(
         display={"timezone": settings.timezone},
         basemap=basemap,
         tls=tls,
+        ready_kernels=settings.ready_kernels if client == "dashboard" else 0,
     )
 
 
