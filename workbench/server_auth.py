@@ -233,7 +233,7 @@ class WorkbenchLoginHandler(JupyterHandler):
         self._form()
 
     @allow_unauthenticated
-    def post(self) -> None:
+    async def post(self) -> None:
         store, policy = door()
         address, now = client_address(self), time.monotonic()
         if _throttled(address, now):
@@ -250,13 +250,17 @@ class WorkbenchLoginHandler(JupyterHandler):
         try:
             if pending and self.get_argument("code", None) is not None:
                 code = self.get_argument("code", "")[:20]
-                session = login(
-                    store, "", "", otp=code, proof=pending.decode(), client=_client(), policy=policy
+                session = await asyncio.to_thread(
+                    login, store, "", "", otp=code, proof=pending.decode(), client=_client(), policy=policy
                 )
             else:
                 name = self.get_argument("username", "").strip()[:200]
                 password = self.get_argument("password", "")[:1000]
-                session = login(store, name, password, client=_client(), policy=policy)
+                # The password hash is slow on purpose: checked off the event loop, so that twenty members
+                # logging in together do not stall each other's pages.
+                session = await asyncio.to_thread(
+                    login, store, name, password, client=_client(), policy=policy
+                )
         except SecondFactorNeeded as needed:
             _set_cookie(self, _PENDING_COOKIE, needed.proof or "")
             self._code_form()
@@ -486,8 +490,8 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
     kernels started and warmed — sandboxed, the workbench imported, holding a token the door refuses —
     before any member asks. A member opening a dashboard is handed one (bound to them at the door, audited
     as any kernel start); the pool is refilled once members stop arriving, one kernel at a time, so that
-    members' pages keep the processor (at once when none is left). A kept kernel has run nothing but the import; it is given to one member
-    and never to another.
+    members' pages keep the processor (at once when none is left). A kept kernel has run nothing but the
+    import; it is given to one member and never to another.
     """
 
     owners: dict[str, str]
