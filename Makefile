@@ -105,6 +105,7 @@ docs: install
 	$(BIN)/cog -r docs/admin-guide.md docs/cli.md
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'  # DuckDB, the peer column of bench_analytics
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_analytics.py
