@@ -259,11 +259,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ready_kernels",
-        4,
-        "Dashboard kernels `workbench serve` keeps started and warmed before members arrive (about 150 MB "
+        0,
+        "Dashboard kernels `workbench serve` keeps started and warmed before members arrive (about 140 MB "
         "of memory each): a member opening a dashboard is given one at once, and it is refilled behind them. "
-        "Set it to the most members who open dashboards together (a shift briefing). Each is given to one "
-        "member only, never reused. 0: each member's kernel starts when they open a dashboard.",
+        "Each is given to one member only, never reused. Experimental: with several members opening "
+        "dashboards together some pages were seen not to draw (being worked on). 0: each member's kernel "
+        "starts when they open a dashboard.",
         _ready_kernels,
     ),
     Setting(
