@@ -30,18 +30,15 @@ READY = 3
 
 
 @pytest.fixture(scope="module")
-def served(
-    demo_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Server, Store, str]]:
+def served(demo_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("dashboard-load")
     url = copy_of(demo_template, tmp, "city")
     store = Store(url)
-    pattern = json.loads(store.get_meta("manifest") or "{}")["scenarios"]["partial_plate"]["pattern"]
     config = tmp / "data" / "workbench.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(f'purge_at = "off"\nready_kernels = {READY}\n')
     with run_server("serve", str(store.url), APPS, tmp) as server:
-        yield server, store, pattern
+        yield server
     store.dispose()
     drop_database(url)
 
@@ -81,9 +78,9 @@ async def open_kernel(server: Server, cookie: str, kernel_id: str) -> str:
     return "answered" if raw else "closed"
 
 
-def test_a_kept_kernel_is_not_reachable_before_it_is_given(served: tuple[Server, Store, str]) -> None:
+def test_a_kept_kernel_is_not_reachable_before_it_is_given(served: Server) -> None:
     """Kernels kept ready belong to nobody: a logged-in member cannot open one."""
-    server, _store, _pattern = served
+    server = served
     wait_for_ready_kernels(server)
     client, _ = web_login(server.url, "analyst", DEMO_PASSWORD)
     try:
