@@ -259,12 +259,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ready_kernels",
-        0,
-        "Dashboard kernels `workbench serve` keeps started and warmed before members arrive (about 140 MB "
+        4,
+        "Dashboard kernels `workbench serve` keeps started and warmed before members arrive (about 160 MB "
         "of memory each): a member opening a dashboard is given one at once, and it is refilled behind them. "
-        "Each is given to one member only, never reused. Experimental: with several members opening "
-        "dashboards together some pages were seen not to draw (being worked on). 0: each member's kernel "
-        "starts when they open a dashboard.",
+        "Each is given to one member only, never reused. 0: each member's kernel starts when they open a "
+        "dashboard.",
         _ready_kernels,
     ),
     Setting(

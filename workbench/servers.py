@@ -139,6 +139,10 @@ def lab_argv(
     ]
 
 
+#: How long a dashboard's execution waits for a cell's outputs after its reply (nbclient's default: 4 s).
+_IOPUB_WAIT_S = 120
+
+
 def voila_argv(
     root: Path,
     *,
@@ -164,6 +168,9 @@ def voila_argv(
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
         "--VoilaConfiguration.template=workbench",
+        # A dashboard cell's outputs (its widgets) can reach the server seconds after the cell's reply when
+        # many members open pages at once; nbclient's default 4 s wait drops them and the page never draws.
+        f"--VoilaExecutor.iopub_timeout={_IOPUB_WAIT_S}",
         *_CULL,
     ]
 
