@@ -15,6 +15,10 @@ browser tests do:
    (target 0);
 3. afterwards the audit chain is verified (``workbench audit verify``).
 
+A run named with ``s`` (``--ready 0s,20s``) drives no browser: the members log in and ask for the page over
+HTTP, and the time to the page served with its widgets is the server's part alone — what members meet when
+each browser runs on its own computer, not on the server's cores beside nineteen others.
+
 A naive baseline for the search is measured in the same run: the same search from the command line
 (a new process per search: start-up, log-in and query), as an analyst without the dashboards would.
 """
@@ -35,6 +39,7 @@ import tempfile
 import time
 import zoneinfo
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +51,7 @@ from workbench.config import load_settings
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import CHROMIUM, CHROMIUM_FLAGS, run_server  # noqa: E402  (the browser tests' harness)
+from tests.servers import CHROMIUM, CHROMIUM_FLAGS, run_server, web_login  # noqa: E402  (the browser tests' harness)
 
 PASSWORD = "synthetic-demo-pass-2026"
 TIMEOUT_MS = 120_000  # a step slower than this counts as an error
@@ -235,6 +240,38 @@ async def drive(
     return figures
 
 
+def served_only(url: str, users: int, spread: float) -> None:
+    """``users`` members logging in within ``spread`` seconds and asking for the partial-plate dashboard
+    with no browser: the server's part alone (login, kernel, the notebook run, the page holding its
+    widgets), as when each member's browser runs on their own computer."""
+
+    def one(i: int) -> tuple[float, str | None]:
+        time.sleep(spread * i / max(1, users - 1))
+        t0 = time.perf_counter()
+        try:
+            client, _reply = web_login(url, SEARCHERS[i % 2], PASSWORD)
+            try:
+                client.timeout = TIMEOUT_MS / 1000
+                page = client.get("/voila/render/partial_plate.ipynb", follow_redirects=True)
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - counted and named, as the browsers' errors are
+            return math.nan, type(exc).__name__
+        if page.status_code != 200 or "application/vnd.jupyter.widget-view+json" not in page.text:
+            return math.nan, f"HTTP {page.status_code}, no widgets"
+        return time.perf_counter() - t0, None
+
+    with ThreadPoolExecutor(users) as pool:
+        done = list(pool.map(one, range(users)))
+    ok = sorted(t for t, error in done if error is None)
+    errors = [error for _t, error in done if error]
+    print(f"  {users} members within {spread:g} s, no browser: {len(ok)} pages served, {len(errors)} errors "
+          f"{errors or ''}")  # fmt: skip
+    if ok:
+        print(f"    login and page served: median {statistics.median(ok):.2f} s, p95 {p95(ok):.2f}, "
+              f"slowest {ok[-1]:.2f}")  # fmt: skip
+
+
 def wait_until_ready(log: Path, ready: int, times: int = 1, timeout: float = 600) -> float:
     """Seconds until the server says its ``ready`` kernels are warm (0 when none are kept) for the
     ``times``-th time."""
@@ -265,7 +302,8 @@ def main() -> None:
     parser.add_argument(
         "--ready",
         default="0,20,20r",
-        help="runs to compare: numbers of kernels kept ready; with r, members' browsers were here before",
+        help="runs to compare: numbers of kernels kept ready; with r, members' browsers were here before; "
+        "with s, the server's part alone (no browser)",
     )
     parser.add_argument("--spread", type=float, default=10.0, help="seconds over which the members log in")
     args = parser.parse_args()
@@ -301,8 +339,9 @@ def main() -> None:
     print(f"naive baseline, the same search from the command line: {statistics.median(cli):.2f} s")
 
     for run in args.ready.split(","):
-        ready, returning = int(run.rstrip("r")), run.endswith("r")
-        print(f"ready_kernels = {ready}, {'returning members' if returning else 'new browsers'}:")
+        ready, returning, alone = int(run.rstrip("rs")), run.endswith("r"), run.endswith("s")
+        kind = "no browser" if alone else "returning members" if returning else "new browsers"
+        print(f"ready_kernels = {ready}, {kind}:")
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "data" / "workbench.toml"
             config.parent.mkdir(parents=True)
@@ -317,8 +356,11 @@ def main() -> None:
                     time.sleep(15)  # every first visit's kernel stopped, and the refill begun
                     wait_until_ready(log, ready, times=len(re.findall("kernels ready", log.read_text())) + 1)
 
-                settle_fn = settle if returning else None
-                asyncio.run(drive(server.url, pattern, scene, args.users, args.spread, settle_fn))
+                if alone:
+                    served_only(server.url, args.users, args.spread)
+                else:
+                    settle_fn = settle if returning else None
+                    asyncio.run(drive(server.url, pattern, scene, args.users, args.spread, settle_fn))
         print(f"  audit chain afterwards: {audit_verified(str(store.url))}")
 
 
