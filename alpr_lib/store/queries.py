@@ -277,9 +277,12 @@ def _rows(
     if conn.dialect.name == "postgresql":
         from psycopg.types.numeric import Int8
 
-        # One type for every integer: psycopg sends the smallest that fits a value (smallint, integer,
-        # bigint), and a statement is prepared, and planned, once per combination of types.
-        merged = {k: Int8(v) if type(v) is int else v for k, v in merged.items()}
+        # One type for every integer, alone or in a list: psycopg sends the smallest that fits a value
+        # (smallint, integer, bigint), and a statement is prepared, and planned, once per combination.
+        merged = {
+            k: Int8(v) if type(v) is int else [Int8(x) for x in v] if type(v) is list else v
+            for k, v in merged.items()
+        }
     args = tuple(merged[name] for name in order) if order is not None else merged
     cursor = conn.connection.cursor()  # the driver's cursor, inside this connection's transaction
     try:
@@ -305,11 +308,8 @@ def _id_list(dialect: str, name: str, column: sa.ColumnElement[int]) -> sa.Colum
 
 
 def _pack(conn: Connection, values: Sequence[int]) -> Any:
-    if conn.dialect.name == "sqlite":
-        return json.dumps([int(v) for v in values])
-    from psycopg.types.numeric import Int8  # see _rows
-
-    return [Int8(v) for v in values]
+    ints = [int(v) for v in values]
+    return json.dumps(ints) if conn.dialect.name == "sqlite" else ints
 
 
 _FETCH: dict[str, sa.Select[Any]] = {}
