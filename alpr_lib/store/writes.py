@@ -327,17 +327,10 @@ def insert_alternatives(conn: Connection, reads: pl.DataFrame) -> int:
         return 0
     plate_ids = ensure_plates(conn, flat.select(pl.col("alt_plate").alias("plate"), "state"))
     flat = flat.join(plate_ids.rename({"plate": "alt_plate"}), on=["alt_plate", "state"], how="left")
-    r = s.Read.__table__.c
-    found = []
-    for keys in some.select("source_id", "ts").iter_slices(2_000):
-        found += conn.execute(
-            sa.select(r.id, r.source_id, r.ts).where(
-                r.source_id.in_(keys["source_id"].unique().to_list()),
-                r.ts.between(int(keys["ts"].min()), int(keys["ts"].max())),  # type: ignore[arg-type]
-            )
-        ).all()
     ids = pl.DataFrame(
-        found, schema={"read_id": pl.Int64, "source_id": pl.String, "ts": pl.Int64}, orient="row"
+        _read_ids(conn, some.select("source_id", "ts").unique()),
+        schema={"read_id": pl.Int64, "source_id": pl.String, "ts": pl.Int64},
+        orient="row",
     )
     rows = (
         flat.join(ids, on=["source_id", "ts"], how="inner")
@@ -347,6 +340,32 @@ def insert_alternatives(conn: Connection, reads: pl.DataFrame) -> int:
     return insert_ignoring_duplicates(
         conn, s.ReadAlternative.__table__, rows.to_dicts(), ["read_id", "plate_id"]
     )
+
+
+def _read_ids(conn: Connection, keys: pl.DataFrame) -> list[Any]:
+    """``(id, source_id, ts)`` of the stored reads among ``keys`` (``source_id``, ``ts``)."""
+    found: list[Any] = []
+    if conn.dialect.name == "postgresql":
+        # Each key looked up on its own: its ts prunes the day partitions to one at run time, and the day's
+        # unique key index answers. (An IN list with a ts range planned as one scan of every day it spans.)
+        lookup = sa.text(
+            "SELECT r.id, k.source_id, k.ts FROM unnest(CAST(:sources AS text[]), CAST(:ts AS bigint[])) "
+            "AS k(source_id, ts) CROSS JOIN LATERAL "
+            "(SELECT id FROM reads WHERE source_id = k.source_id AND ts = k.ts) AS r"
+        )
+        for chunk in keys.iter_slices(10_000):
+            params = {"sources": chunk["source_id"].to_list(), "ts": chunk["ts"].to_list()}
+            found += conn.execute(lookup, params).all()
+        return found
+    r = s.Read.__table__.c
+    for chunk in keys.iter_slices(2_000):
+        found += conn.execute(
+            sa.select(r.id, r.source_id, r.ts).where(
+                r.source_id.in_(chunk["source_id"].unique().to_list()),
+                r.ts.between(int(chunk["ts"].min()), int(chunk["ts"].max())),  # type: ignore[arg-type]
+            )
+        ).all()
+    return found
 
 
 def _flatten_alternatives(reads: pl.DataFrame) -> pl.DataFrame:
