@@ -135,3 +135,28 @@ def test_a_plates_reads_are_found_by_its_index_in_every_day_not_by_walking_the_d
             plan = _generic_plan(conn, compiled.string, {**compiled.params, **params, "limit": 100})
             assert "plate_id" in plan, (name, plan)
             assert "_ts_idx" not in plan, (name, plan)
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced_before_a_search(
+    city: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections are not pinged on every checkout (a round trip on every search): one idle past
+    ``PING_AFTER_IDLE_S`` is tried first, and a dead one is replaced, so a server restart or a dropped
+    connection costs the member nothing."""
+    from alpr_lib.access import login
+    from alpr_lib.store import db
+
+    session = login(city, "analyst", DEMO_PASSWORD)
+    session.set_purpose("investigation", case="26-01234", reason="dropped connection")
+    with city.read() as conn:
+        plate = conn.execute(sa.text("SELECT plate FROM plates ORDER BY id LIMIT 1")).scalar_one()
+    before = session.search_plate(plate).count
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection counts as idle
+    dsn = city.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert ended >= 1  # the pool's connections are gone
+    assert session.search_plate(plate).count == before
