@@ -77,6 +77,10 @@ _INSERT = _TABLE.insert().returning(_TABLE.c.id)
 
 
 _PG_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(7306870021)")  # any fixed key: "the audit chain"
+_PG_LAST_HASH = (
+    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
+    "(SELECT value FROM meta WHERE key = 'signing_key')"
+)
 
 
 def lock_chain(conn: Connection) -> None:
@@ -84,6 +88,23 @@ def lock_chain(conn: Connection) -> None:
     chain (READ COMMITTED on PostgreSQL). SQLite gets the same from BEGIN IMMEDIATE (store.db)."""
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_CHAIN_LOCK)
+
+
+def _locked_head(conn: Connection) -> tuple[str | None, str | None]:
+    """Lock the chain (:func:`lock_chain`), then its last hash and the signing key's id.
+
+    On PostgreSQL both statements go in one round trip (psycopg's pipeline): the server runs them in order,
+    and the hash is read by a statement that starts once the lock is held, so it sees the entry of whoever
+    held the lock before (READ COMMITTED: each statement its own snapshot)."""
+    if conn.dialect.name != "postgresql":
+        row = conn.execute(_LAST_HASH).one()
+        return row[0], row[1]
+    raw = conn.connection.driver_connection
+    with raw.pipeline(), raw.cursor() as lock, raw.cursor() as head:  # type: ignore[union-attr]
+        lock.execute(_PG_CHAIN_LOCK.text)
+        head.execute(_PG_LAST_HASH)
+        last, key_id = head.fetchone()
+    return last, key_id
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -115,7 +136,6 @@ def append(
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
-    lock_chain(conn)
     ts = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     # Microseconds are kept: SQLite and PostgreSQL both store them, so the hash survives a round trip.
     fields: dict[str, Any] = {
@@ -132,7 +152,7 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    last, key_id = conn.execute(_LAST_HASH).one()
+    last, key_id = _locked_head(conn)
     prev_hash = last or GENESIS
     fields["prev_hash"] = prev_hash
     fields["hash"] = entry_hash(prev_hash, fields)

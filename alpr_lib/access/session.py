@@ -126,6 +126,22 @@ _TOUCH = (
     .where(_SESSIONS.c.id == sa.bindparam("sid"))
     .values(last_seen_at=sa.bindparam("now", type_=s.UTCDateTime()))
 )
+# PostgreSQL: the gate's facts and the touch in one statement (a round trip less on every operation). The
+# touch is made only where the gate will find the session alive — not ended, not past its lifetime, not
+# idle, its member not disabled — as the two statements do; the facts are read from the statement's
+# snapshot, taken before the touch (the previous last_seen_at).
+_GATE_AND_TOUCH = sa.select(_GATE.cte("gate")).add_cte(
+    _SESSIONS.update()
+    .where(
+        _SESSIONS.c.id == sa.bindparam("sid"),
+        _SESSIONS.c.ended_at.is_(None),
+        _SESSIONS.c.created_at >= sa.bindparam("alive_after", type_=s.UTCDateTime()),
+        _SESSIONS.c.last_seen_at >= sa.bindparam("idle_after", type_=s.UTCDateTime()),
+        ~sa.exists().where(_USERS.c.id == _SESSIONS.c.user_id, _USERS.c.disabled),
+    )
+    .values(last_seen_at=sa.bindparam("now", type_=s.UTCDateTime()))
+    .cte("touch")
+)
 
 
 class AccessSession:
@@ -220,14 +236,23 @@ class AccessSession:
     def _gate(self, conn: Connection, operation: str, why: Why | None) -> tuple[AlprError | None, Why | None]:
         """Why this member may not perform ``operation`` now (an error to raise), and the checked purpose."""
         now = _now()
-        row = conn.execute(_GATE, {"sid": self._session_id}).one()
+        idle, absolute = (
+            dt.timedelta(minutes=self.policy.idle_minutes),
+            dt.timedelta(hours=self.policy.max_hours),
+        )
+        touched = conn.dialect.name == "postgresql"
+        if touched:
+            params = {
+                "sid": self._session_id,
+                "now": now,
+                "alive_after": now - absolute,
+                "idle_after": now - idle,
+            }
+            row = conn.execute(_GATE_AND_TOUCH, params).one()
+        else:
+            row = conn.execute(_GATE, {"sid": self._session_id}).one()
         state = session_outcome(
-            row.created_at,
-            row.last_seen_at,
-            row.ended_at,
-            now,
-            idle=dt.timedelta(minutes=self.policy.idle_minutes),
-            absolute=dt.timedelta(hours=self.policy.max_hours),
+            row.created_at, row.last_seen_at, row.ended_at, now, idle=idle, absolute=absolute
         )
         if state != "ok":
             end_session(conn, self._session_id, now)
@@ -235,7 +260,8 @@ class AccessSession:
         if row.disabled:
             end_session(conn, self._session_id, now)
             return session_refusal("disabled", self.policy), None
-        conn.execute(_TOUCH, {"sid": self._session_id, "now": now})
+        if not touched:
+            conn.execute(_TOUCH, {"sid": self._session_id, "now": now})
         if operation not in _ACCOUNT_OPERATIONS:
             if row.must_change_password:
                 return AccessDenied(
