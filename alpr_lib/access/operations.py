@@ -733,9 +733,14 @@ def _held_below(
 ) -> pl.DataFrame | None:
     """The held reads below the floor in the window under ``filters``; None when the window is within
     retention or no read is older than the floor (the purge has run): nothing was left out."""
-    if (since_ms is not None and since_ms >= ctx.floor) or not retained.any_below(conn, ctx.floor):
+    if since_ms is not None and since_ms >= ctx.floor:
         return None
-    return _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms), **filters)
+    below, holds = retained.below_and_held(conn, ctx.floor)
+    if not below:
+        return None
+    if not holds:
+        return retained.NO_HELD_READS
+    return _matching(retained.held_reads(conn, ctx.floor, since_ms, until_ms, holds_known=True), **filters)
 
 
 def _past_retention(
@@ -761,6 +766,8 @@ def _matching(
     min_confidence: float | None = None,
     described: q.Described | None = None,
 ) -> pl.DataFrame:
+    if held.is_empty():
+        return held  # (each filter below is a query of its own, even on no rows)
     if plate_ids is not None:
         held = held.filter(pl.col("plate_id").is_in(list(plate_ids)))
     if camera_ids is not None:
@@ -784,9 +791,18 @@ def _fetch_kept(
     min_confidence: float | None = None,
     described: q.Described | None = None,
 ) -> tuple[pl.DataFrame, int]:
-    """:func:`~alpr_lib.store.queries.fetch_reads` within retention — its window raised to the floor, the
-    held reads below the floor put first (they are the oldest) — and how many reads were left out."""
+    """:func:`~alpr_lib.store.queries.fetch_reads` within retention — the held reads below the floor put
+    first (they are the oldest) — and how many reads were left out.
+
+    Most often one statement: the window's reads from its own start, those past retention set aside here
+    (never served) and the held ones among them kept (:func:`_kept_by_id`). Past retention lies at most a
+    day's reads when the daily purge runs. Only when that fetch reaches the limit — the reads past retention
+    may have taken places in it — is the window raised to the floor and what it leaves out counted."""
     filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
+    if since_ms is None or since_ms < ctx.floor:
+        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=limit, **filters)
+        if limit is None or every.height < limit:
+            return _kept_by_id(conn, ctx, every)
     frame = q.fetch_reads(
         conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
     )

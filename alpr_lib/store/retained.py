@@ -29,7 +29,16 @@ from .queries import (
     empty_reads,
 )
 
-__all__ = ["any_active_hold", "any_below", "count_reads", "floor_ms", "held_clause", "held_reads"]
+__all__ = [
+    "NO_HELD_READS",
+    "any_active_hold",
+    "any_below",
+    "below_and_held",
+    "count_reads",
+    "floor_ms",
+    "held_clause",
+    "held_reads",
+]
 
 _R, _H, _HR, _P = s.Read.__table__, s.Hold.__table__, s.HoldRead.__table__, s.Plate.__table__
 _HELD_PLATE, _READ_PLATE = _P.alias("held_plate"), _P.alias("read_plate")
@@ -70,6 +79,10 @@ def _oldest_statement(_dialect: str) -> sa.Select[Any]:
     return sa.select(sa.func.min(_R.c.ts))
 
 
+def _facts_statement(dialect: str) -> sa.Select[Any]:
+    return sa.select(_oldest_statement(dialect).scalar_subquery(), sa.exists(_active_hold_statement(dialect)))
+
+
 def any_active_hold(conn: Connection) -> bool:
     """Whether any hold is active (when none is, nothing below the floor is ever served)."""
     return bool(cached_rows(conn, "any_active_hold", _active_hold_statement, {}))
@@ -81,13 +94,27 @@ def any_below(conn: Connection, floor: int) -> bool:
     return oldest is not None and int(oldest) < floor
 
 
-def held_reads(conn: Connection, floor: int, since_ms: int | None, until_ms: int | None) -> pl.DataFrame:
+def below_and_held(conn: Connection, floor: int) -> tuple[bool, bool]:
+    """:func:`any_below` and :func:`any_active_hold` in one statement: what a search asks first."""
+    oldest, held = cached_rows(conn, "retention_facts", _facts_statement, {})[0]
+    return oldest is not None and int(oldest) < floor, bool(held)
+
+
+_HELD_EXTRA = {"plate_id": pl.Int64(), "camera_id": pl.Int64()}
+#: No held reads, in :func:`held_reads`'s shape.
+NO_HELD_READS = empty_reads(_HELD_EXTRA)
+
+
+def held_reads(
+    conn: Connection, floor: int, since_ms: int | None, until_ms: int | None, *, holds_known: bool = False
+) -> pl.DataFrame:
     """The reads below ``floor`` in ``[since, until]`` that an active hold keeps, oldest first, with their
     ``plate_id`` and ``camera_id`` (for the caller's filters). Found from the holds' side — their read ids,
-    their plates by text — so the expired reads are never scanned."""
-    extra = {"plate_id": pl.Int64(), "camera_id": pl.Int64()}
-    if not any_active_hold(conn):
-        return empty_reads(extra)
+    their plates by text — so the expired reads are never scanned. ``holds_known``: the caller has seen an
+    active hold already (:func:`below_and_held`)."""
+    extra = _HELD_EXTRA
+    if not holds_known and not any_active_hold(conn):
+        return NO_HELD_READS
     r = _R.c
     low = -(2**62) if since_ms is None else since_ms
     high = floor - 1 if until_ms is None else min(until_ms, floor - 1)
