@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from alpr_lib.access import AccessSession, Policy, login
 from alpr_lib.analytics import Scene, match_pattern
+from alpr_lib.analytics.search import PairIndex
 from alpr_lib.errors import InvalidInput, InvalidPattern
 from alpr_lib.hotlists import add_entries, match_new_reads
 from alpr_lib.ingest import import_csv
@@ -322,7 +323,14 @@ def test_wildcard_search_agrees_with_a_brute_force_regex(plates: list[str], patt
     expected = {p for p in plates if brute_pattern(pattern, p)}
     assert set(match_pattern(frame, compiled)["plate"]) == expected
     # and through the byte-matrix prefilter the door uses
-    assert set(match_pattern(frame, compiled, codes=plate_codes(frame["plate"]))["plate"]) == expected
+    codes = plate_codes(frame["plate"])
+    assert set(match_pattern(frame, compiled, codes=codes)["plate"]) == expected
+    # and through its index of character pairs, with the last plates added after the index was built
+    for indexed in (len(plates), len(plates) // 2):
+        pairs = PairIndex(codes[:indexed])
+        found = match_pattern(frame, compiled, codes=codes, pairs=pairs)
+        assert set(found["plate"]) == expected
+        assert found["plate_id"].is_sorted()  # in the plates' order, as without the index
 
 
 def levenshtein(a: str, b: str) -> int:
