@@ -154,8 +154,8 @@ def search_partial(
         # Three known characters in a row: the database's trigram index finds the plates (PostgreSQL).
         matched = q.plates_matching(conn, compiled.regex, _state(state))
     else:
-        plates, codes = ctx.store.plate_index.codes(conn)
-        matched = match_pattern(plates, compiled, _state(state), codes)
+        plates, codes, pairs = ctx.store.plate_index.paired(conn)
+        matched = match_pattern(plates, compiled, _state(state), codes, pairs)
     filters = (cameras, near, min_confidence)
     frame, truncated, hidden = _reads_of(conn, ctx, matched, since, until, *filters, described=described)
     plates = _with_counts(matched, frame)
@@ -814,12 +814,16 @@ def _fetch_kept(
     return frame, hidden
 
 
+_EPOCH, _MS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.timedelta(milliseconds=1)
+
+
 def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Reads fetched whole, split: those within retention or kept by a hold, and how many were neither."""
     floor = ctx.floor
-    old = reads.filter(pl.col("ts").dt.epoch("ms") < floor)
-    if not old.height:
+    oldest = reads["ts"].min()  # (a datetime: no query engine for the usual case, nothing past retention)
+    if oldest is None or (oldest - _EPOCH) // _MS >= floor:  # type: ignore[operator]
         return reads, 0
+    old = reads.filter(pl.col("ts").dt.epoch("ms") < floor)
     low = int(old["ts"].dt.epoch("ms").min())
     held = set(retained.held_reads(conn, floor, low, floor - 1)["read_id"].to_list())
     kept = reads.filter((pl.col("ts").dt.epoch("ms") >= floor) | pl.col("read_id").is_in(list(held)))
@@ -843,8 +847,10 @@ def _fetch_scenes(
         fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
         every = pl.concat(
             [
-                q.reads_at_cameras(conn, fixed, scene.since_ms, scene.until_ms),
-                q.reads_at_cameras(conn, by_position, scene.since_ms, scene.until_ms, box=scene.box),
+                q.reads_at_cameras(conn, ctx.store.plate_index, fixed, scene.since_ms, scene.until_ms),
+                q.reads_at_cameras(
+                    conn, ctx.store.plate_index, by_position, scene.since_ms, scene.until_ms, box=scene.box
+                ),
             ]
         )
         if described is not None:

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..analytics.search import PairIndex
 from . import schema as s
 
 __all__ = ["CODE_WIDTH", "PLATE_SCHEMA", "PlateIndex", "plate_codes"]
+
+#: Plates added since the pair index was built that are compared the plain way before it is built again.
+_PAIRS_SLACK = 50_000
 
 #: Bytes kept per plate in the code matrix (plates are at most 8 characters; a little room to spare).
 CODE_WIDTH = 10
@@ -66,6 +71,8 @@ class PlateIndex:
         self._by_key: dict[str, list[tuple[int, str, str, str]]] | None = None
         self._codes = np.zeros((0, CODE_WIDTH), dtype=np.uint8)
         self._keyed_to = 0
+        self._ids: np.ndarray | None = None
+        self._pairs: PairIndex | None = None
 
     def frame(self, conn: Connection) -> pl.DataFrame:
         """The distinct plates as of ``conn``'s view of the database."""
@@ -74,7 +81,7 @@ class PlateIndex:
         with self._lock:
             if epoch != self._epoch or max_id < self._max_id:
                 self._frame, self._max_id, self._epoch = pl.DataFrame(schema=PLATE_SCHEMA), 0, epoch
-                self._by_key, self._keyed_to = None, 0
+                self._by_key, self._keyed_to, self._ids, self._pairs = None, 0, None, None
                 self._codes = np.zeros((0, CODE_WIDTH), dtype=np.uint8)
             if max_id > self._max_id:
                 rows = conn.execute(_ROWS, {"after": self._max_id}).all()
@@ -84,11 +91,40 @@ class PlateIndex:
                 self._max_id = max_id
             return self._frame
 
+    def texts(self, conn: Connection, ids: Sequence[int]) -> tuple[pl.Series, pl.Series]:
+        """The plate and state of each plate id in ``ids`` (of reads already fetched on ``conn``), in order.
+
+        Looked up in the plates held here (a binary search in the ids, which only grow), not joined to every
+        read in the database: a canvass's thousands of reads cost one probe of the plates' key each there.
+        The index is brought up to date first, after the reads were fetched, so it holds every plate they
+        name."""
+        frame = self.frame(conn)
+        with self._lock:
+            if self._ids is None or len(self._ids) != frame.height:
+                self._ids = frame["plate_id"].to_numpy()
+            known = self._ids
+        wanted = np.asarray(ids, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
+        if len(known) == 0 or not np.array_equal(known[pos], wanted):
+            raise LookupError("a read names a plate the plate index does not hold")
+        picked = pl.Series(pos, dtype=pl.Int64)
+        return frame["plate"].gather(picked), frame["state"].gather(picked)
+
     def codes(self, conn: Connection) -> tuple[pl.DataFrame, np.ndarray]:
         """The plates frame and, row for row, each plate's characters as bytes (zero-padded)."""
         frame = self.frame(conn)
         with self._lock:
             return frame, self._codes
+
+    def paired(self, conn: Connection) -> tuple[pl.DataFrame, np.ndarray, PairIndex]:
+        """:meth:`codes` and the index of their character pairs (built on first use, and again once the
+        plates added since are a tenth of those it holds: those are compared the plain way until then)."""
+        frame = self.frame(conn)
+        with self._lock:
+            codes, pairs = self._codes, self._pairs
+            if pairs is None or len(codes) - pairs.size > max(_PAIRS_SLACK, pairs.size // 10):
+                pairs = self._pairs = PairIndex(codes)
+            return frame, codes, pairs
 
     def by_key(self, conn: Connection) -> dict[str, list[tuple[int, str, str, str]]]:
         """The distinct plates grouped by equivalence key: ``key -> [(plate_id, plate, state, key)]``."""

@@ -238,10 +238,15 @@ def _frame(
     """A frame of reads from result rows (``_reads_select``'s columns, then ``extra``'s), built column by
     column (no query engine round trips: on the small results of a search those cost more than the data);
     the vehicle id becomes its description."""
-    schema = {**READ_SCHEMA, **(extra or {})}
     if not rows:
         return empty_reads(extra)
-    raw = list(zip(*rows, strict=True))
+    return _frame_of(list(zip(*rows, strict=True)), extra, conn)
+
+
+def _frame_of(raw: list[Any], extra: dict[str, pl.DataType] | None, conn: Connection | None) -> pl.DataFrame:
+    """:func:`_frame` from its columns (sequences or Series), one per column of the rows."""
+    schema = {**READ_SCHEMA, **(extra or {})}
+    rows = raw[0]
     described = list(zip(*_descriptions(conn, raw[10]), strict=True)) if conn is not None else [
         (None,) * len(rows)
     ] * 4  # fmt: skip
@@ -583,9 +588,14 @@ def cameras(conn: Connection) -> pl.DataFrame:
 
 
 def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
-    r = s.Read.__table__.c
+    reads, cameras_ = s.Read.__table__, s.Camera.__table__
+    r = reads.c
+    # The plate's id in place of its text and state: those come from the plate index (reads_at_cameras).
+    columns = [r.id, r.plate_id, *_read_columns(r, s.Plate.__table__.c, cameras_.c)[3:]]
     return (
-        _reads_select()
+        sa.select(*columns)
+        .select_from(reads)
+        .join(cameras_, cameras_.c.id == r.camera_id)
         .where(
             _id_list(dialect, "cams", r.camera_id),
             r.ts >= sa.bindparam("since", type_=sa.BigInteger),
@@ -600,6 +610,7 @@ def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
 
 def reads_at_cameras(
     conn: Connection,
+    plates: PlateIndex,
     camera_ids: Sequence[int],
     since_ms: int,
     until_ms: int,
@@ -609,7 +620,11 @@ def reads_at_cameras(
 ) -> pl.DataFrame:
     """Reads by these cameras in ``[since, until]`` — by the (camera_id, ts) index — optionally within a
     lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position:
-    the index holds the place too, so reads outside the box are never fetched."""
+    the index holds the place too, so reads outside the box are never fetched.
+
+    The plates' text and state come from the store's plate index (``plates``), not from a join: a busy
+    camera's two hours are thousands of reads, and one probe of the plates' key for each was most of a
+    canvass on PostgreSQL (7 of 11 ms for 3,226 reads at 10M)."""
     if not camera_ids:
         return empty_reads()
     south, west, north, east = box if box is not None else (-1000.0, -1000.0, 1000.0, 1000.0)
@@ -623,7 +638,23 @@ def reads_at_cameras(
         "east": east,
         "limit": _FAR if limit is None else int(limit),
     }
-    return _frame(_rows(conn, "reads_at_cameras", _at_cameras_statement, params), conn=conn)
+    rows = _rows(conn, "reads_at_cameras", _at_cameras_statement, params)
+    if not rows:
+        return empty_reads()
+    raw = list(zip(*rows, strict=True))
+    try:
+        plate, state = plates.texts(conn, raw[1])
+    except LookupError:  # the index was out of step (a restored database): ask the database
+        plate, state = _plate_texts(conn, raw[1])
+    return _frame_of([raw[0], plate, state, *raw[2:]], None, conn)
+
+
+def _plate_texts(conn: Connection, ids: Sequence[int]) -> tuple[list[str], list[str | None]]:
+    p = s.Plate.__table__.c
+    found = {int(i): (t, st) for i, t, st in conn.execute(
+        sa.select(p.id, p.plate, p.state).where(_in(conn, p.id, sorted(set(ids))))
+    )}  # fmt: skip
+    return [found[i][0] for i in ids], [found[i][1] for i in ids]
 
 
 def _beside_join(dialect: str) -> tuple[sa.FromClause, Any, Any]:
