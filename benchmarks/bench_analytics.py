@@ -1,6 +1,7 @@
 """Search and analytics through the audited door on a large synthetic city, beside naive baselines.
 
     python benchmarks/bench_analytics.py [--reads 10000000] [--runs 7] [--db sqlite:///... | postgresql+psycopg://...]
+        [--only "partial pattern,exact plate"]
 
 ``--db`` names an existing demo database, or an empty PostgreSQL database to build the city in. Beyond 10M
 reads the city grows by earlier 30-day months of 10M reads each (the demo month stays the latest), generated
@@ -144,7 +145,16 @@ def main() -> None:
         default=None,
         help="The retention period (default: the floor one day into the city, as between two daily purges).",
     )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="Comma-separated operations to measure (names as in the table, e.g. 'partial pattern'); "
+        "default: all.",
+    )
     args = parser.parse_args()
+    only = None if args.only is None else {name.strip() for name in args.only.split(",")}
+    if only is not None and not only <= set(TARGETS_MS):
+        parser.error(f"--only: not an operation: {', '.join(sorted(only - set(TARGETS_MS)))}")
 
     url = args.db or f"sqlite:///{HERE / '.data' / f'city-{args.reads}-{args.seed}.db'}"
     # A city built by another benchmark (or `workbench demo`) is signed: the department's key folder signs on.
@@ -329,6 +339,7 @@ def main() -> None:
         ("convoy, 30 days", lambda s, p: s.convoy(p), convoy_plates, naive_convoy),
         ("clones, one day", lambda s, d: s.clones(since=d[0], until=d[1]), days, naive_clones),
     ]
+    operations = [op for op in operations if only is None or op[0] in only]
     rows = [
         (
             name,
