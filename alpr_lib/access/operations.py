@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import hashlib
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,8 +326,9 @@ def timeline(
     if not is_valid_plate(text):
         raise InvalidInput("give a plate of 2-8 letters and digits")
     since_ms, until_ms = _window(since, until)
-    ids = q.plate_ids(conn, text, _state(state))
-    reads, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1)
+    plates = q.plates_exactly(conn, text, _state(state))
+    ids = plates["plate_id"].to_list()
+    reads, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1, plates=plates)
     result = movement_timeline(reads.head(cap), timezone=ctx.policy.timezone)
     sightings = result.pop("sightings")
     return TimelineResult(sightings, UNAUDITED, "timeline", reads.height > cap, hidden, **result)
@@ -602,7 +604,10 @@ def _reads_of(
     ids = plates["plate_id"].to_list()
     filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
     if scene is None:
-        frame, hidden = _fetch_kept(conn, ctx, ids, since_ms, until_ms, limit=cap + 1, **filters)
+        named = plates if {"plate", "state"} <= set(plates.columns) else None
+        frame, hidden = _fetch_kept(
+            conn, ctx, ids, since_ms, until_ms, limit=cap + 1, plates=named, **filters
+        )
     else:
         # Every read near the place in the window, then the circle: what retention leaves out is counted
         # in the circle too.
@@ -790,6 +795,7 @@ def _fetch_kept(
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
     described: q.Described | None = None,
+    plates: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """:func:`~alpr_lib.store.queries.fetch_reads` within retention — the held reads below the floor put
     first (they are the oldest) — and how many reads were left out.
@@ -800,11 +806,14 @@ def _fetch_kept(
     may have taken places in it — is the window raised to the floor and what it leaves out counted."""
     filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
     if since_ms is None or since_ms < ctx.floor:
-        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, limit=limit, **filters)
-        if limit is None or every.height < limit:
+        every = q.fetch_reads(
+            conn, ids, since_ms=since_ms, until_ms=until_ms, limit=limit, plates=plates, **filters
+        )
+        if limit is None or every.height < limit or _oldest_ms(every) >= ctx.floor:
+            # Whole, or capped with nothing past retention in it (oldest first: none in the window).
             return _kept_by_id(conn, ctx, every)
     frame = q.fetch_reads(
-        conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, **filters
+        conn, ids, since_ms=_clamped(ctx, since_ms), until_ms=until_ms, limit=limit, plates=plates, **filters
     )
     held = _held_below(conn, ctx, since_ms, until_ms, plate_ids=ids, **filters)
     hidden = _past_retention(conn, ctx, since_ms, until_ms, held, plate_ids=ids, **filters)
@@ -817,11 +826,16 @@ def _fetch_kept(
 _EPOCH, _MS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.timedelta(milliseconds=1)
 
 
+def _oldest_ms(reads: pl.DataFrame) -> float:
+    """The oldest read's time in epoch ms (infinity for none), without the query engine."""
+    oldest = reads["ts"].min()
+    return math.inf if oldest is None else (oldest - _EPOCH) // _MS  # type: ignore[operator]
+
+
 def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Reads fetched whole, split: those within retention or kept by a hold, and how many were neither."""
     floor = ctx.floor
-    oldest = reads["ts"].min()  # (a datetime: no query engine for the usual case, nothing past retention)
-    if oldest is None or (oldest - _EPOCH) // _MS >= floor:  # type: ignore[operator]
+    if _oldest_ms(reads) >= floor:  # the usual case: nothing past retention
         return reads, 0
     old = reads.filter(pl.col("ts").dt.epoch("ms") < floor)
     low = int(old["ts"].dt.epoch("ms").min())
