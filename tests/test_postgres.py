@@ -129,6 +129,7 @@ def test_a_plates_reads_are_found_by_its_index_in_every_day_not_by_walking_the_d
         statements = {
             "count": queries._count_statement("postgresql"),
             "fetch": queries._fetch_statement("postgresql"),
+            "fetch, plates named by the caller": queries._fetch_unnamed_statement("postgresql"),
         }
         for name, statement in statements.items():
             compiled = statement.compile(dialect=conn.dialect)
