@@ -316,6 +316,15 @@ def test_plate_search_and_its_filters_agree(town: Town) -> None:
         ), args
     capped = town.ask("search", "partial", "*[0O]*", "--limit", "7")
     assert capped["truncated"] is True and len(capped["rows"]) == 7
+    whole = town.ask("search", "partial", "*[0O]*")  # the command line's page is its usual limit
+    assert not whole["truncated"] and whole["total"] == len(whole["rows"]) > 20
+    pages = [town.ask("search", "partial", "*[0O]*", "--limit", "7", "--page", str(k)) for k in (1, 2, 3)]
+    assert [r["read_id"] for p in pages for r in p["rows"]] == [r["read_id"] for r in whole["rows"][:21]]
+    assert {(p["page"], p["total"], p["page_size"]) for p in pages} == {
+        (k, whole["total"], 7) for k in (1, 2, 3)
+    }
+    said = town.cli("search", "partial", "*[0O]*", "--limit", "7", "--page", "2", *WHY)
+    assert f"rows 8-14 of {whole['total']:,} (page 2; --page 3 for the next)" in said.stderr
 
 
 def test_timelines_agree(town: Town) -> None:

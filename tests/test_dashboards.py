@@ -237,6 +237,31 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     assert last_entries(store, "timeline")[-1].user_name == "investigator"
 
 
+def test_a_vague_pattern_is_read_a_page_at_a_time(open_dashboard: Any, served: tuple) -> None:
+    _server, store, _manifest = served
+    d = open_dashboard("partial_plate", "investigator")
+    d.purpose("criminal investigation", "26-03131", "hit and run, witness saw one digit")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    p.fill("input[placeholder='7?B*']", "*7*")
+    p.get_by_role("button", name="Search").click()
+    p.wait_for_selector("text=Partial plate search: rows 1-1,000 of")
+    total = json.loads(last_entries(store, "search.partial")[-1].params)
+    assert (total["page"], total["limit"]) == (1, 1000)
+    p.get_by_role("button", name="page after ▶").click()
+    p.wait_for_selector("text=Partial plate search: rows 1,001-2,000 of")
+    entry = last_entries(store, "search.partial")[-1]
+    assert (json.loads(entry.params)["page"], entry.user_name, entry.case_number) == (
+        2,
+        "investigator",
+        "26-03131",
+    )
+    p.get_by_role("button", name="◀ page before").click()
+    p.wait_for_selector("text=Partial plate search: rows 1-1,000 of")
+    assert p.get_by_role("button", name="◀ page before").is_disabled()
+    assert d.outside == []
+
+
 def test_a_vehicle_found_by_its_description_alone(open_dashboard: Any, served: tuple) -> None:
     _server, store, manifest = served
     witness = manifest["scenarios"]["partial_plate"]

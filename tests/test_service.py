@@ -200,12 +200,14 @@ def test_the_client_gives_the_same_results_as_the_door_in_process(
     }
     for call in (
         lambda x: x.search_partial("*1*"),
+        lambda x: x.search_partial("*1*", page=3, limit=40),
         lambda x: x.search_fuzzy("7ABC123", max_edits=2),
         lambda x: x.canvass([scene]),
         lambda x: x.alerts(),
     ):
         a, b = call(inside), call(outside)
         assert type(a) is type(b) and a.frame.equals(b.frame) and a.truncated == b.truncated
+        assert (a.total, a.page, a.page_size) == (b.total, b.page, b.page_size)
         assert sorted(a.extra) == sorted(b.extra)
         for key, value in a.extra.items():
             assert value.equals(b.extra[key]) if isinstance(value, pl.DataFrame) else value == b.extra[key]

@@ -70,7 +70,7 @@ from .results import (
     _window,
 )
 
-__all__ = ["OPERATIONS", "UNAUDITED", "Context", "Operation", "audit_params"]
+__all__ = ["FIRST_PAGE", "OPERATIONS", "UNAUDITED", "Context", "Operation", "audit_params"]
 
 #: The audit id of a result not yet recorded: the gate writes the entry and puts its id in the result.
 UNAUDITED = 0
@@ -141,14 +141,19 @@ def search_partial(
     make: str | None = None,
     model: str | None = None,
     direction: str | None = None,
+    page: int = 1,
 ) -> PlatesResult:
-    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`), then the reads
-    whose other reading matched it.
+    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`), oldest first,
+    then the reads whose other reading matched it — a page at a time: a vague pattern can match hundreds
+    of plates and tens of thousands of reads. ``total`` says how many there are in all, ``page`` which
+    page this is (``page=2`` for the next; ``limit`` reads a page, by default
+    :data:`FIRST_PAGE`), and ``plates`` lists every matching plate with all its reads counted.
 
     Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
     ``min_confidence``, and the vehicle's ``color``, ``body``, ``make``, ``model`` and ``direction`` of
-    travel. ``plates`` lists the matching plates with their reads.
+    travel.
     """
+    validate.count(page, "the page")
     compiled = compile_pattern(pattern)
     described = _described(conn, color, body, make, model, direction)
     if len(compiled.anchor) >= 3 and ctx.store.has_trigram_index(conn):
@@ -158,11 +163,12 @@ def search_partial(
         plates, codes, pairs = ctx.store.plate_index.paired(conn)
         matched = match_pattern(plates, compiled, _state(state), codes, pairs)
     filters = (cameras, near, min_confidence)
-    frame, truncated, hidden = _reads_of(conn, ctx, matched, since, until, *filters, described=described)
-    plates = _with_counts(matched, frame)
+    found = _page_of_reads(conn, ctx, matched, since, until, *filters, page=page, described=described)
     return PlatesResult(
-        frame, UNAUDITED, "search.partial", truncated, hidden, plates=plates, pattern=compiled.regex
-    )
+        found.frame, UNAUDITED, "search.partial", found.more, found.hidden, total=found.total, page=page,
+        page_size=ctx.cap,
+        plates=_with_tally(matched, found.tally), pattern=compiled.regex,
+    )  # fmt: skip
 
 
 def search_fuzzy(
@@ -598,11 +604,8 @@ def _reads_of(
     past retention were left out."""
     cap = ctx.cap
     since_ms, until_ms = _window(since, until)
-    if min_confidence is not None and not 0 <= min_confidence <= 1:
-        raise InvalidInput("the minimum confidence is between 0 and 1")
-    camera_ids, scene = _places(conn, cameras, near)
+    filters, scene = _search_filters(conn, cameras, near, min_confidence, described)
     ids = plates["plate_id"].to_list()
-    filters = {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}
     if scene is None:
         named = plates if {"plate", "state"} <= set(plates.columns) else None
         frame, hidden = _fetch_kept(
@@ -611,24 +614,187 @@ def _reads_of(
     else:
         # Every read near the place in the window, then the circle: what retention leaves out is counted
         # in the circle too.
-        every = q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, **filters).filter(
-            haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
-        )
-        frame, hidden = _kept_by_id(conn, ctx, every)
+        frame, hidden = _kept_by_id(conn, ctx, _near(conn, ids, since_ms, until_ms, filters, scene))
     if rank:
         frame = _ranked(frame, plates)
-    frame = frame.with_columns(
-        reading=pl.lit("top", pl.String), alternative=pl.lit(None, pl.String),
-        alternative_confidence=pl.lit(None, pl.Float64),
-    )  # fmt: skip
-    maybe = "has_alternatives" not in plates.columns or plates["has_alternatives"].any()
-    if frame.height <= cap and maybe:
+    frame = _as_top(frame)
+    if frame.height <= cap and _maybe_alternatives(plates):
         others = _by_alternative(
-            conn, ctx, plates, since_ms, until_ms, filters, scene, cap + 1 - frame.height, frame["read_id"]
+            conn, ctx, plates, since_ms, until_ms, filters, scene, cap + 1 - frame.height
         )
         if others.height:
             frame = pl.concat([frame, others.select(frame.columns)])
     return frame.head(cap), frame.height > cap, hidden
+
+
+def _search_filters(
+    conn: Connection,
+    cameras: list[str] | None,
+    near: tuple[float, float, float] | None,
+    min_confidence: float | None,
+    described: q.Described | None,
+) -> tuple[dict[str, Any], Scene | None]:
+    """A plate search's filters as the queries take them, and its place (None: anywhere)."""
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise InvalidInput("the minimum confidence is between 0 and 1")
+    camera_ids, scene = _places(conn, cameras, near)
+    return {"camera_ids": camera_ids, "min_confidence": min_confidence, "described": described}, scene
+
+
+def _near(
+    conn: Connection,
+    ids: Sequence[int],
+    since_ms: int | None,
+    until_ms: int | None,
+    filters: dict[str, Any],
+    scene: Scene,
+) -> pl.DataFrame:
+    """Every read of the plates at the cameras near a place in the window, then those in its circle (what
+    retention leaves out is counted in the circle too)."""
+    return q.fetch_reads(conn, ids, since_ms=since_ms, until_ms=until_ms, **filters).filter(
+        haversine_m(pl.col("lat"), pl.col("lon"), scene.lat, scene.lon) <= scene.radius_m
+    )
+
+
+def _as_top(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reads found by their own plate, marked so beside those found by another reading."""
+    return frame.with_columns(
+        reading=pl.lit("top", pl.String), alternative=pl.lit(None, pl.String),
+        alternative_confidence=pl.lit(None, pl.Float64),
+    )  # fmt: skip
+
+
+def _maybe_alternatives(plates: pl.DataFrame) -> bool:
+    """Whether any of the plates may be another read's other reading (not known: it may)."""
+    return "has_alternatives" not in plates.columns or bool(plates["has_alternatives"].any())
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A page of a search's reads: the reads, whether more follow, how many reads past retention were left
+    out, how many reads there are in all, and each plate's (text, state) count and newest read (epoch
+    ms) over all of them."""
+
+    frame: pl.DataFrame
+    more: bool
+    hidden: int
+    total: int
+    tally: dict[tuple[str, str], tuple[int, int | None]]
+
+
+#: How many reads a paged search (a partial pattern) returns at a time unless the member gives a limit.
+FIRST_PAGE = 1_000
+
+
+def _page_of_reads(
+    conn: Connection,
+    ctx: Context,
+    plates: pl.DataFrame,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    cameras: list[str] | None,
+    near: tuple[float, float, float] | None,
+    min_confidence: float | None,
+    *,
+    page: int,
+    described: q.Described | None = None,
+) -> _Page:
+    """Page ``page`` of :func:`_reads_of`'s reads — ``ctx.cap`` of them after the first ``(page - 1) *
+    cap``, in the same order: the held reads past retention, the reads within it oldest first, then the
+    reads found by another reading — with the figures of all of them.
+
+    The reads of the plates are counted, not fetched: one statement counts each plate's reads on either
+    side of the retention floor (by the plate index), and only the page's reads are read. A place
+    (``near``) fetches every read at the cameras near it, as an unpaged search does, and counts those in
+    its circle. The reads found by another reading (rare) are fetched whole, up to the department's
+    result limit; beyond it ``total`` counts that many."""
+    size = ctx.cap
+    start = (page - 1) * size
+    since_ms, until_ms = _window(since, until)
+    filters, scene = _search_filters(conn, cameras, near, min_confidence, described)
+    ids = plates["plate_id"].to_list()
+    if scene is None:
+        own, hidden, tally = _own_page(conn, ctx, plates, since_ms, until_ms, start, size, filters)
+    else:
+        every, hidden = _kept_by_id(conn, ctx, _near(conn, ids, since_ms, until_ms, filters, scene))
+        own, tally = every.slice(start, size), _tally(every)
+    own_total = sum(n for n, _ in tally.values())
+    frame = _as_top(own)
+    bound = ctx.policy.result_limit
+    others = (
+        _by_alternative(conn, ctx, plates, since_ms, until_ms, filters, scene, bound + 1)
+        if _maybe_alternatives(plates)
+        else frame.clear()
+    )
+    room, skip = size - frame.height, max(0, start - own_total)
+    if room > 0 and others.height > skip:
+        frame = pl.concat([frame, others.slice(skip, room).select(frame.columns)])
+    total = own_total + min(others.height, bound)
+    more = start + frame.height < total or others.height > bound
+    return _Page(frame, more, hidden, total, tally)
+
+
+def _own_page(
+    conn: Connection,
+    ctx: Context,
+    plates: pl.DataFrame,
+    since_ms: int | None,
+    until_ms: int | None,
+    start: int,
+    size: int,
+    filters: dict[str, Any],
+) -> tuple[pl.DataFrame, int, dict[tuple[str, str], tuple[int, int | None]]]:
+    """The reads of the plates from ``start``, at most ``size`` — the held reads past retention first, then
+    those within it from the database's page — how many reads past retention were left out, and the
+    plates' tally (:class:`_Page`)."""
+    ids = plates["plate_id"].to_list()
+    rows = q.tally_of_plates(conn, ids, since_ms, until_ms, ctx.floor, **filters)
+    held = retained.NO_HELD_READS
+    if any(below for *_, below in rows):
+        every = retained.held_reads(conn, ctx.floor, since_ms, until_ms)
+        held = _matching(every, plate_ids=ids, **filters)
+    hidden = sum(below for *_, below in rows) - held.height
+    named = dict(
+        zip(plates["plate_id"].to_list(), zip(plates["plate"], plates["state"], strict=True), strict=True)
+    )
+    counts = {pid: [kept, newest] for pid, kept, newest, _below in rows}
+    for pid, ts in zip(held["plate_id"].to_list(), held["ts"].dt.epoch("ms").to_list(), strict=True):
+        entry = counts.setdefault(pid, [0, None])
+        entry[0] += 1
+        entry[1] = ts if entry[1] is None else max(entry[1], ts)
+    tally = {named[pid]: (n, newest) for pid, (n, newest) in counts.items() if n}
+    kept_total = sum(kept for _pid, kept, *_ in rows)
+    parts = [held.slice(start, size).select(list(READ_SCHEMA))] if start < held.height else []
+    offset, room = max(0, start - held.height), size - sum(part.height for part in parts)
+    if room > 0 and offset < kept_total:
+        parts.append(
+            q.fetch_reads(
+                conn,
+                ids,
+                since_ms=_clamped(ctx, since_ms),
+                until_ms=until_ms,
+                limit=room,
+                offset=offset,
+                plates=plates,
+                **filters,
+            )  # fmt: skip
+        )
+    frame = pl.concat(parts) if parts else q.empty_reads()
+    return frame, hidden, tally
+
+
+def _tally(reads: pl.DataFrame) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """Each plate's (text, state) count of reads and newest read (epoch ms), counted in Python: on a
+    search's few hundred rows a polars group-by costs more than the data."""
+    counts: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
+    columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].dt.epoch("ms").to_list())
+    for plate, state, ts in zip(*columns, strict=True):
+        key = (plate, state)
+        counts[key] = counts.get(key, 0) + 1
+        if ts > last.get(key, -(2**62)):
+            last[key] = ts
+    return {k: (n, last[k]) for k, n in counts.items()}
 
 
 def _places(
@@ -663,15 +829,13 @@ def _by_alternative(
     filters: dict[str, Any],
     scene: Scene | None,
     limit: int,
-    seen: pl.Series,
 ) -> pl.DataFrame:
-    """Reads within retention whose other reading is one of ``plates``, under the search's filters, marked
-    ``reading="alternative"`` with the reading that matched (and its ``distance``, ``confusions`` and
-    ``why`` when ``plates`` ranks them); none of the reads ``seen`` already."""
+    """Reads within retention whose other reading is one of ``plates`` and whose own plate is not, under the
+    search's filters, marked ``reading="alternative"`` with the reading that matched (and its
+    ``distance``, ``confusions`` and ``why`` when ``plates`` ranks them)."""
     found = q.reads_by_alternative(
-        conn, plates["plate_id"].to_list(), since_ms=_clamped(ctx, since_ms), until_ms=until_ms,
-        seen=seen.to_list(),
-    )  # fmt: skip
+        conn, plates["plate_id"].to_list(), since_ms=_clamped(ctx, since_ms), until_ms=until_ms
+    )
     if not found.height:
         return found
     if filters["camera_ids"] is not None:
@@ -903,24 +1067,19 @@ def _ranked(reads: pl.DataFrame, plates: pl.DataFrame) -> pl.DataFrame:
 
 
 def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
-    """The matched plates with how many of the returned reads are theirs and when last seen.
+    """The matched plates with how many of the returned reads are theirs and when last seen."""
+    return _with_tally(plates, _tally(reads))
 
-    Counted in Python: on a search's few hundred rows a polars group-by costs more than the data.
-    """
-    counts: dict[tuple[str, str], int] = {}
-    last: dict[tuple[str, str], int] = {}
-    columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].to_physical().to_list())
-    for plate, state, ts in zip(*columns, strict=True):
-        key = (plate, state)
-        counts[key] = counts.get(key, 0) + 1
-        if ts > last.get(key, -(2**62)):
-            last[key] = ts
-    keys = list(zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True))
+
+def _with_tally(plates: pl.DataFrame, tally: dict[tuple[str, str], tuple[int, int | None]]) -> pl.DataFrame:
+    """The matched plates with their count of reads and when last seen, from a :class:`_Page`'s tally."""
+    keys = zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True)
+    found = [tally.get(k, (0, None)) for k in keys]
     kept = plates.drop("plate_id", "equiv_key", strict=False)
     return kept.hstack(
         [
-            pl.Series("reads", [counts.get(k, 0) for k in keys], dtype=pl.Int64),
-            pl.Series("last_seen", [last.get(k) for k in keys], dtype=pl.Int64).cast(READ_TS),
+            pl.Series("reads", [n for n, _ in found], dtype=pl.Int64),
+            pl.Series("last_seen", [t for _, t in found], dtype=pl.Int64).cast(READ_TS),
         ]
     )
 
@@ -960,6 +1119,8 @@ class Operation:
     name: str
     audit: str
     run: Callable[..., Result]
+    #: A paged operation's page when the member gives no limit (None: the department's result limit).
+    first_page: int | None = None
 
 
 #: The door's data operations by method name; ``AccessSession`` and the door's client offer exactly these.
@@ -967,7 +1128,7 @@ OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
         Operation("search_plate", "search.plate", search_plate),
-        Operation("search_partial", "search.partial", search_partial),
+        Operation("search_partial", "search.partial", search_partial, first_page=FIRST_PAGE),
         Operation("search_fuzzy", "search.fuzzy", search_fuzzy),
         Operation("search_vehicle", "search.vehicle", search_vehicle),
         Operation("canvass", "canvass", canvass),

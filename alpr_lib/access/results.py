@@ -47,6 +47,11 @@ class Result:
     operation: str
     truncated: bool = False
     past_retention: int = 0
+    #: A paged search (a partial pattern): how many rows there are in all, which page this is, and how
+    #: many rows a page holds.
+    total: int | None = None
+    page: int | None = None
+    page_size: int | None = None
 
     @property
     def count(self) -> int:
@@ -57,25 +62,61 @@ class Result:
         """The result's further frames and figures, by name (its fields beyond the rows)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _BASE}
 
+    @property
+    def first(self) -> int:
+        """The position (from 1) of this page's first row among all of them (1 for an unpaged result)."""
+        return 1 if self.page is None else (self.page - 1) * (self.page_size or 0) + 1
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of data commands: ``audit_id``, ``count``, ``truncated``, ``rows``."""
+        """The JSON shape of data commands: ``audit_id``, ``count``, ``truncated``, ``rows`` (and, paged,
+        ``total`` and ``page``)."""
+        paged = (
+            {}
+            if self.total is None
+            else {"total": self.total, "page": self.page, "page_size": self.page_size}
+        )
         return {
             "audit_id": self.audit_id,
             "operation": self.operation,
             "count": self.count,
             "truncated": self.truncated,
             "past_retention": self.past_retention,
+            **paged,
             "rows": beyond_9999_as_text(self.frame).to_dicts(),
         }
 
-    def _repr_html_(self) -> str:
-        note = f"{self.count:,} rows{' (capped: narrow the search)' if self.truncated else ''}"
+    def summary(self, next_hint: str = "page={page}") -> str:
+        """What a client says of the rows: how many, of how many in all, capped, past retention.
+        ``next_hint`` tells how to ask for the next page (``--page {page}`` on the command line; empty
+        where a button does)."""
+        if self.total is None:
+            note = f"{self.count:,} rows{' (capped: narrow the search)' if self.truncated else ''}"
+        else:
+            note = page_note(self.first, self.count, self.total, self.page or 1, self.truncated, next_hint)
         if self.past_retention:
             note += f" · {retention_note(self.past_retention)}"
-        return f"{self.frame._repr_html_()}<p>{note} · audit entry {self.audit_id}</p>"
+        return note
+
+    def _repr_html_(self) -> str:
+        return f"{self.frame._repr_html_()}<p>{self.summary()} · audit entry {self.audit_id}</p>"
 
 
-_BASE = frozenset(("frame", "audit_id", "operation", "truncated", "past_retention"))
+_BASE = frozenset(
+    ("frame", "audit_id", "operation", "truncated", "past_retention", "total", "page", "page_size")
+)
+
+
+def page_note(first: int, count: int, total: int, page: int, more: bool, next_hint: str) -> str:
+    """The words every client shows for a page of a paged search."""
+    if not total:
+        return "0 rows"
+    if not count:
+        return f"page {page} is past the last of {total:,} rows"
+    span = f"rows {first:,}-{first + count - 1:,} of {total:,}"
+    if not more:
+        return span + (f" (page {page}, the last)" if page > 1 else "")
+    hint = next_hint.format(page=page + 1)
+    return span + (f" (page {page}; {hint} for the next)" if hint else f" (page {page})")
 
 
 def retention_note(count: int) -> str:

@@ -358,14 +358,19 @@ class AccessSession:
     ) -> Result:
         """Run the data operation ``name`` of :data:`~alpr_lib.access.operations.OPERATIONS` through the
         gate (session, role, purpose, case, training), in one transaction with its audit entry; its typed
-        result, capped at ``limit`` rows (default: the policy's), carries the entry's id. ``why`` defaults
+        result, capped at ``limit`` rows (default: the policy's, or a paged operation's first page), carries
+        the entry's id. ``why`` defaults
         to the purpose stated with :meth:`set_purpose`. Every data method (``search_plate``, ``canvass``
         ...) is this, named."""
         op = OPERATIONS.get(name)
         if op is None:
             raise InvalidInput(f"there is no operation {name!r}")
         why = why or self._why
-        cap = self.policy.result_limit if limit is None else limit
+        cap = (
+            limit
+            if limit is not None
+            else min(op.first_page or self.policy.result_limit, self.policy.result_limit)
+        )
         try:
             validate.count(cap, "the result limit")
             params = {**audit_params(op.run, args, kwargs), "limit": cap}

@@ -47,6 +47,7 @@ __all__ = [
     "reads_at_cameras",
     "reads_beside",
     "reads_by_id",
+    "tally_of_plates",
     "to_ms",
 ]
 
@@ -406,6 +407,47 @@ def count_of_plates(
     return int(_rows(conn, "count_of_plates", _count_statement, params)[0][0])
 
 
+def _tally_statement(dialect: str) -> sa.Select[Any]:
+    """Each plate's reads in a window under the search filters: how many at or above the retention floor,
+    the newest of them, and how many below it (by the plate index alone on SQLite: it covers them)."""
+    r = s.Read.__table__.c
+    kept = r.ts >= sa.bindparam("floor", type_=sa.BigInteger)
+    return (
+        sa.select(
+            r.plate_id,
+            sa.func.count().filter(kept),
+            sa.func.max(r.ts).filter(kept),
+            sa.func.count().filter(sa.not_(kept)),
+        )
+        .where(*_plate_filters(dialect))
+        .group_by(r.plate_id)
+    )
+
+
+def tally_of_plates(
+    conn: Connection,
+    ids: Sequence[int],
+    since_ms: int | None,
+    until_ms: int | None,
+    floor_ms: int,
+    *,
+    camera_ids: Sequence[int] | None = None,
+    min_confidence: float | None = None,
+    described: Described | None = None,
+) -> list[tuple[int, int, int | None, int]]:
+    """Per plate id with reads in ``[since, until]`` under the filters: how many at or above ``floor_ms``
+    (within retention), the newest of those (epoch ms, None when none), and how many below it. What a
+    paged search says of every page without fetching the reads."""
+    if not ids or (camera_ids is not None and not camera_ids):
+        return []
+    params = {
+        **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence, described),
+        "floor": int(floor_ms),
+    }
+    rows = _rows(conn, "tally_of_plates", _tally_statement, params)
+    return [(int(p), int(k), None if t is None else int(t), int(b)) for p, k, t, b in rows]
+
+
 def _fetch_statement(dialect: str) -> sa.Select[Any]:
     """Reads of a list of plate ids under optional filters (every filter a parameter, so one statement)."""
     r = s.Read.__table__.c
@@ -418,6 +460,7 @@ def _fetch_statement(dialect: str) -> sa.Select[Any]:
         statement.where(*_plate_filters(dialect))
         .order_by(r.ts, r.id)
         .limit(sa.bindparam("limit", type_=sa.BigInteger))
+        .offset(sa.bindparam("offset", type_=sa.BigInteger))
     )
 
 
@@ -433,6 +476,7 @@ def _fetch_unnamed_statement(dialect: str) -> sa.Select[Any]:
         # every day's time index in order and filter it for the plates (see _window).
         .order_by((reads.c.ts + 0) if dialect == "postgresql" else reads.c.ts, reads.c.id)
         .limit(sa.bindparam("limit", type_=sa.BigInteger))
+        .offset(sa.bindparam("offset", type_=sa.BigInteger))
     )
 
 
@@ -461,12 +505,14 @@ def fetch_reads(
     since_ms: int | None = None,
     until_ms: int | None = None,
     limit: int | None = None,
+    offset: int = 0,
     camera_ids: Sequence[int] | None = None,
     min_confidence: float | None = None,
     described: Described | None = None,
     plates: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Reads of the given plate ids in ``[since, until]``, oldest first, at most ``limit`` rows.
+    """Reads of the given plate ids in ``[since, until]``, oldest first, at most ``limit`` rows after the
+    first ``offset``.
 
     ``plates`` (``plate_id``, ``plate``, ``state`` of every id), when the caller holds them, names the
     reads' plates instead of a join to the plates for every read (a vague pattern's thousands of reads)."""
@@ -475,6 +521,7 @@ def fetch_reads(
     params = {
         **_filter_params(conn, ids, since_ms, until_ms, camera_ids, min_confidence, described),
         "limit": _FAR if limit is None else int(limit),
+        "offset": int(offset),
     }
     if plates is not None:
         return _named(conn, _rows(conn, "fetch_unnamed", _fetch_unnamed_statement, params), plates)
@@ -501,7 +548,7 @@ def _by_alternative_statement(dialect: str) -> sa.Select[Any]:
         .where(
             _id_list(dialect, "ids", a.c.plate_id),
             *_window(dialect, a.c.ts),
-            sa.not_(_id_list(dialect, "seen", a.c.read_id)),
+            sa.not_(_id_list(dialect, "ids", r.plate_id)),  # found by its own plate already
         )
         .order_by(r.ts, r.id, a.c.rank)
         .limit(sa.bindparam("limit", type_=sa.BigInteger))
@@ -510,15 +557,7 @@ def _by_alternative_statement(dialect: str) -> sa.Select[Any]:
 
 def _any_alternative_statement(dialect: str) -> sa.Select[Any]:
     a = s.ReadAlternative.__table__.c
-    return (
-        sa.select(a.read_id)
-        .where(
-            _id_list(dialect, "ids", a.plate_id),
-            *_window(dialect, a.ts),
-            sa.not_(_id_list(dialect, "seen", a.read_id)),
-        )
-        .limit(1)
-    )
+    return sa.select(a.read_id).where(_id_list(dialect, "ids", a.plate_id), *_window(dialect, a.ts)).limit(1)
 
 
 def reads_by_alternative(
@@ -528,19 +567,18 @@ def reads_by_alternative(
     since_ms: int | None = None,
     until_ms: int | None = None,
     limit: int | None = None,
-    seen: Sequence[int] = (),
 ) -> pl.DataFrame:
     """Reads one of whose other readings is one of these plate ids, in ``[since, until]``, oldest first —
     with the ``alternative`` that matched and its ``alternative_confidence`` (one row per read: its best
-    matching reading); none of the reads ``seen`` (found already by their own plate). Most plates are no
-    other read's other reading: one look in the alternatives' own index says so, and nothing is fetched."""
+    matching reading); none whose own plate is one of them (a search finds those by their plate). Most
+    plates are no other read's other reading: one look in the alternatives' own index says so, and nothing
+    is fetched."""
     if not ids:
         return _NO_ALTERNATIVES
     window = {
         "ids": _pack(conn, ids),
         "since": -_FAR if since_ms is None else since_ms,
         "until": _FAR if until_ms is None else until_ms,
-        "seen": _pack(conn, seen),
     }
     if not _rows(conn, "any_alternative", _any_alternative_statement, window):
         return _NO_ALTERNATIVES

@@ -381,10 +381,15 @@ def print_result(result: Any, as_json: bool, columns: tuple[str, ...], extra: tu
             click.echo("  ".join(frame.columns))
         for row in frame.iter_rows():
             click.echo(validate.printable("  ".join(cell(v) for v in row)))
-        more = " (capped: narrow the search or raise --limit)" if result.truncated else ""
-        if result.past_retention:
-            more += f"; {retention_note(result.past_retention)}"
-        click.echo(f"{result.count:,} rows{more}; audit entry {result.audit_id}.", err=True)
+        if result.total is not None:  # a page of a paged search
+            said = result.summary(next_hint="--page {page}").replace(" · ", "; ")
+        else:
+            said = f"{result.count:,} rows" + (
+                " (capped: narrow the search or raise --limit)" if result.truncated else ""
+            )
+            if result.past_retention:
+                said += f"; {retention_note(result.past_retention)}"
+        click.echo(f"{said}; audit entry {result.audit_id}.", err=True)
 
     data = {**result.to_dict(), "rows": frame_rows(result.frame)}
     for key in extra:

@@ -160,10 +160,18 @@ def search_plate(plate: str, **kw: Any) -> None:
 
 @search.command("partial")
 @click.argument("pattern")
+@click.option(
+    "--page",
+    type=COUNT,
+    default=1,
+    show_default=True,
+    help="Which page of the reads, --limit to a page: a vague pattern's total is said with the first.",
+)
 @filter_options
 @data_options()
 def search_partial(pattern: str, **kw: Any) -> None:
     """Reads of every plate matching PATTERN: ? one character, * any run, [AB8] a class, or plain "contains".
+    The reads come a page at a time (--limit, default 10,000, to a page), with how many there are in all.
 
     \b
     Example:
@@ -172,6 +180,7 @@ def search_partial(pattern: str, **kw: Any) -> None:
     """
     session, why, as_json = door_session(kw)
     _filters(kw)
+    kw["limit"] = kw["limit"] or session.policy.result_limit  # the command line's page: its usual limit
     export = kw.pop("export")
     show = lambda result: print_result(result, as_json, READ_COLUMNS, ("plates",))  # noqa: E731
     _deliver(session, why, as_json, "search_partial", {"pattern": pattern, **kw}, export, show)

@@ -36,6 +36,7 @@ __all__ = [
     "MapView",
     "PurposeBar",
     "ResultTable",
+    "SearchPages",
     "VehicleFilter",
     "bar_chart",
     "message",
@@ -111,10 +112,13 @@ class Door:
             )
             return None
         if isinstance(result, Result):
-            capped = " — capped: narrow the search" if result.truncated else ""
-            if result.past_retention:
-                capped += f" — {retention_note(result.past_retention)}"
-            self.say(f"{what}: {result.count:,} rows{capped} (audit entry {result.audit_id}).", "ok")
+            if result.total is not None:
+                said = result.summary(next_hint="")
+            else:
+                said = f"{result.count:,} rows" + (" — capped: narrow the search" if result.truncated else "")
+                if result.past_retention:
+                    said += f" — {retention_note(result.past_retention)}"
+            self.say(f"{what}: {said} (audit entry {result.audit_id}).", "ok")
         else:
             self.say(f"{what}: done.", "ok")
         return result
@@ -206,6 +210,34 @@ class PurposeBar(W.VBox):
         ).value
         if self._on_ready:
             self._on_ready()
+
+
+class SearchPages(W.HBox):
+    """Where a paged search's reads lie among all it found (``rows 1-1,000 of 4,733``), with buttons for
+    the page before and after it: each turn is a search of its own, audited like the first. Hidden while
+    everything found fits on one page."""
+
+    def __init__(self, turn: Callable[[int], None]) -> None:
+        self.page = 1
+        self.where = W.HTML()
+        self.back = W.Button(description="◀ page before", layout=W.Layout(width="140px"))
+        self.after = W.Button(description="page after ▶", layout=W.Layout(width="140px"))
+        self.back.on_click(lambda _b: turn(self.page - 1))
+        self.after.on_click(lambda _b: turn(self.page + 1))
+        super().__init__([self.back, self.where, self.after], layout=W.Layout(display="none"))
+
+    def show(self, result: Result | None) -> None:
+        """Follow ``result`` (None: nothing found yet)."""
+        paged = result is not None and result.total is not None
+        if not paged or (result.page == 1 and not result.truncated):  # type: ignore[union-attr]
+            self.layout.display = "none"
+            return
+        assert result is not None
+        self.page = result.page or 1
+        self.where.value = f"<b>{html.escape(result.summary(next_hint=''))}</b>"
+        self.back.disabled = self.page <= 1
+        self.after.disabled = not result.truncated
+        self.layout.display = "flex"
 
 
 class ResultTable(W.VBox):

@@ -21,6 +21,7 @@ from .components import (
     MapView,
     PurposeBar,
     ResultTable,
+    SearchPages,
     VehicleFilter,
     bar_chart,
     message,
@@ -203,8 +204,22 @@ def partial_plate() -> W.Widget:
     chosen = W.Dropdown(description="Timeline of", options=[])
     open_timeline = W.Button(description="Open timeline")
     timeline_box = W.VBox()
+    shown: dict[str, Any] = {}  # the partial pattern whose reads are shown, for the page before and after
+
+    def turn(page: int) -> None:
+        if "query" not in shown or not _guard(door, bar):
+            return
+        query = {**shown["query"], "page": page}
+        result = door.run("Partial plate search", lambda s: s.search_partial(**query))
+        if result is not None:
+            reads.show(result.frame)
+            pages.show(result)
+
+    pages = SearchPages(turn)
 
     def do_search(_b: Any) -> None:
+        shown.clear()
+        pages.show(None)
         if not _guard(door, bar):
             return
         try:
@@ -241,6 +256,8 @@ def partial_plate() -> W.Widget:
             query = {"pattern": pattern.value, "state": st, **window, **area}
             result = door.run("Partial plate search", lambda s: s.search_partial(**query))
             exports.remember("search_partial", query)
+            shown["query"] = query
+            pages.show(result)
         if result is None:
             return
         found = result.plates
@@ -273,6 +290,7 @@ def partial_plate() -> W.Widget:
             vehicle,
             W.HBox([near, search]),
             door.status,
+            pages,
             tabs,
             exports,
             W.HBox([chosen, open_timeline]),
