@@ -30,12 +30,13 @@ PATTERN = "*7*"
 
 def expected(store: Store, pattern: str, floor_ms: int) -> tuple[list[tuple[int, str]], int]:
     """The whole result worked out from the tables: (read id, reading) in order — the plates' own reads
-    within retention or held, oldest first, then the reads one of whose other readings matches (within
-    retention, own plate not matching) — and how many of the plates' reads are past retention unheld."""
+    within retention or held, plate by plate, the most recently seen plate first, each plate's oldest
+    first; then the reads one of whose other readings matches (within retention, own plate not matching),
+    oldest first — and how many of the plates' reads are past retention unheld."""
     regex = re.compile(compile_pattern(pattern).regex)
     r, a, p = s.Read.__table__.c, s.ReadAlternative.__table__.c, s.Plate.__table__.c
     with store.read() as conn:
-        plates = {int(i) for i, text in conn.execute(sa.select(p.id, p.plate)) if regex.fullmatch(text)}
+        named = {int(i): (t, st) for i, t, st in conn.execute(sa.select(p.id, p.plate, p.state))}
         own = conn.execute(
             sa.select(r.id, r.ts, r.plate_id, held_clause().label("held")).order_by(r.ts, r.id)
         ).all()
@@ -44,8 +45,14 @@ def expected(store: Store, pattern: str, floor_ms: int) -> tuple[list[tuple[int,
             .join_from(s.Read.__table__, s.ReadAlternative.__table__, a.read_id == r.id)
             .order_by(r.ts, r.id, a.rank)
         ).all()
-    rows = [(int(i), "top") for i, ts, pid, held in own if pid in plates and (ts >= floor_ms or held)]
+    plates = {i for i, (text, _state) in named.items() if regex.fullmatch(text)}
+    shown = [(int(i), ts, pid) for i, ts, pid, held in own if pid in plates and (ts >= floor_ms or held)]
     hidden = sum(1 for _i, ts, pid, held in own if pid in plates and ts < floor_ms and not held)
+    newest: dict[int, int] = {}
+    for _i, ts, pid in shown:
+        newest[pid] = max(ts, newest.get(pid, ts))
+    order = sorted(newest, key=lambda pid: (-newest[pid], named[pid]))
+    rows = [(i, "top") for pid in order for i, _ts, of in shown if of == pid]
     found = [int(i) for i, ts, pid, alt in others if alt in plates and pid not in plates and ts >= floor_ms]
     rows += [(i, "alternative") for i in dict.fromkeys(found)]
     return rows, hidden
@@ -96,6 +103,13 @@ def test_the_pages_of_a_vague_pattern_are_its_whole_result(city: Store, analyst:
             break
         page += 1
     assert seen == rows and page == -(-len(rows) // size)
+    by_plate = analyst.search_partial(PATTERN, limit=10_000)  # the plates in the order of the pages
+    listed = by_plate.plates.filter(pl.col("reads") > 0).select("plate", "state").rows()
+    assert (
+        list(dict.fromkeys(by_plate.frame.filter(pl.col("reading") == "top").select("plate", "state").rows()))
+        == listed
+    )
+    assert by_plate.plates["last_seen"].is_sorted(descending=True, nulls_last=True)
     own = sum(1 for _i, reading in rows if reading == "top")
     assert sum(whole_counts.values()) == own  # every plate's count is of all its reads, not the page's
 

@@ -167,7 +167,7 @@ def search_partial(
     return PlatesResult(
         found.frame, UNAUDITED, "search.partial", found.more, found.hidden, total=found.total, page=page,
         page_size=ctx.cap,
-        plates=_with_tally(matched, found.tally), pattern=compiled.regex,
+        plates=_with_tally(matched, found.tally, newest_first=True), pattern=compiled.regex,
     )  # fmt: skip
 
 
@@ -669,17 +669,21 @@ def _maybe_alternatives(plates: pl.DataFrame) -> bool:
     return "has_alternatives" not in plates.columns or bool(plates["has_alternatives"].any())
 
 
+#: A plate's (text, state).
+_Key = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class _Page:
     """A page of a search's reads: the reads, whether more follow, how many reads past retention were left
-    out, how many reads there are in all, and each plate's (text, state) count and newest read (epoch
-    ms) over all of them."""
+    out, how many reads there are in all, and each plate's count of reads and newest read (epoch ms) over
+    all of them (:func:`_tally`)."""
 
     frame: pl.DataFrame
     more: bool
     hidden: int
     total: int
-    tally: dict[tuple[str, str], tuple[int, int | None]]
+    tally: dict[_Key, tuple[int, int | None]]
 
 
 #: How many reads a paged search (a partial pattern) returns at a time unless the member gives a limit.
@@ -699,12 +703,13 @@ def _page_of_reads(
     page: int,
     described: q.Described | None = None,
 ) -> _Page:
-    """Page ``page`` of :func:`_reads_of`'s reads — ``ctx.cap`` of them after the first ``(page - 1) *
-    cap``, in the same order: the held reads past retention, the reads within it oldest first, then the
-    reads found by another reading — with the figures of all of them.
+    """Page ``page`` of the reads of ``plates`` under the search filters within retention — ``ctx.cap``
+    reads after the first ``(page - 1) * cap`` — plate by plate, the most recently seen plate first
+    (:func:`_newest_first`), each plate's reads oldest first (held reads past retention before the
+    others); then the reads found by another reading, oldest first. With the figures of all of them.
 
-    The reads of the plates are counted, not fetched: one statement counts each plate's reads on either
-    side of the retention floor (by the plate index), and only the page's reads are read. A place
+    The plates' reads are counted, not fetched: one statement counts each plate's reads on either side of
+    the retention floor (by the plate index), and only the page's plates' reads are read. A place
     (``near``) fetches every read at the cameras near it, as an unpaged search does, and counts those in
     its circle. The reads found by another reading (rare) are fetched whole, up to the department's
     result limit; beyond it ``total`` counts that many."""
@@ -717,7 +722,11 @@ def _page_of_reads(
         own, hidden, tally = _own_page(conn, ctx, plates, since_ms, until_ms, start, size, filters)
     else:
         every, hidden = _kept_by_id(conn, ctx, _near(conn, ids, since_ms, until_ms, filters, scene))
-        own, tally = every.slice(start, size), _tally(every)
+        tally = _tally(every)
+        rank = {key: i for i, key in enumerate(_newest_first(tally))}
+        keys = zip(every["plate"].to_list(), every["state"].to_list(), strict=True)
+        order = sorted(range(every.height), key=[rank[k] for k in keys].__getitem__)  # stable: by time
+        own = every[pl.Series(order, dtype=pl.UInt32)].slice(start, size) if order else every
     own_total = sum(n for n, _ in tally.values())
     frame = _as_top(own)
     bound = ctx.policy.result_limit
@@ -734,6 +743,12 @@ def _page_of_reads(
     return _Page(frame, more, hidden, total, tally)
 
 
+def _newest_first(tally: Mapping[_Key, tuple[int, int | None]]) -> list[_Key]:
+    """The plates with reads, the most recently seen first (then by plate and state): the order of a paged
+    search's plates and of its pages."""
+    return sorted((k for k, (n, _t) in tally.items() if n), key=lambda k: (-(tally[k][1] or 0), k))
+
+
 def _own_page(
     conn: Connection,
     ctx: Context,
@@ -743,10 +758,14 @@ def _own_page(
     start: int,
     size: int,
     filters: dict[str, Any],
-) -> tuple[pl.DataFrame, int, dict[tuple[str, str], tuple[int, int | None]]]:
-    """The reads of the plates from ``start``, at most ``size`` — the held reads past retention first, then
-    those within it from the database's page — how many reads past retention were left out, and the
-    plates' tally (:class:`_Page`)."""
+) -> tuple[pl.DataFrame, int, dict[_Key, tuple[int, int | None]]]:
+    """The plates' reads from ``start``, at most ``size``, in :func:`_page_of_reads`'s order; how many reads
+    past retention were left out; and the plates' tally.
+
+    Each plate's reads are counted first, so the plates the page falls on are known before any read is:
+    those wholly on it are fetched in one statement, the one it starts in and the one it ends in (the same
+    plate when a page lies within one) each by a statement of their own with a limit and an offset — a
+    page reads its own reads and few more, however many the pattern matches."""
     ids = plates["plate_id"].to_list()
     rows = q.tally_of_plates(conn, ids, since_ms, until_ms, ctx.floor, **filters)
     held = retained.NO_HELD_READS
@@ -754,40 +773,72 @@ def _own_page(
         every = retained.held_reads(conn, ctx.floor, since_ms, until_ms)
         held = _matching(every, plate_ids=ids, **filters)
     hidden = sum(below for *_, below in rows) - held.height
-    named = dict(
-        zip(plates["plate_id"].to_list(), zip(plates["plate"], plates["state"], strict=True), strict=True)
+    key_of = dict(
+        zip(ids, zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True), strict=True)
     )
-    counts = {pid: [kept, newest] for pid, kept, newest, _below in rows}
-    for pid, ts in zip(held["plate_id"].to_list(), held["ts"].dt.epoch("ms").to_list(), strict=True):
-        entry = counts.setdefault(pid, [0, None])
-        entry[0] += 1
-        entry[1] = ts if entry[1] is None else max(entry[1], ts)
-    tally = {named[pid]: (n, newest) for pid, (n, newest) in counts.items() if n}
-    kept_total = sum(kept for _pid, kept, *_ in rows)
-    parts = [held.slice(start, size).select(list(READ_SCHEMA))] if start < held.height else []
-    offset, room = max(0, start - held.height), size - sum(part.height for part in parts)
-    if room > 0 and offset < kept_total:
-        parts.append(
-            q.fetch_reads(
-                conn,
-                ids,
-                since_ms=_clamped(ctx, since_ms),
-                until_ms=until_ms,
-                limit=room,
-                offset=offset,
-                plates=plates,
-                **filters,
-            )  # fmt: skip
+    kept = {key_of[pid]: (n, newest) for pid, n, newest, _below in rows}
+    held_of: dict[_Key, list[int]] = {}
+    held_newest: dict[_Key, int] = {}
+    for i, (pid, ts) in enumerate(zip(held["plate_id"].to_list(), held["ts"].dt.epoch("ms"), strict=True)):
+        held_of.setdefault(key_of[pid], []).append(i)
+        held_newest[key_of[pid]] = max(ts, held_newest.get(key_of[pid], ts))
+    tally = {
+        k: (
+            kept.get(k, (0, None))[0] + len(held_of.get(k, ())),
+            kept.get(k, (0, None))[1] or held_newest.get(k),
         )
-    frame = pl.concat(parts) if parts else q.empty_reads()
+        for k in kept.keys() | held_of.keys()
+    }
+    plate_id = {key: pid for pid, key in key_of.items()}
+    pieces: list[tuple[_Key, str, int, int]] = []  # (plate, "held" | "kept", skip, take), in page order
+    at = 0
+    for key in _newest_first(tally):
+        n, h = tally[key][0], len(held_of.get(key, ()))
+        low, high = max(start - at, 0), min(start + size - at, n)
+        if low < high:
+            if low < h:
+                pieces.append((key, "held", low, min(high, h) - low))
+            if high > h:
+                pieces.append((key, "kept", max(low - h, 0), high - max(low, h)))
+        at += n
+        if at >= start + size:
+            break
+    clamped = _clamped(ctx, since_ms)
+    whole = [
+        plate_id[k] for k, kind, skip, take in pieces if kind == "kept" and skip == 0 and take == kept[k][0]
+    ]
+    parts = [q.fetch_reads(conn, whole, since_ms=clamped, until_ms=until_ms, plates=plates, **filters)]
+    for key, kind, skip, take in pieces:
+        if kind == "held":
+            chosen = pl.Series(held_of[key][skip : skip + take], dtype=pl.UInt32)
+            parts.append(held[chosen].select(parts[0].columns))
+        elif (skip, take) != (0, kept[key][0]):
+            parts.append(
+                q.fetch_reads(
+                    conn,
+                    [plate_id[key]],
+                    since_ms=clamped,
+                    until_ms=until_ms,
+                    limit=take,
+                    offset=skip,
+                    plates=plates,
+                    **filters,
+                )
+            )
+    # In page order: by plate, then by time (a plate's held reads are older than its others).
+    frame = pl.concat(parts) if len(parts) > 1 else parts[0]
+    rank = {key: i for i, (key, *_piece) in enumerate(pieces)}
+    keys = zip(frame["plate"].to_list(), frame["state"].to_list(), strict=True)
+    order = frame.select(rank=pl.Series([rank[k] for k in keys], dtype=pl.Int64), ts="ts", read_id="read_id")
+    frame = frame[order.with_row_index().sort("rank", "ts", "read_id")["index"]]
     return frame, hidden, tally
 
 
-def _tally(reads: pl.DataFrame) -> dict[tuple[str, str], tuple[int, int | None]]:
+def _tally(reads: pl.DataFrame) -> dict[_Key, tuple[int, int | None]]:
     """Each plate's (text, state) count of reads and newest read (epoch ms), counted in Python: on a
     search's few hundred rows a polars group-by costs more than the data."""
-    counts: dict[tuple[str, str], int] = {}
-    last: dict[tuple[str, str], int] = {}
+    counts: dict[_Key, int] = {}
+    last: dict[_Key, int] = {}
     columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].dt.epoch("ms").to_list())
     for plate, state, ts in zip(*columns, strict=True):
         key = (plate, state)
@@ -1071,8 +1122,16 @@ def _with_counts(plates: pl.DataFrame, reads: pl.DataFrame) -> pl.DataFrame:
     return _with_tally(plates, _tally(reads))
 
 
-def _with_tally(plates: pl.DataFrame, tally: dict[tuple[str, str], tuple[int, int | None]]) -> pl.DataFrame:
-    """The matched plates with their count of reads and when last seen, from a :class:`_Page`'s tally."""
+def _with_tally(
+    plates: pl.DataFrame, tally: dict[_Key, tuple[int, int | None]], *, newest_first: bool = False
+) -> pl.DataFrame:
+    """The matched plates with their count of reads and when last seen, from a :class:`_Page`'s tally;
+    ``newest_first``: in a paged search's order (:func:`_newest_first`), the plates without reads last."""
+    if newest_first:
+        rank = {key: i for i, key in enumerate(_newest_first(tally))}
+        keys = zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True)
+        ranks = [rank.get(k, len(rank)) for k in keys]
+        plates = plates[pl.Series(sorted(range(plates.height), key=ranks.__getitem__), dtype=pl.UInt32)]
     keys = zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True)
     found = [tally.get(k, (0, None)) for k in keys]
     kept = plates.drop("plate_id", "equiv_key", strict=False)
