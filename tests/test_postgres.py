@@ -1,4 +1,5 @@
-"""What only the PostgreSQL server mode has: database roles that defend the audit log by themselves."""
+"""What only the PostgreSQL server mode has: database roles that defend the audit log by themselves, plans
+that descend a plate's index in every day, and plates drawn in the order their imports commit."""
 
 from __future__ import annotations
 
@@ -130,10 +131,12 @@ def test_a_plates_reads_are_found_by_its_index_in_every_day_not_by_walking_the_d
             "count": queries._count_statement("postgresql"),
             "fetch": queries._fetch_statement("postgresql"),
             "fetch, plates named by the caller": queries._fetch_unnamed_statement("postgresql"),
+            "each plate's reads counted (a page)": queries._tally_statement("postgresql"),
         }
         for name, statement in statements.items():
             compiled = statement.compile(dialect=conn.dialect)
-            plan = _generic_plan(conn, compiled.string, {**compiled.params, **params, "limit": 100})
+            fixed = {"limit": 100, "offset": 0, "floor": 0}
+            plan = _generic_plan(conn, compiled.string, {**compiled.params, **params, **fixed})
             assert "plate_id" in plan, (name, plan)
             assert "_ts_idx" not in plan, (name, plan)
 
@@ -161,3 +164,36 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced_before_a_search(
         ).fetchone()[0]
     assert ended >= 1  # the pool's connections are gone
     assert session.search_plate(plate).count == before
+
+
+def test_a_plate_committed_after_a_higher_one_is_still_searched(admin_store: Store) -> None:
+    """Two imports on PostgreSQL: the first draws a new plate's id and is still busy when the second draws
+    a higher one. The door's plate index asks only for ids above the highest it holds; had the second
+    committed first, the first's plate would never be matched by a partial or fuzzy search."""
+    import threading
+
+    import polars as pl
+
+    from alpr_lib.store.writes import ensure_plates
+
+    store = admin_store
+    first = store.engine.connect()
+    busy = first.begin()
+    ensure_plates(first, pl.DataFrame({"plate": ["EARLY01"], "state": ["OR"]}))
+    done = threading.Event()
+
+    def later() -> None:
+        with store.atomic() as conn:
+            ensure_plates(conn, pl.DataFrame({"plate": ["LATER02"], "state": ["OR"]}))
+        done.set()
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    assert not done.wait(1.0)  # the second waits for the first to commit
+    with store.read() as conn:  # a search between the two refreshes the door's plates
+        assert not {"EARLY01", "LATER02"} & set(store.plate_index.frame(conn)["plate"])
+    busy.commit()
+    first.close()
+    thread.join(10)
+    with store.read() as conn:
+        assert {"EARLY01", "LATER02"} <= set(store.plate_index.frame(conn)["plate"])

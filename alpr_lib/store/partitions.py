@@ -72,9 +72,17 @@ def partition_days(conn: Connection) -> list[int]:
     return sorted(days)
 
 
+#: The advisory lock an importer holds from drawing new plates' ids until it commits (see
+#: :func:`alpr_lib.store.writes.ensure_plates`); taken before a day is made too, so that two importers
+#: always take the two locks in the same order.
+PLATES_LOCK = 7_306_870_022
+
+
 def add_days(conn: Connection, days: Iterable[int]) -> int:
     """Make sure every one of ``days`` has its partition; returns how many were created."""
     wanted = set(days) - set(partition_days(conn))
+    if wanted:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PLATES_LOCK})")
     made = 0
     for day in sorted(wanted):
         made += bool(conn.exec_driver_sql("SELECT reads_add_day(%(day)s)", {"day": day}).scalar())

@@ -3,8 +3,8 @@
 Pattern search runs over the distinct plates (about 500k at 10M reads), not the reads;
 holding them as a polars frame makes any pattern, even one starting with ``*``, a
 single vectorised pass of a few milliseconds. The frame is refreshed as plates are
-added (new ids only) and reloaded whole when plates were removed (purge bumps the meta
-key ``plates_epoch``).
+added (new ids only: ids are drawn in the order their transactions commit, so none appears below the
+highest held) and reloaded whole when plates were removed (purge bumps the meta key ``plates_epoch``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _HEAD = sa.select(
 )
 _ROWS = (
     sa.select(_P.c.id, _P.c.plate, _P.c.state, _P.c.equiv_key)
-    .where(_P.c.id > sa.bindparam("after"))
+    .where(_P.c.id > sa.bindparam("after"), _P.c.id <= sa.bindparam("upto"))
     .order_by(_P.c.id)
 )
 
@@ -84,7 +84,9 @@ class PlateIndex:
                 self._by_key, self._keyed_to, self._ids, self._pairs = None, 0, None, None
                 self._codes = np.zeros((0, CODE_WIDTH), dtype=np.uint8)
             if max_id > self._max_id:
-                rows = conn.execute(_ROWS, {"after": self._max_id}).all()
+                # Up to the highest id seen a moment ago: on PostgreSQL a plate committed since is taken
+                # next time, once. (Ids are drawn in commit order: see store.writes.ensure_plates.)
+                rows = conn.execute(_ROWS, {"after": self._max_id, "upto": max_id}).all()
                 new = pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")
                 self._frame = pl.concat([self._frame, new]).rechunk() if self._frame.height else new
                 self._codes = np.concatenate([self._codes, plate_codes(new["plate"])])

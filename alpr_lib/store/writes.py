@@ -213,6 +213,17 @@ def equivalence_key_expr(
     return plate.str.replace_many(sources, targets)
 
 
+#: PostgreSQL: the lock an importer holds from drawing new plates' ids until it commits.
+_PLATES_LOCK = sa.text(f"SELECT pg_advisory_xact_lock({partitions.PLATES_LOCK})")
+_BATCH = sa.table("batch_plates", sa.column("plate"), sa.column("state"))
+_ANY_NEW_PLATE = (
+    sa.select(sa.literal(1))
+    .select_from(_BATCH)
+    .where(~sa.exists().where(s.Plate.plate == _BATCH.c.plate, s.Plate.state == _BATCH.c.state))
+    .limit(1)
+)
+
+
 def ensure_plates(conn: Connection, plates: pl.DataFrame) -> pl.DataFrame:
     """Add the distinct ``(plate, state)`` pairs of ``plates`` that are new; return their ids.
 
@@ -232,6 +243,11 @@ def ensure_plates(conn: Connection, plates: pl.DataFrame) -> pl.DataFrame:
     for chunk in distinct.iter_slices(_CHUNK):
         conn.execute(sa.insert(batch), chunk.to_dicts())
     select_new = sa.select(batch.c.plate, batch.c.state, batch.c.equiv_key)
+    if conn.dialect.name == "postgresql" and conn.execute(_ANY_NEW_PLATE).first() is not None:
+        # New plates' ids are drawn in the order their transactions commit: the door's plate index asks
+        # only for ids above the highest it holds, and a plate committed after a higher id would never be
+        # searched. (SQLite has one writer at a time.)
+        conn.execute(_PLATES_LOCK)
     conn.execute(
         _insert_ignoring_duplicates(conn, s.Plate.__table__, ["plate", "state"]).from_select(
             ["plate", "state", "equiv_key"],
