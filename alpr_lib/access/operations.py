@@ -143,11 +143,12 @@ def search_partial(
     direction: str | None = None,
     page: int = 1,
 ) -> PlatesResult:
-    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`), oldest first,
-    then the reads whose other reading matched it — a page at a time: a vague pattern can match hundreds
-    of plates and tens of thousands of reads. ``total`` says how many there are in all, ``page`` which
-    page this is (``page=2`` for the next; ``limit`` reads a page, by default
-    :data:`FIRST_PAGE`), and ``plates`` lists every matching plate with all its reads counted.
+    """Reads of every plate matching a partial ``pattern`` (see :mod:`alpr_lib.matching`), plate by plate
+    — the most recently seen plate first, each plate's reads oldest first — then the reads whose other
+    reading matched it; a page at a time, for a vague pattern can match hundreds of plates and tens of
+    thousands of reads. ``total`` says how many there are in all, ``page`` which page this is (``page=2``
+    for the next; ``limit`` reads a page, by default :data:`FIRST_PAGE`), and ``plates`` lists every
+    matching plate in the same order with all its reads counted.
 
     Filters: ``state``, time window, ``cameras`` (names), ``near`` (lat, lon, metres),
     ``min_confidence``, and the vehicle's ``color``, ``body``, ``make``, ``model`` and ``direction`` of
