@@ -108,13 +108,13 @@ _BASE = frozenset(
 
 def page_note(first: int, count: int, total: int, page: int, more: bool, next_hint: str) -> str:
     """The words every client shows for a page of a paged search."""
-    if not total:
-        return "0 rows"
+    if page == 1 and not more:  # everything on one page: said as an unpaged result says it
+        return f"{count:,} rows"
     if not count:
         return f"page {page} is past the last of {total:,} rows"
     span = f"rows {first:,}-{first + count - 1:,} of {total:,}"
     if not more:
-        return span + (f" (page {page}, the last)" if page > 1 else "")
+        return span + f" (page {page}, the last)"
     hint = next_hint.format(page=page + 1)
     return span + (f" (page {page}; {hint} for the next)" if hint else f" (page {page})")
 
