@@ -71,12 +71,33 @@ def test_the_application_role_adds_to_the_audit_log_but_cannot_change_it(
     assert '"imported": 1' in out.stdout
     with city.read() as conn:
         days = partitions.partition_days(conn)
+        # The database noted the new plate's day (the trigger runs as the application role) ...
+        noted = conn.execute(
+            sa.text(
+                "SELECT d.day FROM plate_days d JOIN plates p ON p.id = d.plate_id WHERE p.plate = 'TST0001'"
+            )
+        ).scalars()
+        assert list(noted) == [days[-1]]
     assert partitions.partition_name(days[-1]) == "reads_d20261125"
+    found = run("search", "plate", "TST0001", *why, "--user", "analyst", "--db", app_url, "--json", env=env)
+    assert '"count": 1' in found.stdout
     when = (DEMO_START + dt.timedelta(days=45)).isoformat()  # 30 days' retention: the first 15 days go
     purge_env = {**env, "WORKBENCH_RETENTION_DAYS": "30"}
     out = run("purge", "--now", when, "--user", "admin", "--db", app_url, "--json", env=purge_env)
     with city.read() as conn:
-        assert len(partitions.partition_days(conn)) < len(days)
+        kept = partitions.partition_days(conn)
+        assert len(kept) < len(days)
+        # ... and forgets a day with its partition: no plate is looked for in a day that is gone, and every
+        # read left is in its plate's days.
+        noted_days = set(conn.execute(sa.text("SELECT DISTINCT day FROM plate_days")).scalars())
+        assert noted_days <= set(kept) and noted_days
+        unnoted = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM reads r WHERE NOT EXISTS (SELECT 1 FROM plate_days d "
+                f"WHERE d.plate_id = r.plate_id AND d.day = r.ts / {partitions.DAY_MS})"
+            )
+        ).scalar_one()
+        assert unnoted == 0
 
 
 def test_grants_are_refused_on_sqlite(run, tmp_path) -> None:
@@ -86,9 +107,9 @@ def test_grants_are_refused_on_sqlite(run, tmp_path) -> None:
     assert result.exit_code == 1 and "for PostgreSQL" in result.stderr
 
 
-def _generic_plan(conn: sa.Connection, sql: str, params: dict[str, object]) -> str:
+def _generic_plan(conn: sa.Connection, sql: str, params: dict[str, object], *, analyze: bool = False) -> str:
     """The plan PostgreSQL keeps for ``sql`` prepared once and run many times (the door's connections
-    force generic plans), shown for ``params``."""
+    force generic plans), shown for ``params`` (and run, with ``analyze``)."""
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -102,7 +123,8 @@ def _generic_plan(conn: sa.Connection, sql: str, params: dict[str, object]) -> s
     raw.execute(f"PREPARE probe AS {numbered}")
     try:
         literal = ", ".join(_literal(params[n]) for n in names)
-        return "\n".join(r[0] for r in raw.execute(f"EXPLAIN EXECUTE probe({literal})"))
+        how = "(ANALYZE, COSTS OFF, TIMING OFF) " if analyze else ""
+        return "\n".join(r[0] for r in raw.execute(f"EXPLAIN {how}EXECUTE probe({literal})"))
     finally:
         raw.execute("DEALLOCATE probe")
 
@@ -139,6 +161,33 @@ def test_a_plates_reads_are_found_by_its_index_in_every_day_not_by_walking_the_d
             plan = _generic_plan(conn, compiled.string, {**compiled.params, **params, **fixed})
             assert "plate_id" in plan, (name, plan)
             assert "_ts_idx" not in plan, (name, plan)
+            assert "on plate_days" in plan, (name, plan)  # the plate's days first
+
+
+def test_a_plates_reads_are_looked_for_only_in_the_days_it_was_read_on(city: Store) -> None:
+    """A plate read on a few days of the month: its search descends those days' partitions and no other
+    (the days each plate was read on, kept beside the day partitions), and finds every one of its reads."""
+    from alpr_lib.store import queries
+
+    with city.read() as conn:
+        plate_id, seen, reads = conn.execute(
+            sa.text(
+                f"SELECT plate_id, count(DISTINCT ts / {partitions.DAY_MS}), count(*) FROM reads "
+                "GROUP BY plate_id HAVING count(DISTINCT ts / 86400000) BETWEEN 2 AND 5 LIMIT 1"
+            )
+        ).one()
+        every = len(partitions.partition_days(conn))
+        assert every > 3 * seen
+        statement = queries._fetch_unnamed_statement("postgresql").compile(dialect=conn.dialect)
+        params = {**statement.params, **queries._filter_params(conn, [plate_id], None, None, None, None)}
+        plan = _generic_plan(conn, statement.string, {**params, "limit": 1000, "offset": 0}, analyze=True)
+        descents = re.findall(
+            r"Index Scan using reads_d\d+\S* on reads_d\d+ \S+ \(actual rows=(\d+) loops=(\d+)\)", plan
+        )
+        assert len(descents) == seen, plan  # every other day's scan: "(never executed)"
+        assert sum(int(rows) * int(loops) for rows, loops in descents) == reads
+        assert plan.count("never executed") >= every - seen
+        assert len(queries.fetch_reads(conn, [plate_id])) == reads
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced_before_a_search(

@@ -12,7 +12,8 @@ Conventions:
   them. One difference is PostgreSQL's own (migration 0007): there ``reads`` is partitioned by day, its
   primary key is ``(id, ts)``, and ``hold_reads.read_id`` and ``alerts.read_id`` carry no foreign key
   (a key cannot point into a partitioned table by ``id`` alone); and ``plates`` has a trigram index
-  (migration 0008) — :data:`POSTGRES_ONLY_DIFFERENCES`.
+  (migration 0008), and ``plate_days``, the days each plate was read on (migration 0016) —
+  :data:`POSTGRES_ONLY_DIFFERENCES`.
 """
 
 from __future__ import annotations
@@ -68,9 +69,16 @@ __all__ = [
 ]
 
 #: What PostgreSQL's schema has or lacks beside the models: the foreign keys into day-partitioned ``reads``
-#: (the purge does their ``ON DELETE`` work itself, on both engines) and the plates' trigram index (0008).
+#: (the purge does their ``ON DELETE`` work itself, on both engines), the plates' trigram index (0008) and
+#: the days each plate was read on, with its index (0016: :data:`~alpr_lib.store.partitions.PLATE_DAYS`).
 POSTGRES_ONLY_DIFFERENCES: frozenset[str] = frozenset(
-    {"fk_hold_reads_read_id_reads", "fk_alerts_read_id_reads", "ix_plates_plate_trgm"}
+    {
+        "fk_hold_reads_read_id_reads",
+        "fk_alerts_read_id_reads",
+        "ix_plates_plate_trgm",
+        "plate_days",
+        "ix_plate_days_day",
+    }
 )
 #: The trigram index on ``plates.plate`` (PostgreSQL with ``pg_trgm``; see migration 0008).
 TRIGRAM_INDEX = "ix_plates_plate_trgm"
