@@ -24,6 +24,7 @@ from .. import keys
 from ..errors import InvalidInput, KeyUnavailable
 from ..store import schema as s
 from ..store.db import dumps_canonical
+from ..store.queries import cached_rows
 from ..store.records import meta_value, set_meta_value
 
 __all__ = [
@@ -74,6 +75,16 @@ _LAST_HASH = sa.select(
     sa.select(s.Meta.value).where(s.Meta.key == "signing_key").scalar_subquery(),
 )
 _INSERT = _TABLE.insert().returning(_TABLE.c.id)
+
+
+def _pg_insert(_dialect: str) -> Any:
+    """PostgreSQL: the entry's INSERT with every column a parameter, run straight through the driver (one
+    statement, prepared once; SQLAlchemy's own execution was a tenth of the door's time for a search)."""
+    values = {c: sa.bindparam(c.name, type_=c.type) for c in _TABLE.c if c.name != "id"}
+    return _TABLE.insert().values(values).returning(_TABLE.c.id)
+
+
+_PG_COLUMNS = frozenset(c.name for c in _TABLE.c if c.name != "id")
 
 
 _PG_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(7306870021)")  # any fixed key: "the audit chain"
@@ -159,6 +170,9 @@ def append(
     if key_id is not None:
         fields["key_id"] = key_id
         fields["signature"] = keys.sign(_signing_key(conn, key_id), "audit", fields["hash"].encode())
+    if conn.dialect.name == "postgresql":
+        row = cached_rows(conn, "audit_insert", _pg_insert, {c: fields.get(c) for c in _PG_COLUMNS})
+        return int(row[0][0])
     return int(conn.execute(_INSERT, fields).scalar_one())
 
 

@@ -189,9 +189,26 @@ def _case_check(_dialect: str) -> sa.Select[Any]:
     )
 
 
-def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, operation: str) -> int | None:
+def case_probe(why: Why | None, user_id: int) -> tuple[str, Any, dict[str, Any]] | None:
+    """The statement :func:`check_case` runs for ``why`` (as :func:`~alpr_lib.store.queries.rows_together`
+    takes it), for the gate to send with its own; None when it runs none."""
+    if why is None or why.purpose != "investigation" or not why.case:
+        return None
+    return "case_check", _case_check, {"number": why.case, "uid": user_id}
+
+
+def check_case(
+    conn: Connection,
+    why: Why,
+    user_id: int,
+    now: dt.datetime,
+    operation: str,
+    *,
+    probed: tuple[str, list[Any]] | None = None,
+) -> int | None:
     """Raise unless the purpose's case may be searched for by this member now; returns the id of the
-    supervisor's override it relies on, if it does."""
+    supervisor's override it relies on, if it does. ``probed``: the case number :func:`case_probe`'s
+    statement was run for, and its rows (used when it is this purpose's case)."""
     if why.purpose == "hit-verification":
         if why.case is None and operation in _VERIFYING:
             return None
@@ -203,8 +220,11 @@ def check_case(conn: Connection, why: Why, user_id: int, now: dt.datetime, opera
     if why.purpose != "investigation":
         return None
     number = why.case or ""
-    # One statement, compiled once: it runs before every investigation search.
-    rows = cached_rows(conn, "case_check", _case_check, {"number": number, "uid": user_id})
+    # One statement, compiled once: it runs before every investigation search (sent with the gate's).
+    if probed is not None and probed[0] == number:
+        rows = probed[1]
+    else:
+        rows = cached_rows(conn, "case_check", _case_check, {"number": number, "uid": user_id})
     found = rows[0] if rows else None  # (opened_by, status, assigned)
     if found is not None and found[0] is not None and found[1] == "open" and found[2]:
         return None

@@ -658,11 +658,16 @@ def _near(
 
 
 def _as_top(frame: pl.DataFrame) -> pl.DataFrame:
-    """Reads found by their own plate, marked so beside those found by another reading."""
-    return frame.with_columns(
-        reading=pl.lit("top", pl.String), alternative=pl.lit(None, pl.String),
-        alternative_confidence=pl.lit(None, pl.Float64),
-    )  # fmt: skip
+    """Reads found by their own plate, marked so beside those found by another reading (columns made
+    eagerly: a plate's few reads, where the query engine's fixed cost is a tenth of a millisecond)."""
+    n = frame.height
+    return frame.hstack(
+        [
+            pl.Series("reading", ["top"] * n, dtype=pl.String),
+            pl.Series("alternative", [None] * n, dtype=pl.String),
+            pl.Series("alternative_confidence", [None] * n, dtype=pl.Float64),
+        ]
+    )
 
 
 def _maybe_alternatives(plates: pl.DataFrame) -> bool:

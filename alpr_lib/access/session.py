@@ -27,7 +27,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -144,6 +144,19 @@ _GATE_AND_TOUCH = sa.select(_GATE.cte("gate")).add_cte(
 )
 
 
+class _GateRow(NamedTuple):
+    """A row of :data:`_GATE` (and :data:`_GATE_AND_TOUCH`), as the driver gives it."""
+
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    ended_at: dt.datetime | None
+    disabled: bool
+    must_change_password: bool
+    enrolled: bool
+    trained_until: dt.date | None
+    synthetic: str | None
+
+
 class AccessSession:
     """A logged-in member's door to the data. Obtain one with :func:`login` or :func:`resume`."""
 
@@ -241,6 +254,7 @@ class AccessSession:
             dt.timedelta(hours=self.policy.max_hours),
         )
         touched = conn.dialect.name == "postgresql"
+        probed = None
         if touched:
             params = {
                 "sid": self._session_id,
@@ -248,7 +262,14 @@ class AccessSession:
                 "alive_after": now - absolute,
                 "idle_after": now - idle,
             }
-            row = conn.execute(_GATE_AND_TOUCH, params).one()
+            # The gate's facts, the touch and the case's registry row in one round trip (with BEGIN).
+            probe = cases.case_probe(why, self.user.id) if is_data_operation(operation) else None
+            gate = ("gate_and_touch", lambda _dialect: _GATE_AND_TOUCH, params)
+            found = q.rows_together(conn, gate, *([probe] if probe else []))
+            if len(found[0]) != 1:
+                raise sa.exc.NoResultFound("the session's row is missing")
+            row = _GateRow(*found[0][0])
+            probed = (probe[2]["number"], found[1]) if probe else None
         else:
             row = conn.execute(_GATE, {"sid": self._session_id}).one()
         state = session_outcome(
@@ -289,7 +310,7 @@ class AccessSession:
             if untrained is not None:
                 return untrained, None
         try:
-            override = cases.check_case(conn, checked, self.user.id, now, operation)
+            override = cases.check_case(conn, checked, self.user.id, now, operation, probed=probed)
         except AlprError as exc:
             return exc, None
         return None, dataclasses.replace(checked, override=override)
