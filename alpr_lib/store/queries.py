@@ -739,20 +739,26 @@ def reads_by_vehicle(
 
 def cameras(conn: Connection) -> pl.DataFrame:
     """Every camera: ``camera_id``, ``camera`` (name), ``kind`` (fixed | mobile), place and location."""
-    c = s.Camera.__table__.c
-    rows = conn.execute(sa.select(c.id, c.name, c.kind, c.lat, c.lon, c.location).order_by(c.id)).all()
+    rows = _rows(conn, "cameras", _cameras_statement, {})  # before every canvass: straight to the driver
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_CAMERA_SCHEMA)
     return pl.DataFrame(
-        rows,
-        schema={
-            "camera_id": pl.Int64,
-            "camera": pl.String,
-            "kind": pl.String,
-            "lat": pl.Float64,
-            "lon": pl.Float64,
-            "location": pl.String,
-        },
-        orient="row",
+        [pl.Series(n, v, dtype=d) for (n, d), v in zip(_CAMERA_SCHEMA.items(), columns, strict=True)]
     )
+
+
+_CAMERA_SCHEMA: dict[str, pl.DataType] = {
+    "camera_id": pl.Int64(),
+    "camera": pl.String(),
+    "kind": pl.String(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "location": pl.String(),
+}
+
+
+def _cameras_statement(_dialect: str) -> sa.Select[Any]:
+    c = s.Camera.__table__.c
+    return sa.select(c.id, c.name, c.kind, c.lat, c.lon, c.location).order_by(c.id)
 
 
 def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
