@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy.engine import Connection
 
@@ -1058,11 +1059,13 @@ def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl
     floor = ctx.floor
     if _oldest_ms(reads) >= floor:  # the usual case: nothing past retention
         return reads, 0
-    old = reads.filter(pl.col("ts").dt.epoch("ms") < floor)
-    low = int(old["ts"].dt.epoch("ms").min())
-    held = set(retained.held_reads(conn, floor, low, floor - 1)["read_id"].to_list())
-    kept = reads.filter((pl.col("ts").dt.epoch("ms") >= floor) | pl.col("read_id").is_in(list(held)))
-    return kept, reads.height - kept.height
+    # numpy masks and one gather: a timeline's thousand reads, where three trips through polars' query
+    # engine were a millisecond.
+    ts = reads["ts"].dt.cast_time_unit("ms").to_physical().to_numpy()
+    old = ts < floor
+    held = retained.held_reads(conn, floor, int(ts[old].min()), floor - 1)["read_id"].to_numpy()
+    keep = ~old | np.isin(reads["read_id"].to_numpy(), held)
+    return reads[np.flatnonzero(keep)], int(len(keep) - keep.sum())
 
 
 def _fetch_scenes(
