@@ -1083,14 +1083,8 @@ def _fetch_scenes(
     kept, dropped = [], []
     for scene in scenes:
         fixed, by_position = cameras_near(all_cams, scene, spread_deg=FIXED_SPREAD_DEG)
-        every = pl.concat(
-            [
-                q.reads_at_cameras(conn, ctx.store.plate_index, fixed, scene.since_ms, scene.until_ms),
-                q.reads_at_cameras(
-                    conn, ctx.store.plate_index, by_position, scene.since_ms, scene.until_ms, box=scene.box
-                ),
-            ]
-        )
+        groups = [(fixed, None), (by_position, scene.box)]
+        every = q.reads_at_cameras(conn, ctx.store.plate_index, groups, scene.since_ms, scene.until_ms)
         if described is not None:
             every = described.keep(every)
         within, _hidden = _kept_by_id(conn, ctx, every)

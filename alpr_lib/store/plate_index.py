@@ -76,7 +76,10 @@ class PlateIndex:
 
     def frame(self, conn: Connection) -> pl.DataFrame:
         """The distinct plates as of ``conn``'s view of the database."""
-        max_id, epoch = conn.execute(_HEAD).one()
+        from .queries import cached_rows  # (queries holds plate indexes: imported once, here)
+
+        # Straight through the driver: asked before every canvass's plates are named, twice a scene.
+        ((max_id, epoch),) = cached_rows(conn, "plate_index_head", lambda _dialect: _HEAD, {})
         max_id = int(max_id or 0)
         with self._lock:
             if epoch != self._epoch or max_id < self._max_id:

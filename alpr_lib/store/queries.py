@@ -782,34 +782,37 @@ def _at_cameras_statement(dialect: str) -> sa.Select[Any]:
 def reads_at_cameras(
     conn: Connection,
     plates: PlateIndex,
-    camera_ids: Sequence[int],
+    groups: Sequence[tuple[Sequence[int], tuple[float, float, float, float] | None]],
     since_ms: int,
     until_ms: int,
     *,
-    box: tuple[float, float, float, float] | None = None,
     limit: int | None = None,
 ) -> pl.DataFrame:
-    """Reads by these cameras in ``[since, until]`` — by the (camera_id, ts) index — optionally within a
-    lat/lon ``box`` (south, west, north, east), for mobile units whose reads carry their own position:
-    the index holds the place too, so reads outside the box are never fetched.
+    """Reads by cameras in ``[since, until]`` — by the (camera_id, ts) index — one frame for every group of
+    camera ids and its optional lat/lon ``box`` (south, west, north, east), for mobile units whose reads
+    carry their own position: the index holds the place too, so reads outside the box are never fetched.
+    The groups' statements go in one round trip on PostgreSQL.
 
     The plates' text and state come from the store's plate index (``plates``), not from a join: a busy
     camera's two hours are thousands of reads, and one probe of the plates' key for each was most of a
     canvass on PostgreSQL (7 of 11 ms for 3,226 reads at 10M)."""
-    if not camera_ids:
-        return empty_reads()
-    south, west, north, east = box if box is not None else (-1000.0, -1000.0, 1000.0, 1000.0)
-    params = {
-        "cams": _pack(conn, camera_ids),
-        "since": since_ms,
-        "until": until_ms,
-        "south": south,
-        "north": north,
-        "west": west,
-        "east": east,
-        "limit": _FAR if limit is None else int(limit),
-    }
-    rows = _rows(conn, "reads_at_cameras", _at_cameras_statement, params)
+    statements = []
+    for camera_ids, box in groups:
+        if not camera_ids:
+            continue
+        south, west, north, east = box if box is not None else (-1000.0, -1000.0, 1000.0, 1000.0)
+        params = {
+            "cams": _pack(conn, camera_ids),
+            "since": since_ms,
+            "until": until_ms,
+            "south": south,
+            "north": north,
+            "west": west,
+            "east": east,
+            "limit": _FAR if limit is None else int(limit),
+        }
+        statements.append(("reads_at_cameras", _at_cameras_statement, params))
+    rows = [row for found in rows_together(conn, *statements) for row in found] if statements else []
     if not rows:
         return empty_reads()
     raw = list(zip(*rows, strict=True))
