@@ -55,6 +55,21 @@ BEGIN
 END $$
 """
 
+# Whoever may read the reads (the application role of `workbench grants`) may read and note the days too:
+# the trigger runs as the importer, and an upgrade must not stop imports until the grants are run again.
+_SAME_GRANTS = """
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
+             WHERE table_schema = 'public' AND table_name = 'reads' AND privilege_type = 'INSERT'
+               AND grantee <> current_user
+    LOOP
+        EXECUTE format('GRANT SELECT, INSERT ON plate_days TO %I', r.grantee);
+    END LOOP;
+END $$
+"""
+
 _DROP_DAY_0007 = """
 CREATE OR REPLACE FUNCTION reads_drop_day(day integer) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -88,6 +103,7 @@ def upgrade() -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION reads_note_days()"
     )
     op.execute(_DROP_DAY)
+    op.execute(_SAME_GRANTS)
     op.execute("ANALYZE plate_days")
 
 
