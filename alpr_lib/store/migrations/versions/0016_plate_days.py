@@ -39,13 +39,17 @@ BEGIN
 END $$
 """
 
-_DROP_DAY = """
+
+def _drop_day(forget_the_day: str) -> str:
+    """``reads_drop_day`` as 0007 made it, with ``forget_the_day`` run first (this revision's; none in 0007's,
+    which the downgrade puts back)."""
+    return f"""
 CREATE OR REPLACE FUNCTION reads_drop_day(day integer) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     part text := 'reads_d' || to_char(date '1970-01-01' + day, 'YYYYMMDD');
 BEGIN
-    DELETE FROM plate_days WHERE plate_days.day = reads_drop_day.day;
+    {forget_the_day}
     IF to_regclass(part) IS NULL THEN
         RETURN false;
     END IF;
@@ -54,6 +58,9 @@ BEGIN
     RETURN true;
 END $$
 """
+
+
+_DROP_DAY = _drop_day("DELETE FROM plate_days WHERE plate_days.day = reads_drop_day.day;")
 
 # Whoever may read the reads (the application role of `workbench grants`) may read and note the days too:
 # the trigger runs as the importer, and an upgrade must not stop imports until the grants are run again.
@@ -67,21 +74,6 @@ BEGIN
     LOOP
         EXECUTE format('GRANT SELECT, INSERT ON plate_days TO %I', r.grantee);
     END LOOP;
-END $$
-"""
-
-_DROP_DAY_0007 = """
-CREATE OR REPLACE FUNCTION reads_drop_day(day integer) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    part text := 'reads_d' || to_char(date '1970-01-01' + day, 'YYYYMMDD');
-BEGIN
-    IF to_regclass(part) IS NULL THEN
-        RETURN false;
-    END IF;
-    EXECUTE format('ALTER TABLE reads DETACH PARTITION %I', part);
-    EXECUTE format('DROP TABLE %I', part);
-    RETURN true;
 END $$
 """
 
@@ -112,5 +104,5 @@ def downgrade() -> None:
         return
     op.execute("DROP TRIGGER reads_note_days ON reads")
     op.execute("DROP FUNCTION reads_note_days()")
-    op.execute(_DROP_DAY_0007)
+    op.execute(_drop_day(""))
     op.execute("DROP TABLE plate_days")
