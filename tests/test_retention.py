@@ -254,6 +254,18 @@ def test_postgres_drops_the_expired_days_whole(city: Store) -> None:
         left = set(partitions.partition_days(conn))
         assert set(days) - left == expired - {first}  # the held read's day stays, with only that read
         assert count(city, sa.and_(r.ts < partitions.day_bounds(first)[1])) == 1
+        # Read from the database itself: nothing of a destroyed read stays in the days each plate was read
+        # on — on the held day only the held read's plate, and no plate's day without a read of it.
+        held_plate = conn.execute(sa.select(r.plate_id).where(r.id == kept)).scalar_one()
+        on_first = conn.execute(sa.text("SELECT plate_id FROM plate_days WHERE day = :d"), {"d": first})
+        assert list(on_first.scalars()) == [held_plate]
+        unread = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM plate_days d WHERE NOT EXISTS (SELECT 1 FROM reads r WHERE "
+                f"r.plate_id = d.plate_id AND r.ts / {partitions.DAY_MS} = d.day)"
+            )
+        ).scalar_one()
+        assert unread == 0
         assert conn.execute(sa.select(s.HoldRead.read_id).where(s.HoldRead.hold_id == asked)).all() == []
         assert conn.execute(sa.select(s.Alert.read_id).where(s.Alert.id == alert)).scalar_one() is None
     assert login(city, "admin", DEMO_PASSWORD, policy=WEEK).purge(now=NOW)["reads_destroyed"] == 0

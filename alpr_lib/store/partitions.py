@@ -11,7 +11,8 @@ DEFINER``): the application role owns no table, yet attaching and detaching a pa
 * ``reads_drop_day(day)`` detaches and drops it.
 
 Beside the partitions, ``plate_days`` (migration 0016) holds the days each plate was read on, kept by the
-database itself (a trigger on every insert into ``reads``; ``reads_drop_day`` forgets the day): a search led
+database itself (triggers on ``reads`` note a plate's day at an insert and forget it when the plate's last
+read of that day is deleted; ``reads_drop_day`` forgets a dropped day): a search led
 by plates looks in those days' partitions only — a plate is read on 4.5 of a month's 31 days on average in
 the demo city — instead of descending every day's plate index (:data:`PLATE_DAYS`).
 
@@ -43,8 +44,8 @@ DAY_MS = 86_400_000
 _EPOCH = dt.date(1970, 1, 1)
 
 #: The days each plate was read on (PostgreSQL's, beside the day partitions; not among the models, for
-#: SQLite has none): ``day`` as :func:`day_of`. A row may outlive its reads (the purge deletes reads from a
-#: day a hold keeps), never the other way round.
+#: SQLite has none): ``day`` as :func:`day_of`. A row exactly for each plate and day with a read, no more:
+#: that a plate was read on a day is data, and goes with the day's last read of it.
 PLATE_DAYS = sa.Table(
     "plate_days",
     sa.MetaData(),

@@ -5,11 +5,13 @@ partition — 31 for a month's retention, 150 for five months — though most pl
 them: a visitor on one or two, a resident on some. ``plate_days`` keeps one row per plate and day it was
 read on; a plate-led search goes to those days' partitions only (``alpr_lib/store/queries.py``).
 
-It is kept by the database, not by the importer: a statement trigger on ``reads`` adds the days of every
-statement's new rows (a transition table: one statement, whatever the batch), and ``reads_drop_day`` forgets
-a day with its partition. A row may outlive its reads (the purge deletes reads from a day a hold keeps):
-the search then looks in one day more and finds nothing there. SQLite has no partitions and no need of it:
-its one plate index is already a plate's reads in order.
+It is kept by the database, not by the importer: statement triggers on ``reads`` add the days of every
+statement's new rows and forget a plate's day once its last read of that day is deleted (transition
+tables: one statement, whatever the batch — the purge deletes the unheld reads of a day a hold keeps), and
+``reads_drop_day`` forgets a day with its partition. Nothing of a destroyed read stays in it: that a plate
+was read on a day is itself data past retention. SQLite has no partitions and no need of it: its one plate
+index is already a plate's reads in order. Reads are never older than 1990 (``validate.EARLIEST``), so
+``ts / 86400000`` is the day :func:`~alpr_lib.store.partitions.day_of` gives.
 
 Revision ID: 0016
 Revises: 0015
@@ -40,6 +42,20 @@ END $$
 """
 
 
+_FORGET_DAYS = f"""
+CREATE FUNCTION reads_forget_days() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+    DELETE FROM plate_days d
+    USING (SELECT DISTINCT plate_id, (ts / {_DAY_MS})::integer AS day FROM old_reads) gone
+    WHERE d.plate_id = gone.plate_id AND d.day = gone.day
+      AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.plate_id = gone.plate_id
+                      AND r.ts >= gone.day::bigint * {_DAY_MS} AND r.ts < (gone.day::bigint + 1) * {_DAY_MS});
+    RETURN NULL;
+END $$
+"""
+
+
 def _drop_day(forget_the_day: str) -> str:
     """``reads_drop_day`` as 0007 made it, with ``forget_the_day`` run first (this revision's; none in 0007's,
     which the downgrade puts back)."""
@@ -62,8 +78,9 @@ END $$
 
 _DROP_DAY = _drop_day("DELETE FROM plate_days WHERE plate_days.day = reads_drop_day.day;")
 
-# Whoever may read the reads (the application role of `workbench grants`) may read and note the days too:
-# the trigger runs as the importer, and an upgrade must not stop imports until the grants are run again.
+# Whoever may write the reads (the application role of `workbench grants`) may read, note and forget the days
+# too: the triggers run as the importer and the purge, and an upgrade must not stop either until the grants
+# are run again.
 _SAME_GRANTS = """
 DO $$
 DECLARE r record;
@@ -72,7 +89,7 @@ BEGIN
              WHERE table_schema = 'public' AND table_name = 'reads' AND privilege_type = 'INSERT'
                AND grantee <> current_user
     LOOP
-        EXECUTE format('GRANT SELECT, INSERT ON plate_days TO %I', r.grantee);
+        EXECUTE format('GRANT SELECT, INSERT, DELETE ON plate_days TO %I', r.grantee);
     END LOOP;
 END $$
 """
@@ -94,6 +111,11 @@ def upgrade() -> None:
         "CREATE TRIGGER reads_note_days AFTER INSERT ON reads REFERENCING NEW TABLE AS new_reads "
         "FOR EACH STATEMENT EXECUTE FUNCTION reads_note_days()"
     )
+    op.execute(_FORGET_DAYS)
+    op.execute(
+        "CREATE TRIGGER reads_forget_days AFTER DELETE ON reads REFERENCING OLD TABLE AS old_reads "
+        "FOR EACH STATEMENT EXECUTE FUNCTION reads_forget_days()"
+    )
     op.execute(_DROP_DAY)
     op.execute(_SAME_GRANTS)
     op.execute("ANALYZE plate_days")
@@ -102,6 +124,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP TRIGGER reads_forget_days ON reads")
+    op.execute("DROP FUNCTION reads_forget_days()")
     op.execute("DROP TRIGGER reads_note_days ON reads")
     op.execute("DROP FUNCTION reads_note_days()")
     op.execute(_drop_day(""))
