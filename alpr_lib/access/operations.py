@@ -730,10 +730,7 @@ def _page_of_reads(
     else:
         every, hidden = _kept_by_id(conn, ctx, _near(conn, ids, since_ms, until_ms, filters, scene))
         tally = _tally(every)
-        rank = {key: i for i, key in enumerate(_newest_first(tally))}
-        keys = zip(every["plate"].to_list(), every["state"].to_list(), strict=True)
-        order = sorted(range(every.height), key=[rank[k] for k in keys].__getitem__)  # stable: by time
-        own = every[pl.Series(order, dtype=pl.UInt32)].slice(start, size) if order else every
+        own = _by_plate_newest_first(every, tally).slice(start, size)
     own_total = sum(n for n, _ in tally.values())
     frame = _as_top(own)
     bound = ctx.policy.result_limit
@@ -754,6 +751,15 @@ def _newest_first(tally: Mapping[_Key, tuple[int, int | None]]) -> list[_Key]:
     """The plates with reads, the most recently seen first (then by plate and state): the order of a paged
     search's plates and of its pages."""
     return sorted((k for k, (n, _t) in tally.items() if n), key=lambda k: (-(tally[k][1] or 0), k))
+
+
+def _by_plate_newest_first(frame: pl.DataFrame, tally: Mapping[_Key, tuple[int, int | None]]) -> pl.DataFrame:
+    """``frame``'s rows (each with ``plate`` and ``state``) plate by plate in :func:`_newest_first`'s order,
+    plates without reads last; a stable sort, so each plate's rows keep their order."""
+    rank = {key: i for i, key in enumerate(_newest_first(tally))}
+    keys = zip(frame["plate"].to_list(), frame["state"].to_list(), strict=True)
+    ranks = [rank.get(k, len(rank)) for k in keys]
+    return frame[pl.Series(sorted(range(frame.height), key=ranks.__getitem__), dtype=pl.UInt32)]
 
 
 def _own_page(
@@ -1131,10 +1137,7 @@ def _with_tally(
     """The matched plates with their count of reads and when last seen, from a :class:`_Page`'s tally;
     ``newest_first``: in a paged search's order (:func:`_newest_first`), the plates without reads last."""
     if newest_first:
-        rank = {key: i for i, key in enumerate(_newest_first(tally))}
-        keys = zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True)
-        ranks = [rank.get(k, len(rank)) for k in keys]
-        plates = plates[pl.Series(sorted(range(plates.height), key=ranks.__getitem__), dtype=pl.UInt32)]
+        plates = _by_plate_newest_first(plates, tally)
     keys = zip(plates["plate"].to_list(), plates["state"].to_list(), strict=True)
     found = [tally.get(k, (0, None)) for k in keys]
     kept = plates.drop("plate_id", "equiv_key", strict=False)

@@ -22,12 +22,13 @@ come from the session's :class:`~alpr_lib.access.Policy`, never from a call's ar
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -144,17 +145,8 @@ _GATE_AND_TOUCH = sa.select(_GATE.cte("gate")).add_cte(
 )
 
 
-class _GateRow(NamedTuple):
-    """A row of :data:`_GATE` (and :data:`_GATE_AND_TOUCH`), as the driver gives it."""
-
-    created_at: dt.datetime
-    last_seen_at: dt.datetime
-    ended_at: dt.datetime | None
-    disabled: bool
-    must_change_password: bool
-    enrolled: bool
-    trained_until: dt.date | None
-    synthetic: str | None
+#: A row of :data:`_GATE` (and :data:`_GATE_AND_TOUCH`) as the driver gives it, its fields by name.
+_GateRow = collections.namedtuple("_GateRow", list(_GATE.selected_columns.keys()))  # type: ignore[misc]
 
 
 class AccessSession:

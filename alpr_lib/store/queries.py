@@ -725,9 +725,6 @@ def reads_by_vehicle(
         "vehicles": _pack(conn, described.vehicle_ids),
         "since": since_ms,
         "until": _FAR if until_ms is None else until_ms,
-        # The window's days, for PostgreSQL's plate_days (unused on SQLite).
-        "since_day": -_FAR if since_ms is None else partitions.day_of(since_ms),
-        "until_day": _FAR if until_ms is None else partitions.day_of(until_ms),
         "all_cams": camera_ids is None,
         "cams": _pack(conn, camera_ids or []),
         "any_direction": described.direction is None,
