@@ -265,3 +265,78 @@ def test_a_plate_committed_after_a_higher_one_is_still_searched(admin_store: Sto
     thread.join(10)
     with store.read() as conn:
         assert {"EARLY01", "LATER02"} <= set(store.plate_index.frame(conn)["plate"])
+
+
+def test_the_audit_chain_takes_no_entry_but_after_its_last_one(
+    city: Store, key_folder: Path, tmp_path: Path
+) -> None:
+    """The database refuses an entry that does not follow the chain's last entry, or is signed with a key
+    not current (migration 0017), whoever writes it. The door signs each entry after the last one it wrote
+    itself and sends it with its COMMIT; when another door wrote since, or rotated the key, its entry is
+    linked again under the chain's lock, in the same transaction — the search is not run twice."""
+    import shutil
+
+    from alpr_lib.access import audit, login
+    from alpr_lib.keys import KeyRing
+
+    folder = tmp_path / "own-keys"  # the test rotates the key: a copy of the run's folder
+    shutil.copytree(key_folder, folder)
+    url = city.url.render_as_string(hide_password=False)
+    # Two doors on the same database, as the CLI beside a server.
+    door, other = Store(url, keys=KeyRing(folder)), Store(url, keys=KeyRing(folder))
+    try:
+        first = login(door, "analyst", DEMO_PASSWORD)
+        second = login(other, "investigator", DEMO_PASSWORD)
+        for session in (first, second):
+            session.set_purpose("investigation", case="26-01234", reason="chain test")
+        with city.read() as conn:
+            plate = conn.execute(sa.text("SELECT plate FROM plates ORDER BY id LIMIT 1")).scalar_one()
+            before = conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one()
+        runs: list[str] = []
+        original = audit._locked_head
+
+        def counted(conn: sa.Connection) -> tuple[str | None, str | None]:
+            runs.append("head read under the lock")
+            return original(conn)
+
+        audit._locked_head = counted
+        try:
+            ids = [s.search_plate(plate).audit_id for s in (first, first, second, first, second, second)]
+        finally:
+            audit._locked_head = original
+        # Each door read the head under the lock only when the other had written since its last entry.
+        assert len(runs) == 4
+        assert ids == sorted(ids) and len(set(ids)) == 6
+
+        # A rotation by the second door: the first door's next entry is signed with the new key.
+        rotated = login(other, "admin", DEMO_PASSWORD).rotate_key()
+        entry = first.search_plate(plate).audit_id
+        with city.read() as conn:
+            key = conn.execute(
+                sa.text("SELECT key_id FROM audit_log WHERE id = :i"), {"i": entry}
+            ).scalar_one()
+            report = audit.verify_chain(conn)
+            after = conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one()
+        assert key == rotated["key_id"]
+        assert report.ok and report.unsigned == 0
+        assert after == before + 6 + 2 + 1  # six searches, the admin's log-on and rotation, one search
+
+        # From the attacker's seat, with the owner's rights: an entry copied after an earlier one (a fork),
+        # and an entry that claims the last hash but an old key, are both refused by the database.
+        dsn = city.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as pg:
+            rows = pg.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT 2").fetchall()
+            names = [c.name for c in pg.execute("SELECT * FROM audit_log LIMIT 0").description]
+            last, earlier = (dict(zip(names, r, strict=True)) for r in rows)
+            for forged in (
+                {**earlier, "prev_hash": earlier["prev_hash"], "user_name": "ghost"},
+                {**last, "prev_hash": last["hash"], "key_id": rotated["retired"], "user_name": "ghost"},
+            ):
+                del forged["id"]
+                with pytest.raises(psycopg.errors.SerializationFailure):
+                    columns, marks = ", ".join(forged), ", ".join(["%s"] * len(forged))
+                    pg.execute(f"INSERT INTO audit_log ({columns}) VALUES ({marks})", list(forged.values()))
+            assert pg.execute("SELECT count(*) FROM audit_log WHERE user_name = 'ghost'").fetchone()[0] == 0
+    finally:
+        door.dispose()
+        other.dispose()

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from .. import keys
-from ..errors import InvalidInput, KeyUnavailable
+from ..errors import InvalidInput, KeyUnavailable, StoreError
 from ..store import schema as s
 from ..store.db import dumps_canonical
-from ..store.queries import cached_rows
+from ..store.queries import cached_rows, rows_then_commit
 from ..store.records import meta_value, set_meta_value
 
 __all__ = [
@@ -141,8 +143,10 @@ def append(
     result_count: int | None = None,
     detail: str | None = None,
     now: dt.datetime | None = None,
+    commit: bool = False,
 ) -> int:
-    """Append one entry to the audit log and return its id."""
+    """Append one entry to the audit log and return its id; with ``commit``, as the transaction's last
+    statement, committing it (on PostgreSQL in the same round trip: :func:`_append_and_commit`)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     if client not in CLIENTS:
@@ -163,17 +167,65 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    last, key_id = _locked_head(conn)
+    if commit and conn.dialect.name == "postgresql":
+        return _append_and_commit(conn, fields)
+    _link(conn, fields, *_locked_head(conn))
+    if conn.dialect.name == "postgresql":
+        return int(cached_rows(conn, "audit_insert", _pg_insert, _pg_values(fields))[0][0])
+    return int(conn.execute(_INSERT, fields).scalar_one())
+
+
+def _link(conn: Connection, fields: dict[str, Any], last: str | None, key_id: str | None) -> None:
+    """Chain ``fields`` to the entry whose hash is ``last`` and sign it with ``key_id`` (None: unsigned)."""
     prev_hash = last or GENESIS
     fields["prev_hash"] = prev_hash
     fields["hash"] = entry_hash(prev_hash, fields)
-    if key_id is not None:
-        fields["key_id"] = key_id
-        fields["signature"] = keys.sign(_signing_key(conn, key_id), "audit", fields["hash"].encode())
-    if conn.dialect.name == "postgresql":
-        row = cached_rows(conn, "audit_insert", _pg_insert, {c: fields.get(c) for c in _PG_COLUMNS})
+    fields["key_id"] = key_id
+    fields["signature"] = (
+        None if key_id is None else keys.sign(_signing_key(conn, key_id), "audit", fields["hash"].encode())
+    )
+
+
+class _Head:
+    """The chain's last hash and signing key as this process last wrote them to one database, and the lock
+    its threads take in turn to write after it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.known: tuple[str | None, str | None] | None = None
+
+
+_HEADS: weakref.WeakKeyDictionary[Engine, _Head] = weakref.WeakKeyDictionary()
+_HEADS_LOCK = threading.Lock()
+
+
+def _append_and_commit(conn: Connection, fields: dict[str, Any]) -> int:
+    """PostgreSQL: the entry and the transaction's ``COMMIT`` in one round trip (psycopg's pipeline).
+
+    The entry follows the head this process wrote last. The database's trigger (migration 0017) takes the
+    chain's lock and compares: when another process wrote since, or the key was rotated, it refuses the
+    entry, which is then linked to the head read under the lock — one round trip more — and written again
+    in the same transaction (the work it records is not done twice). This process's own threads write one
+    after the other (a lock held until the ``COMMIT`` returns), so they never refuse each other."""
+    with _HEADS_LOCK:
+        head = _HEADS.setdefault(conn.engine, _Head())
+    with head.lock:
+        known, head.known = head.known, None  # forgotten unless this entry is committed
+        row = None
+        if known is not None:
+            _link(conn, fields, *known)
+            row = rows_then_commit(conn, "audit_insert", _pg_insert, _pg_values(fields))
+        if row is None:
+            _link(conn, fields, *_locked_head(conn))
+            row = rows_then_commit(conn, "audit_insert", _pg_insert, _pg_values(fields))
+            if row is None:  # the chain's lock is held and the head just read: never refused
+                raise StoreError("the database refused the audit entry after the chain's last entry")
+        head.known = (fields["hash"], fields["key_id"])
         return int(row[0][0])
-    return int(conn.execute(_INSERT, fields).scalar_one())
+
+
+def _pg_values(fields: dict[str, Any]) -> dict[str, Any]:
+    return {c: fields.get(c) for c in _PG_COLUMNS}
 
 
 def department_signature(conn: Connection, kind: str, message: bytes) -> dict[str, str] | None:

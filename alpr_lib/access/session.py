@@ -329,16 +329,18 @@ class AccessSession:
                     if refused is not None:
                         # Committed with the refusal: the denied attempt stays on record.
                         self._audit(
-                            conn, operation, "denied", params=params, detail=str(refused), **_why_fields(why)
-                        )
+                            conn, operation, "denied", params=params, detail=str(refused), commit=True,
+                            **_why_fields(why),
+                        )  # fmt: skip
                     else:
                         result, count = work(conn, checked)
                         done = params
                         if checked is not None and checked.override is not None:
                             done = {**params, "override": checked.override}  # flagged in the review
                         entry = self._audit(
-                            conn, operation, "ok", params=done, result_count=count, **_why_fields(checked)
-                        )
+                            conn, operation, "ok", params=done, result_count=count, commit=True,
+                            **_why_fields(checked),
+                        )  # fmt: skip
             except StoreBusy:
                 raise  # nothing was kept; the caller runs it again
             except AlprError as exc:
@@ -346,7 +348,10 @@ class AccessSession:
                 refused = isinstance(exc, (InvalidInput, AccessDenied, NotFound))
                 outcome, detail = ("denied", str(exc)) if refused else ("error", type(exc).__name__)
                 with self._store.atomic() as conn:
-                    self._audit(conn, operation, outcome, params=params, detail=detail, **_why_fields(why))
+                    self._audit(
+                        conn, operation, outcome, params=params, detail=detail, commit=True,
+                        **_why_fields(why),
+                    )  # fmt: skip
                 raise
             if refused is not None:
                 raise refused

@@ -30,6 +30,7 @@ __all__ = [
     "alternatives_of",
     "reads_by_alternative",
     "reads_by_vehicle",
+    "rows_then_commit",
     "rows_together",
     "vehicles_matching",
     "agency",
@@ -346,6 +347,30 @@ def rows_together(
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def rows_then_commit(
+    conn: Connection, key: str, build: Callable[[str], Any], params: dict[str, Any]
+) -> list[Any] | None:
+    """PostgreSQL: the rows of one of :func:`_rows`'s statements (an INSERT's RETURNING), and the
+    transaction's ``COMMIT``, in one round trip (psycopg's pipeline); the block that opened the transaction
+    then ends it with nothing left to commit.
+
+    None when the server refused the statement as a serialization failure (a trigger's check): nothing is
+    committed, and the transaction is as it was before the statement (a savepoint), to go on with."""
+    import psycopg
+
+    sql, args = _statement(conn, key, build, params)
+    raw = conn.connection.driver_connection
+    try:
+        with raw.pipeline(), raw.cursor() as mark, raw.cursor() as cursor:  # type: ignore[union-attr]
+            mark.execute("SAVEPOINT before_commit")
+            cursor.execute(sql, args)
+            raw.commit()  # type: ignore[union-attr]
+            return cursor.fetchall()
+    except psycopg.errors.SerializationFailure:
+        raw.execute("ROLLBACK TO SAVEPOINT before_commit")  # type: ignore[union-attr]
+        return None
 
 
 #: :func:`_rows` for the other read-side modules: a statement built and compiled once per dialect, run
