@@ -340,3 +340,53 @@ def test_the_audit_chain_takes_no_entry_but_after_its_last_one(
     finally:
         door.dispose()
         other.dispose()
+
+
+def test_a_search_waiting_for_the_chain_never_blocks_the_transaction_that_holds_it(city: Store) -> None:
+    """One door process, two threads: a search whose entry waits for the chain's lock, held by a transaction
+    of the same process that appends an entry of its own next (a key rotation does so). The transaction
+    must not wait for the search's turn — which waits for it — and both entries land, chained."""
+    import threading
+    import time
+
+    from alpr_lib.access import audit, login
+
+    session = login(city, "analyst", DEMO_PASSWORD)
+    session.set_purpose("investigation", case="26-01234", reason="chain lock test")
+    with city.read() as conn:
+        plate = conn.execute(sa.text("SELECT plate FROM plates ORDER BY id LIMIT 1")).scalar_one()
+    session.search_plate(plate)  # the process knows the chain's head: the next entry goes straight in
+    dsn = city.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    finished: list[str] = []
+
+    def holder() -> None:
+        with city.atomic() as conn:
+            audit.lock_chain(conn)
+            searcher = threading.Thread(
+                target=lambda: (session.search_plate(plate), finished.append("search"))
+            )
+            searcher.daemon = True
+            searcher.start()
+            with psycopg.connect(dsn, autocommit=True) as pg:
+                deadline = time.monotonic() + 10
+                while not pg.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).fetchone()[0]:
+                    assert time.monotonic() < deadline, "the search never waited for the chain's lock"
+                    time.sleep(0.01)
+            audit.append(
+                conn, operation="keys.show", outcome="ok", client="cli", user_name="admin", commit=True
+            )
+        finished.append("holder")
+        searcher.join(10)
+
+    thread = threading.Thread(target=holder, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert sorted(finished) == ["holder", "search"]
+    with city.read() as conn:
+        assert audit.verify_chain(conn).ok
+        last = (
+            conn.execute(sa.text("SELECT operation FROM audit_log ORDER BY id DESC LIMIT 2")).scalars().all()
+        )
+    assert last == ["search.plate", "keys.show"]

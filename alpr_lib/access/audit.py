@@ -101,6 +101,20 @@ def lock_chain(conn: Connection) -> None:
     chain (READ COMMITTED on PostgreSQL). SQLite gets the same from BEGIN IMMEDIATE (store.db)."""
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_CHAIN_LOCK)
+        _hold(conn)
+
+
+_HOLDS = "alpr_workbench_chain_held"
+
+
+def _hold(conn: Connection) -> None:
+    """Note that ``conn``'s transaction holds the chain's lock (PostgreSQL: until it ends)."""
+    conn.info[_HOLDS] = weakref.ref(conn)
+
+
+def _holds(conn: Connection) -> bool:
+    held = conn.info.get(_HOLDS)
+    return held is not None and held() is conn
 
 
 def _locked_head(conn: Connection) -> tuple[str | None, str | None]:
@@ -117,6 +131,7 @@ def _locked_head(conn: Connection) -> tuple[str | None, str | None]:
         lock.execute(_PG_CHAIN_LOCK.text)
         head.execute(_PG_LAST_HASH)
         last, key_id = head.fetchone()
+    _hold(conn)
     return last, key_id
 
 
@@ -209,19 +224,29 @@ def _append_and_commit(conn: Connection, fields: dict[str, Any]) -> int:
     after the other (a lock held until the ``COMMIT`` returns), so they never refuse each other."""
     with _HEADS_LOCK:
         head = _HEADS.setdefault(conn.engine, _Head())
+    if _holds(conn):
+        # This transaction holds the chain's lock already (a key rotation): the threads' lock is not waited
+        # for — whoever holds it may be waiting for this transaction's chain lock.
+        head.known = None
+        return _committed_under_lock(conn, fields)
     with head.lock:
         known, head.known = head.known, None  # forgotten unless this entry is committed
         row = None
         if known is not None:
             _link(conn, fields, *known)
             row = rows_then_commit(conn, "audit_insert", _pg_insert, _pg_values(fields))
-        if row is None:
-            _link(conn, fields, *_locked_head(conn))
-            row = rows_then_commit(conn, "audit_insert", _pg_insert, _pg_values(fields))
-            if row is None:  # the chain's lock is held and the head just read: never refused
-                raise StoreError("the database refused the audit entry after the chain's last entry")
+        entry = int(row[0][0]) if row is not None else _committed_under_lock(conn, fields)
         head.known = (fields["hash"], fields["key_id"])
-        return int(row[0][0])
+        return entry
+
+
+def _committed_under_lock(conn: Connection, fields: dict[str, Any]) -> int:
+    """The entry linked to the head read under the chain's lock, written and committed."""
+    _link(conn, fields, *_locked_head(conn))
+    row = rows_then_commit(conn, "audit_insert", _pg_insert, _pg_values(fields))
+    if row is None:  # the lock is held and the head just read: the trigger has nothing to refuse
+        raise StoreError("the database refused the audit entry after the chain's last entry")
+    return int(row[0][0])
 
 
 def _pg_values(fields: dict[str, Any]) -> dict[str, Any]:
