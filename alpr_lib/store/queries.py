@@ -6,6 +6,7 @@ analytics above work on one shape whatever the engine.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import weakref
@@ -365,15 +366,19 @@ def rows_then_commit(
 
     sql, args = _statement(conn, key, build, params)
     raw = conn.connection.driver_connection
-    try:
-        with raw.pipeline(), raw.cursor() as mark, raw.cursor() as cursor:  # type: ignore[union-attr]
-            mark.execute("SAVEPOINT before_commit")
-            cursor.execute(sql, args)
+    with raw.pipeline() as pipe, raw.cursor() as mark, raw.cursor() as cursor:  # type: ignore[union-attr]
+        mark.execute("SAVEPOINT before_commit")
+        cursor.execute(sql, args)
+        try:
             raw.commit()  # type: ignore[union-attr]
+        except psycopg.errors.SerializationFailure:
+            # The COMMIT the server skipped is collected here, so that the pipeline ends cleanly.
+            with contextlib.suppress(psycopg.errors.PipelineAborted):
+                pipe.sync()
+        else:
             return cursor.fetchall()
-    except psycopg.errors.SerializationFailure:
-        raw.execute("ROLLBACK TO SAVEPOINT before_commit")  # type: ignore[union-attr]
-        return None
+    raw.execute("ROLLBACK TO SAVEPOINT before_commit")  # type: ignore[union-attr]
+    return None
 
 
 #: :func:`_rows` for the other read-side modules: a statement built and compiled once per dialect, run
