@@ -24,14 +24,12 @@ import hashlib
 import json
 import os
 import random
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
-from bench_analytics import PASSWORD, TARGETS_MS, start_door
+from bench_analytics import PASSWORD, TARGETS_MS, start_door, timed
 from psycopg.types.numeric import Int8
 
 from alpr_lib.access import Policy, login
@@ -105,17 +103,6 @@ def statements_alone(
     return search, drop
 
 
-def median_ms(search: Callable[[str], object], plates: list[str]) -> float:
-    for plate in plates[:5]:
-        search(plate)
-    times = []
-    for plate in plates:
-        t0 = time.perf_counter()
-        search(plate)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -149,9 +136,9 @@ def main() -> None:
     columns: dict[str, list[float]] = {"statements alone": [], "door in process": [], "door client": []}
     try:
         for _ in range(args.rounds):
-            columns["statements alone"].append(median_ms(alone, plates))
-            columns["door in process"].append(median_ms(session.search_plate, plates))
-            columns["door client"].append(median_ms(client.search_plate, plates))
+            columns["statements alone"].append(timed(alone, plates))
+            columns["door in process"].append(timed(session.search_plate, plates))
+            columns["door client"].append(timed(client.search_plate, plates))
     finally:
         drop()
         client.close()
