@@ -139,7 +139,7 @@ def canvass(reads_per_scene: Sequence[pl.DataFrame], scenes: Sequence[Scene]) ->
         raise InvalidInput("give at least one scene")
     out = pl.concat(parts)
     order = np.lexsort((out["read_id"].to_numpy(), _ms(out), out["scene"].to_numpy()))
-    return out[order]
+    return out.gather(order)
 
 
 def plate_counts(reads: pl.DataFrame) -> pl.DataFrame:
