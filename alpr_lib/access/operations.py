@@ -852,7 +852,9 @@ def _tally(reads: pl.DataFrame) -> dict[_Key, tuple[int, int | None]]:
     search's few hundred rows a polars group-by costs more than the data."""
     counts: dict[_Key, int] = {}
     last: dict[_Key, int] = {}
-    columns = (reads["plate"].to_list(), reads["state"].to_list(), reads["ts"].dt.epoch("ms").to_list())
+    ts = reads["ts"]
+    ms = ts.to_physical() if ts.dtype == READ_TS else ts.dt.epoch("ms")  # the physical value is ms already
+    columns = (reads["plate"].to_list(), reads["state"].to_list(), ms.to_list())
     for plate, state, ts in zip(*columns, strict=True):
         key = (plate, state)
         counts[key] = counts.get(key, 0) + 1

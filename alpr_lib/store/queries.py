@@ -1053,13 +1053,7 @@ def plates_by_key(conn: Connection, index: PlateIndex, key: str, max_edits: int)
         by_key = index.by_key(conn)
         rows = [row for variant in key_variants(key, max_edits) for row in by_key.get(variant, ())]
         rows.sort()
-        columns = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
-        return pl.DataFrame(
-            [
-                pl.Series(name, values, dtype=dtype)
-                for (name, dtype), values in zip(PLATE_SCHEMA.items(), columns, strict=True)
-            ]
-        )
+        return pl.DataFrame(rows, schema=PLATE_SCHEMA, orient="row")  # a few plates: row by row (_frame_of)
     frame = index.frame(conn)
     keys = [k for k, _d in within(key, frame["equiv_key"].unique().to_list(), max_edits)]
     return frame.filter(pl.col("equiv_key").is_in(keys))
