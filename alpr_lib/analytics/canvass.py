@@ -99,7 +99,10 @@ def cameras_near(
     plain loop: a department has tens of cameras, not millions."""
     spread_m = math.radians(math.hypot(spread_deg, spread_deg)) * EARTH_RADIUS_M
     fixed, by_position = [], []
-    for cid, kind, lat, lon in cameras.select("camera_id", "kind", "lat", "lon").iter_rows():
+    columns = (
+        cameras[c].to_list() for c in ("camera_id", "kind", "lat", "lon")
+    )  # not polars' select: 0.1 ms
+    for cid, kind, lat, lon in zip(*columns, strict=True):
         if kind == "mobile" or lat is None or lon is None:
             by_position.append(cid)
             continue
@@ -128,7 +131,7 @@ def canvass(reads_per_scene: Sequence[pl.DataFrame], scenes: Sequence[Scene]) ->
         ts = _ms(reads)
         keep = np.flatnonzero((d <= scene.radius_m) & (ts >= scene.since_ms) & (ts <= scene.until_ms))
         parts.append(
-            reads[keep].hstack(
+            reads.gather(keep).hstack(
                 [
                     pl.Series("scene", np.full(len(keep), i, dtype=np.int64)),
                     pl.Series("distance_m", np.round(d[keep], 1)),
