@@ -847,14 +847,19 @@ def _own_page(
     return frame, hidden, tally
 
 
+def _epoch_ms(reads: pl.DataFrame) -> pl.Series:
+    """The reads' times in epoch ms: the time column's own values when it is in ms, as reads' are (a cast
+    through polars' expressions costs more than a search's few rows)."""
+    ts = reads["ts"]
+    return ts.to_physical() if ts.dtype == READ_TS else ts.dt.epoch("ms")
+
+
 def _tally(reads: pl.DataFrame) -> dict[_Key, tuple[int, int | None]]:
     """Each plate's (text, state) count of reads and newest read (epoch ms), counted in Python: on a
     search's few hundred rows a polars group-by costs more than the data."""
     counts: dict[_Key, int] = {}
     last: dict[_Key, int] = {}
-    ts = reads["ts"]
-    ms = ts.to_physical() if ts.dtype == READ_TS else ts.dt.epoch("ms")  # the physical value is ms already
-    columns = (reads["plate"].to_list(), reads["state"].to_list(), ms.to_list())
+    columns = (reads["plate"].to_list(), reads["state"].to_list(), _epoch_ms(reads).to_list())
     for plate, state, ts in zip(*columns, strict=True):
         key = (plate, state)
         counts[key] = counts.get(key, 0) + 1
@@ -1069,8 +1074,7 @@ def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl
         return reads, 0
     # numpy masks and one gather: a timeline's thousand reads, where three trips through polars' query
     # engine were a millisecond.
-    ts = reads["ts"]
-    ts = (ts if ts.dtype == READ_TS else ts.dt.cast_time_unit("ms")).to_physical().to_numpy()
+    ts = _epoch_ms(reads).to_numpy()
     old = ts < floor
     held = retained.held_reads(conn, floor, int(ts[old].min()), floor - 1)["read_id"].to_numpy()
     keep = ~old | np.isin(reads["read_id"].to_numpy(), held)

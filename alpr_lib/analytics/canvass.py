@@ -99,9 +99,8 @@ def cameras_near(
     plain loop: a department has tens of cameras, not millions."""
     spread_m = math.radians(math.hypot(spread_deg, spread_deg)) * EARTH_RADIUS_M
     fixed, by_position = [], []
-    columns = (
-        cameras[c].to_list() for c in ("camera_id", "kind", "lat", "lon")
-    )  # not polars' select: 0.1 ms
+    # The columns one by one, not polars' select (a trip through its query engine: 0.1 ms).
+    columns = (cameras[c].to_list() for c in ("camera_id", "kind", "lat", "lon"))
     for cid, kind, lat, lon in zip(*columns, strict=True):
         if kind == "mobile" or lat is None or lon is None:
             by_position.append(cid)

@@ -6,8 +6,9 @@ sign and write the entry (another), on every search. With this trigger the door 
 and key it already knows — it wrote the last entry itself — and send the entry with its ``COMMIT`` in one
 round trip: the trigger takes the chain's lock and compares. An entry whose ``prev_hash`` is not the last
 entry's hash (another process wrote since), or whose key is not the current one (the key was rotated), is
-refused with ``serialization_failure``; the door's transaction is rolled back whole and run again, reading
-the head under the lock as before.
+refused with ``serialization_failure``; the door rolls back to a savepoint taken just before the entry,
+reads the head under the lock as before and writes the entry again, in the same transaction — the work the
+entry records is not done twice.
 
 The same check keeps the chain from forking whoever writes: an entry inserted with a stale or made-up
 predecessor is refused at the door of the table, not only found later by ``workbench audit verify``.
