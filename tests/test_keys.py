@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alpr_lib.access import login
+from alpr_lib.access import build_demo, login
 from alpr_lib.access.audit import entry_hash
 from alpr_lib.errors import KeyUnavailable
 from alpr_lib.keys import KeyRing
@@ -195,6 +195,22 @@ def test_the_key_and_the_database_are_private_after_init_and_demo(run: Any, tmp_
     made = sorted(keys.iterdir())
     assert len(made) == 4 and {p.suffix for p in made} == {".key", ".json"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made)
+
+
+def test_a_demo_built_by_the_library_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """A department's own script calls the library, not the CLI (whose umask is 077): the file a demo
+    replaces, with its write-ahead log, is its owner's alone all the same."""
+    path = tmp_path / "scripted.db"
+    store = Store(f"sqlite:///{path}", create=True, keys=KeyRing(tmp_path / "keys"))
+    old = os.umask(0o022)
+    try:
+        build_demo(store, reads=1000, seed=3, password=DEMO_PASSWORD)
+        made = [path, *tmp_path.glob("scripted.db-*")]
+        assert len(made) >= 2
+        assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {p.name: "0o600" for p in made}
+    finally:
+        os.umask(old)
+        store.dispose()
 
 
 def test_backup_copies_the_keys_apart_from_the_data(run: Any, city: Store, tmp_path: Path) -> None:

@@ -203,8 +203,11 @@ class Store:
         if self.url.get_backend_name() == "sqlite":
             path = self.url.database
             if path and path != ":memory:":
-                _private_file(Path(path).expanduser())
+                file = Path(path).expanduser()
+                _private_file(file)
                 engine = sa.create_engine(self.url)
+                # Made private again whenever a connection would create it anew (a demo replaces the file).
+                event.listen(engine, "do_connect", lambda *_args: _private_file(file))
                 event.listen(engine, "connect", _sqlite_own_begin)
                 event.listen(engine, "begin", _sqlite_begin)
             else:
