@@ -141,3 +141,7 @@ def test_the_review_flags_closed_cases_and_same_day_case_hopping(city: Store, ru
             sa.select(s.AuditEntry.operation).where(s.AuditEntry.operation.like("cases.%"))
         ).scalars()
         assert sorted(set(trail)) == ["cases.close", "cases.list", "cases.open"]
+    # A supervisor assigned to none is told how to see every case, not "No cases" beside a full registry.
+    empty = run("cases", "list", "--user", "supervisor", "--db", db, env=env)
+    assert empty.stdout == "" and "--all lists every case" in empty.stderr
+    assert "26-06002" in run("cases", "list", "--all", "--user", "supervisor", "--db", db, env=env).stdout

@@ -134,6 +134,8 @@ def cases_list(status: str | None, everyone: bool, user: str | None, db: str | N
                 click.echo(f"{r['case']:<12}{r['status']:<8}{r['offense']:<22}{', '.join(r['members'])}")
                 for r in frame.to_dicts()
             ]
-            or click.echo("No cases.", err=True)
+            or click.echo(
+                "No cases." if everyone else "No cases assigned to you (--all lists every case).", err=True
+            )
         ),
     )
