@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from alpr_lib.access import login
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
@@ -156,15 +157,23 @@ def test_the_front_page_names_each_dashboard_by_its_purpose(open_dashboard: Any,
     p = d.page
     p.wait_for_selector("#member")
     body = p.inner_text("body")
-    assert "Logged in as" in body and "investigator" in body
+    # No full name kept: the account name once, then the role (not "investigator (investigator), ...").
+    assert p.inner_text("#member") == "Logged in as investigator, investigator."
     for title in ("Canvass a scene", "Identify a partial plate", "Follow a vehicle", "Verify hotlist alerts"):
         assert title in body
     assert "Review the audit log" not in body  # not for this role
     assert ".ipynb" not in body and "Select items" not in body  # no file names
     assert "26-01234" in p.inner_text("#cases")  # the member's open cases
     assert "waiting" in p.inner_text("#alerts-line")
-    assert p.locator("#logout").get_attribute("href").endswith("/logout")
-    d.snap("front-page")
+    admin = login(store, "admin", DEMO_PASSWORD)
+    admin.set_profile("investigator", full_name="Dana Whitfield")
+    try:
+        p.reload()
+        assert p.inner_text("#member") == "Logged in as Dana Whitfield (investigator), investigator."
+        assert p.locator("#logout").get_attribute("href").endswith("/logout")
+        d.snap("front-page")  # as a member the administrator has given a full name sees it
+    finally:
+        admin.set_profile("investigator", full_name="")
     p.goto(f"{server.url}/voila/tree", wait_until="domcontentloaded")  # Voila's file listing is gone too
     assert "Canvass a scene" in p.inner_text("body") and ".ipynb" not in p.inner_text("body")
     p.get_by_text("Canvass a scene").click()

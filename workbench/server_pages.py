@@ -124,7 +124,12 @@ class FrontPageHandler(JupyterHandler):
                 f'<a class="card" href="{base}voila/render/{name}"><h2>{html.escape(title)}{badge}</h2>'
                 f"<p>{html.escape(purpose)}</p></a>"
             )
-        who = html.escape(page["full_name"] or page["name"])
+        # A member's full name with their account name beside it; the account name alone when none is kept.
+        who = (
+            f"<b>{html.escape(page['full_name'])}</b> ({html.escape(page['name'])})"
+            if page["full_name"]
+            else f"<b>{html.escape(page['name'])}</b>"
+        )
         trained = "" if page["trained"] else (
             '<p class="warn">Your ALPR training is not current: the dashboards refuse searches until a '
             "trainer records it.</p>"
@@ -147,7 +152,7 @@ class FrontPageHandler(JupyterHandler):
                 "acts on a hit.</p></section>"
             )
         return (
-            f'<p class="who" id="member">Logged in as <b>{who}</b> ({html.escape(page["name"])}), '
+            f'<p class="who" id="member">Logged in as {who}, '
             f"{html.escape(role)}.</p>{trained}"
             f'<div class="cards">{"".join(cards)}</div>'
             f'<section><h2>Your open cases</h2><div id="cases">{cases}</div></section>{alerts}'
