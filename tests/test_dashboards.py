@@ -20,7 +20,7 @@ from alpr_lib.access import login
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
-from .conftest import DEMO_PASSWORD, copy_of
+from .conftest import DEMO_PASSWORD, DEMO_START, copy_of
 from .engines import drop_database
 from .servers import Server, run_server
 
@@ -404,8 +404,15 @@ def test_audit_review_for_supervisors_only(open_dashboard: Any, served: tuple) -
     _server, store, _manifest = served
     d = open_dashboard("audit_review", "supervisor")
     p = d.page
+    # The demo month, where the demo's history plants three patterns the review must raise.
+    p.get_by_label("From", exact=True).fill(DEMO_START.isoformat())
+    p.get_by_label("To", exact=True).fill((DEMO_START + dt.timedelta(days=30)).isoformat())
     p.get_by_role("button", name="Review").click()
     p.wait_for_selector("text=Audit review:")
+    for flag in ("repeat-plate", "off-hours", "volume"):
+        p.wait_for_selector(f"td:has-text('{flag}')")
+    busy_day = p.locator("tr:has(td:has-text('volume'))")
+    assert "(70 in all)" in busy_day.inner_text()  # the day's seventy entries named, not listed
     p.get_by_role("button", name="Verify the chain").click()
     p.wait_for_selector("text=The audit log is whole")
     d.snap("audit-review")

@@ -240,6 +240,10 @@ class SearchPages(W.HBox):
         self.layout.display = "flex"
 
 
+#: How many items of a list a table cell shows before saying how many there are.
+_LIST_SHOWN = 6
+
+
 class ResultTable(W.VBox):
     """A sortable, paged table of a polars frame (times shown in the department's zone)."""
 
@@ -305,7 +309,10 @@ class ResultTable(W.VBox):
         if isinstance(value, float):
             return f"{value:.6g}"
         if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
+            # A long list (a busy day's seventy audit entries) would crowd the table: its first few and
+            # how many (the whole list is a filter or a tab away).
+            shown = ", ".join(str(v) for v in value[:_LIST_SHOWN])
+            return shown if len(value) <= _LIST_SHOWN else f"{shown} … ({len(value):,} in all)"
         return "" if value is None else str(value)
 
 
