@@ -79,8 +79,9 @@ class Dashboard:
         p.get_by_label("Purpose", exact=True).select_option(label=purpose)
         if purpose == "criminal investigation":  # one of the member's open cases, from the registry
             p.get_by_label("Case", exact=True).select_option(label=case)
-        else:
-            p.get_by_label("Case no.", exact=True).fill(case)
+        else:  # the box says what it asks for: an alert's number for a hit's verification
+            label = "Alert no." if purpose == "hotlist hit verification" else "Case no."
+            p.get_by_label(label, exact=True).fill(case)
         p.fill("input[placeholder='why, in a few words']", reason)
         p.get_by_role("button", name="Set purpose").click()
 

@@ -140,12 +140,13 @@ class Door:
         return validate.clamp(when)
 
 
-#: What the case box asks for under each purpose that names something other than a registered case.
-_CASE_HINTS = {
-    "missing-person": "missing-person report number",
-    "hit-verification": "alert id (optional to list alerts)",
-    "administrative": "26-01234",
-    "training": "(none needed)",
+#: What the case box is called, and asks for, under each purpose that names something other than a
+#: registered case.
+_CASE_BOX = {
+    "missing-person": ("Report no.", "missing-person report number"),
+    "hit-verification": ("Alert no.", "alert id (optional to list alerts)"),
+    "administrative": ("Case no.", "26-01234"),
+    "training": ("Case no.", "(none needed)"),
 }
 
 
@@ -187,7 +188,9 @@ class PurposeBar(W.VBox):
         listed = self.purpose.value in ("", "investigation")
         self.cases.layout.display = None if listed else "none"
         self.case.layout.display = "none" if listed else None
-        self.case.placeholder = _CASE_HINTS.get(self.purpose.value or "", "")
+        self.case.description, self.case.placeholder = _CASE_BOX.get(
+            self.purpose.value or "", ("Case no.", "")
+        )
 
     def _chosen_case(self) -> str | None:
         if self.purpose.value in ("", "investigation"):
