@@ -792,7 +792,7 @@ def _own_page(
     kept = {key_of[pid]: (n, newest) for pid, n, newest, _below in rows}
     held_of: dict[_Key, list[int]] = {}
     held_newest: dict[_Key, int] = {}
-    for i, (pid, ts) in enumerate(zip(held["plate_id"].to_list(), held["ts"].dt.epoch("ms"), strict=True)):
+    for i, (pid, ts) in enumerate(zip(held["plate_id"].to_list(), _epoch_ms(held).to_list(), strict=True)):
         held_of.setdefault(key_of[pid], []).append(i)
         held_newest[key_of[pid]] = max(ts, held_newest.get(key_of[pid], ts))
     tally = {
@@ -1058,13 +1058,10 @@ def _fetch_kept(
     return frame, hidden
 
 
-_EPOCH, _MS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.timedelta(milliseconds=1)
-
-
 def _oldest_ms(reads: pl.DataFrame) -> float:
     """The oldest read's time in epoch ms (infinity for none), without the query engine."""
-    oldest = reads["ts"].min()
-    return math.inf if oldest is None else (oldest - _EPOCH) // _MS  # type: ignore[operator]
+    oldest = _epoch_ms(reads).min()
+    return math.inf if oldest is None else oldest  # type: ignore[return-value]
 
 
 def _kept_by_id(conn: Connection, ctx: Context, reads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -1122,7 +1119,7 @@ def _ranked(reads: pl.DataFrame, plates: pl.DataFrame) -> pl.DataFrame:
     columns = (plates[c].to_list() for c in ("plate", "state", "distance", "confusions", "why"))
     info = {(p, s): (d, c, w) for p, s, d, c, w in zip(*columns, strict=True)}
     keys = [info[k] for k in zip(reads["plate"].to_list(), reads["state"].to_list(), strict=True)]
-    ts, ids = reads["ts"].to_physical().to_list(), reads["read_id"].to_list()
+    ts, ids = _epoch_ms(reads).to_list(), reads["read_id"].to_list()
     order = pl.Series(
         sorted(range(reads.height), key=lambda i: (keys[i][0], keys[i][1], ts[i], ids[i])), dtype=pl.UInt32
     )
