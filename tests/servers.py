@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tornado.websocket import WebSocketClientConnection
 
 from .conftest import TEST_RETENTION_DAYS
 
@@ -128,3 +130,17 @@ def web_login(url: str, user: str, password: str) -> tuple[httpx.Client, httpx.R
     assert xsrf, "the login page has no XSRF field"
     reply = client.post("/login", data={"_xsrf": xsrf.group(1), "username": user, "password": password})
     return client, reply
+
+
+async def close_channel(conn: WebSocketClientConnection) -> None:
+    """Close a kernel's websocket and its socket with it. Tornado waits up to 5 s for the server's closing
+    frame before it tears the connection down; a test whose event loop ends sooner would leave the socket
+    open, to be reported (``ResourceWarning``) in whichever test the collector runs next."""
+    protocol = conn.protocol
+    conn.close()
+    if protocol is None:
+        return
+    deadline = time.monotonic() + 2
+    while not protocol.stream.closed() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    protocol.stream.close()  # what the server did not close in time: no socket is left behind

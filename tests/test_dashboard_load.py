@@ -24,7 +24,7 @@ from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD, copy_of
 from .engines import drop_database
-from .servers import CHROMIUM, CHROMIUM_FLAGS, Server, run_server, web_login
+from .servers import CHROMIUM, CHROMIUM_FLAGS, Server, close_channel, run_server, web_login
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +171,7 @@ async def open_kernel(server: Server, cookie: str, kernel_id: str) -> str:
     except TimeoutError:
         raw = None
     finally:
-        conn.close()
+        await close_channel(conn)
     return "answered" if raw else "closed"
 
 

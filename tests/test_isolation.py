@@ -34,7 +34,7 @@ from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD
-from .servers import Server, run_server, web_login
+from .servers import Server, close_channel, run_server, web_login
 from .test_servers import _headers, _run_cell, audit
 
 pytestmark = pytest.mark.slow
@@ -93,8 +93,7 @@ async def _send_raw(
             if reply.get("parent_header", {}).get("msg_id") == message["header"]["msg_id"]:
                 replies.append(reply)
     finally:
-        conn.close()
-        await asyncio.sleep(0.05)
+        await close_channel(conn)
     return replies
 
 

@@ -21,7 +21,7 @@ from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
 from .conftest import DEMO_PASSWORD
-from .servers import Server, run_server, web_login
+from .servers import Server, close_channel, run_server, web_login
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +54,7 @@ async def _run_cell(server: Server, client: httpx.Client, kernel_id: str, code: 
     try:
         return await _execute(conn, code)
     finally:
-        conn.close()
-        await asyncio.sleep(0.05)  # let the close handshake finish before the loop ends
+        await close_channel(conn)
 
 
 async def _execute(conn: WebSocketClientConnection, code: str) -> str:
