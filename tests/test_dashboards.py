@@ -128,12 +128,16 @@ def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, serv
     d.purpose("criminal investigation", "26-01234", "burglary series on the coast")
     p = d.page
     p.wait_for_selector("text=Searching for criminal investigation")
-    for scene in series["scenes"]:
+    for i, scene in enumerate(series["scenes"], start=1):
         p.fill("input[placeholder='LAT,LON']", f"{scene['lat']},{scene['lon']}")
         p.fill("input[placeholder='2026-11-03T01:00']", local(scene["from_ms"]))
         p.fill("input[placeholder='2026-11-03T03:00']", local(scene["to_ms"]))
         p.get_by_role("button", name="Add scene").click()
-    p.wait_for_selector("text=scene 3:")
+        # Each scene listed before the next is typed: ipywidgets holds a box's second change back until the
+        # kernel has acknowledged its first, while a click goes at once, so a busy kernel could otherwise
+        # add the next scene with the last one's place or window (failed CI twice on PostgreSQL).
+        p.wait_for_selector(f"text=scene {i}:")
+    assert p.locator("li", has_text="scene ").count() == len(series["scenes"])
     p.locator(".widget-inline-hbox", has_text="Seen at").locator("input").fill("3")
     p.get_by_role("button", name="Common plates").click()
     p.wait_for_selector("text=Common plates:")
