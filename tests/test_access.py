@@ -1,6 +1,8 @@
 """The first part of the door: logons, roles and the audit chain (issue 3 adds the data gates)."""
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -8,11 +10,13 @@ import sqlalchemy as sa
 from alpr_lib.access import init_database, login
 from alpr_lib.access.audit import GENESIS, entry_hash
 from alpr_lib.access.auth import check_password_policy
+from alpr_lib.access.logon import identify
 from alpr_lib.errors import AccessDenied, InvalidInput, InvalidPassword, NotAuthenticated, NotFound
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
 
 from .conftest import ADMIN_PASSWORD
+from .engines import ENGINE, drop_database, new_database
 
 PW = "investigator-pass-2026"
 
@@ -101,6 +105,38 @@ def test_disabled_members_cannot_log_in_or_go_on(admin_store: Store) -> None:
         sup.list_users()
     with pytest.raises(NotAuthenticated, match="disabled"):
         login(admin_store, "sup", PW)
+
+
+def test_checking_a_live_session_waits_for_no_writer(tmp_path: Path) -> None:
+    """A web server checks the member's session at every request: a live one is known without the write
+    lock, so no page waits while an import's or a purge's transaction holds it. A session that must end
+    still ends, and is audited, once the writer is done."""
+    url = new_database(tmp_path, "busy")  # a file on SQLite: its lock is held by another connection
+    store = Store(url, create=True)
+    try:
+        store.migrate()
+        init_database(store, "admin", ADMIN_PASSWORD)
+        admin = login(store, "admin", ADMIN_PASSWORD)
+        admin.add_user("sup", "supervisor", PW)
+        sup = login(store, "sup", PW)
+        with store.atomic() as conn, ThreadPoolExecutor(1) as pool:  # another job's write transaction
+            if ENGINE == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE sessions, audit_log IN SHARE MODE")
+            checked = pool.submit(identify, store, sup.token, client="lab")
+            assert checked.result(timeout=5).name == "sup"  # (a wait for the lock would take 15 s)
+        admin.disable_user("sup")
+        assert identify(store, sup.token, client="lab") is None
+        assert identify(store, sup.token, client="lab") is None
+        with store.read() as conn:
+            ended = conn.execute(
+                sa.select(s.AuditEntry.outcome, s.AuditEntry.detail).where(
+                    s.AuditEntry.operation == "resume", s.AuditEntry.user_name == "sup"
+                )
+            ).all()
+        assert [tuple(row) for row in ended] == [("denied", "disabled")]  # once, as the session ended
+    finally:
+        store.dispose()
+        drop_database(url)
 
 
 def test_training_records(admin_store: Store) -> None:

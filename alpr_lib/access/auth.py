@@ -275,10 +275,14 @@ def session_state(
     session_id: int | None = None,
     token: str | None = None,
     touch: bool = True,
+    write: bool = True,
 ) -> tuple[sa.Row[tuple[int, int, str]] | None, str]:
     """Look a session up by id or token: its row (id, user_id, client) and ``ok``, ``unknown``,
     ``ended``, ``idle`` or ``expired``. A live session's last-seen time follows ``now`` (within a minute)
-    when ``touch``: only a member's own actions touch it, never a browser's background requests."""
+    when ``touch``: only a member's own actions touch it, never a browser's background requests.
+
+    With ``write=False`` nothing is written: a check that would have written (a touch due, a session to
+    end) answers ``write`` instead, for the caller to ask again in a write transaction."""
     c = s.Session.__table__.c
     where = c.id == session_id if session_id is not None else c.token_hash == token_hash(token or "")
     row = conn.execute(
@@ -289,9 +293,12 @@ def session_state(
     outcome = session_outcome(
         row.created_at, row.last_seen_at, row.ended_at, now, idle=idle, absolute=absolute
     )
+    due = (touch and now - row.last_seen_at > _TOUCH_EVERY) if outcome == "ok" else row.ended_at is None
+    if due and not write:
+        return row, "write"
     if outcome == "ok":
         # Touched at most once a minute: a browser asks many times a minute, the idle limit is in minutes.
-        if touch and now - row.last_seen_at > _TOUCH_EVERY:
+        if due:
             conn.execute(sa.update(s.Session).where(c.id == row.id).values(last_seen_at=now))
     elif row.ended_at is None:
         conn.execute(sa.update(s.Session).where(c.id == row.id).values(ended_at=now))

@@ -166,9 +166,10 @@ def resume(store: Store, token: str, *, client: str, policy: Policy | None = Non
 
 
 def _live_user(
-    conn: Connection, token: str, policy: Policy, now: dt.datetime, *, touch: bool = True
+    conn: Connection, token: str, policy: Policy, now: dt.datetime, *, touch: bool = True, write: bool = True
 ) -> tuple[UserRecord | None, str, int | None]:
-    """The session's member and state: ok, unknown, ended, idle, expired or disabled."""
+    """The session's member and state: ok, unknown, ended, idle, expired or disabled (or, with
+    ``write=False``, ``write`` when knowing it means writing)."""
     row, outcome = session_state(
         conn,
         now,
@@ -176,8 +177,9 @@ def _live_user(
         absolute=dt.timedelta(hours=policy.max_hours),
         token=token,
         touch=touch,
+        write=write,
     )
-    if row is None:
+    if row is None or outcome == "write":
         return None, outcome, None
     u = conn.execute(
         sa.select(s.User.id, s.User.name, s.User.disabled, s.Role.name.label("role"))
@@ -186,6 +188,8 @@ def _live_user(
     ).one()
     user = UserRecord(u.id, u.name, u.role, bool(u.disabled))
     if outcome == "ok" and user.disabled:
+        if not write:
+            return None, "write", None
         outcome = "disabled"
         end_session(conn, row.id, now)
     return user, outcome, int(row.id)
@@ -202,6 +206,12 @@ def identify(
     """
     policy = policy or Policy()
     now = _now()
+    # Read first: a live session whose check changes nothing (most requests) takes no write lock, so a
+    # page is not kept waiting behind an import's or a purge's transaction on SQLite.
+    with store.read() as conn:
+        user, outcome, _sid = _live_user(conn, token, policy, now, touch=touch, write=False)
+    if outcome != "write":
+        return user if outcome == "ok" else None
     with store.atomic() as conn:
         user, outcome, sid = _live_user(conn, token, policy, now, touch=touch)
         if user is not None and outcome in ("idle", "expired", "disabled"):
