@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import html
 import json
+import math
 import os
 import time
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -451,7 +454,10 @@ class WorkbenchIdentityProvider(IdentityProvider):
         if not token:
             return None
         store, policy = door()
-        member = identify(store, token, client=_client(), policy=policy, touch=_member_action(handler))
+        # Off the event loop: a request waiting on the database must not hold up every member's pages.
+        member = await asyncio.to_thread(
+            identify, store, token, client=_client(), policy=policy, touch=_member_action(handler)
+        )
         if member is None:
             handler.clear_cookie(COOKIE, path=handler.base_url)  # type: ignore[attr-defined]
             return None
@@ -609,7 +615,8 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
         # Lab's session manager names the notebook, Voila the page in SCRIPT_NAME; path is only its folder.
         notebook = given.get("WORKBENCH_NOTEBOOK") or given.get("SCRIPT_NAME") or path
         try:
-            record_event(
+            await asyncio.to_thread(
+                record_event,
                 run.store,
                 token,
                 client=run.client,
@@ -671,7 +678,8 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
         """Stop the kernels whose member's session has ended (idle, expired, logged out, disabled)."""
         run = runtime()
         for kid, token in list(self._tokens.items()):
-            if identify(run.store, token, client=run.client, policy=run.policy) is None:
+            live = await asyncio.to_thread(identify, run.store, token, client=run.client, policy=run.policy)
+            if live is None and kid in self._tokens:
                 self.log.info("Stopping a kernel: its member's session has ended.")
                 await self.shutdown_kernel(kid, now=True)
 
@@ -811,12 +819,18 @@ _RUNS_CODE = ("execute_request",)
 _REFUSED = ("debug_request",)
 #: Messages recorded as kernel events.
 _EVENTS = {"interrupt_request": "kernel.interrupt", "shutdown_request": "kernel.shutdown"}
+#: How often a dashboard's widget events check the member's session and reset their idle clock (s).
+_WIDGET_CHECK_EVERY_S = 5.0
 
 
 class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
     """The browser-to-kernel channel: code is recorded before it reaches the kernel, or refused."""
 
     notebook: str | None = None
+    _waiting: list[Any] | None = None  # messages held, in order, behind a check under way
+    _draining: asyncio.Task[None] | None = None
+    _closed = False
+    _checked_at = -math.inf  # when a widget event last checked the member's session (monotonic s)
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -826,17 +840,50 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
         except Exception:  # no notebook session (a console, a bare kernel): the kernel id says enough
             self.notebook = None
 
-    def _refuse(self, token: str | None, why: str, params: dict[str, Any]) -> None:
-        run = runtime()
-        name, _token = _current()
-        user = self.websocket_handler.current_user
-        record_refusal(
-            run.store, client=run.client, operation="kernel.message", detail=why,
-            user_name=user.username if user else name, params={"kernel": self.kernel_id, **params},
-        )  # fmt: skip
-        self.log.warning("A message to a kernel was refused: %s.", why)
-
     def handle_incoming_message(self, incoming_msg: Any) -> None:
+        """Pass a browser's message to the kernel — at once when it needs no check, else after its check
+        (an audit entry, the member's session) has run off the event loop. Messages keep their order: those
+        arriving during a check wait behind it."""
+        if self._closed:
+            return
+        if self._waiting is not None:
+            self._waiting.append(incoming_msg)
+            return
+        check = self._check(incoming_msg)
+        if check is None:
+            super().handle_incoming_message(incoming_msg)
+            return
+        self._waiting = [incoming_msg]
+        self._draining = asyncio.get_running_loop().create_task(self._pass_in_order(check))
+
+    async def _pass_in_order(self, check: Callable[[], str]) -> None:
+        waiting = self._waiting
+        assert waiting is not None
+        while waiting:
+            try:
+                verdict = await asyncio.to_thread(check) if check is not None else "pass"
+            except Exception:  # the check itself failed (the database is unreachable): fail closed
+                self.log.warning("A kernel message could not be checked; the channel is closed.")
+                verdict = "close"
+            if verdict == "close":
+                self._closed = True
+                self.log.warning(
+                    "A message was not passed to a kernel: the session has ended or cannot be audited."
+                )
+                self.websocket_handler.close(4001, "session ended; log in again")
+                return
+            message = waiting.pop(0)
+            if verdict == "pass" and self.websocket_handler.ws_connection is not None:
+                super().handle_incoming_message(message)
+            check = self._check(waiting[0]) if waiting else None
+        self._waiting = None
+
+    def _check(self, incoming_msg: Any) -> Callable[[], str] | None:
+        """What must run before a message passes (``pass``, ``drop`` or ``close``), or None: it may pass.
+
+        Code and kernel events are recorded first (not recorded, not run); the debugger and messages on no
+        channel are refused and the refusal recorded; a widget event checks the member's session and
+        resets their idle clock, at most every few seconds (the door checks the session at each search)."""
         try:
             channel, header, content = _peek(self, incoming_msg)
         except Exception:
@@ -846,8 +893,10 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
         allowed = self.multi_kernel_manager.allowed_message_types  # Voila's: widget messages only
         if channel not in _CHANNELS or msg_type in _REFUSED or (allowed and msg_type not in allowed):
             why = f"a {msg_type or 'message'} on {'no channel' if channel is None else 'the ' + str(channel)}"
-            self._refuse(token, why + " channel is not run", {"channel": channel, "msg_type": msg_type[:40]})
-            return
+            params = {"channel": channel, "msg_type": msg_type[:40]}
+            user = self.websocket_handler.current_user
+            name = user.username if user else _current()[0]
+            return lambda: self._refuse(name, why, params)
         if msg_type in _RUNS_CODE or msg_type in _EVENTS:
             code = str(content.get("code", ""))
             params: dict[str, Any] = {"notebook": self.notebook, "kernel": self.kernel_id, "channel": channel}
@@ -856,17 +905,32 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
             else:
                 params |= {"restart": bool(content.get("restart"))}
             operation = "cell.execute" if msg_type in _RUNS_CODE else _EVENTS[msg_type]
-            if not self._record(token, operation, params):
-                return
-        elif msg_type == "comm_msg" and token:
+            return lambda: "pass" if self._record(token, operation, params) else "close"
+        if msg_type == "comm_msg" and token:
+            now = time.monotonic()
+            if now - self._checked_at < _WIDGET_CHECK_EVERY_S:
+                return None
+            self._checked_at = now
             # A dashboard widget event is a member's action: it resets the idle clock.
             run = runtime()
-            if identify(run.store, token, client=run.client, policy=run.policy, touch=True) is None:
-                self.websocket_handler.close(4001, "session ended; log in again")
-                return
-        super().handle_incoming_message(incoming_msg)
+            live = functools.partial(
+                identify, run.store, token, client=run.client, policy=run.policy, touch=True
+            )
+            return lambda: "pass" if live() is not None else "close"
+        return None
+
+    def _refuse(self, name: str | None, why: str, params: dict[str, Any]) -> str:
+        run = runtime()
+        record_refusal(
+            run.store, client=run.client, operation="kernel.message", detail=why,
+            user_name=name, params={"kernel": self.kernel_id, **params},
+        )  # fmt: skip
+        self.log.warning("A message to a kernel was refused: %s.", why)
+        return "drop"
 
     def _record(self, token: str | None, operation: str, params: dict[str, Any]) -> bool:
+        """Audit a message before it passes; False when it cannot be (the session ended, or the audit
+        could not be written): not audited means not run."""
         run = runtime()
         try:
             if not token:
@@ -875,10 +939,5 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
                 run.store, token, client=run.client, operation=operation, params=params, policy=run.policy
             )
         except AlprError:
-            # Not audited means not run: the session ended, or the audit could not be written.
-            self.log.warning(
-                "A message was not passed to a kernel: the session has ended or cannot be audited."
-            )
-            self.websocket_handler.close(4001, "session ended; log in again")
             return False
         return True

@@ -91,14 +91,17 @@ class FrontPageHandler(JupyterHandler):
     """The dashboards' front page for the logged-in member."""
 
     @web.authenticated
-    def get(self, *_args: str) -> None:
+    async def get(self, *_args: str) -> None:
         from .server_auth import _client, door, session_token
 
         store, policy = door()
         token = session_token(self)
+
+        def front_page() -> dict[str, Any]:
+            return resume(store, token or "", client=_client(), policy=policy).front_page()
+
         try:
-            session = resume(store, token or "", client=_client(), policy=policy)
-            page = session.front_page()
+            page = await asyncio.to_thread(front_page)  # off the event loop, like every database call
         except NotAuthenticated:
             self.redirect(f"{self.base_url}login")
             return
