@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import json
 import os
+import time
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from alpr_lib.access import login
 from alpr_lib.store import Store
 from alpr_lib.store import schema as s
+from workbench.basemap import tile_of
 
 from .conftest import DEMO_PASSWORD, DEMO_START, copy_of
 from .engines import drop_database
@@ -249,6 +251,51 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     assert d.outside == []
     assert last_entries(store, "search.partial")[-1].params.find(witness["pattern"]) > 0
     assert last_entries(store, "timeline")[-1].user_name == "investigator"
+
+
+def test_a_member_typing_while_the_database_is_busy(open_dashboard: Any, served: tuple) -> None:
+    """While another job holds the database's write lock (an import's batch, a purge), the server goes on
+    answering every page; and a member who types a new pattern while the last search waits, then clicks
+    Search at once, searches the pattern typed — the click does not overtake the keys."""
+    server, store, manifest = served
+    witness = manifest["scenarios"]["partial_plate"]
+    d = open_dashboard("partial_plate", "investigator")
+    d.purpose("criminal investigation", "26-03131", "hit and run, witness saw part of the plate")
+    p = d.page
+    p.wait_for_selector("text=Searching for criminal investigation")
+    box, search = p.locator("input[placeholder='7?B*']"), p.get_by_role("button", name="Search")
+    before = len(last_entries(store, "search.partial"))
+    members = sa.select(s.User.id).where(s.User.name == "investigator").scalar_subquery()
+    with store.atomic() as conn:  # the member's last action two minutes ago: their next one is written down
+        conn.execute(
+            sa.update(s.Session)
+            .where(s.Session.user_id == members, s.Session.ended_at.is_(None))
+            .values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+        )
+    # Neither the member's idle clock nor the door's audit entry can be written: the click waits on the one,
+    # the search on the other.
+    with store.atomic() as conn:
+        if store.sqlite_path() is None:
+            conn.exec_driver_sql("LOCK TABLE audit_log, sessions IN SHARE MODE")
+        box.fill("*7*")
+        search.click()
+        time.sleep(1.0)
+        # The member's session is checked, and the server answers, while the lock is held (within 5 s of the
+        # 15 a database wait may take: a server held up by the wait would not answer at all).
+        scene = manifest["scenarios"]["burglary_series"]["scenes"][0]
+        x, y = tile_of(scene["lon"], scene["lat"], 14)
+        tile = p.request.get(f"{server.url}/workbench/tiles/14/{x}/{y}.png", max_redirects=0, timeout=5000)
+        assert tile.status == 200  # a logged-in member's (a login page would be a redirect)
+        box.fill("")
+        box.press_sequentially(witness["pattern"])
+        search.click()
+        time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while len(last_entries(store, "search.partial")) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    entries = last_entries(store, "search.partial")[before:]
+    assert [json.loads(e.params)["pattern"] for e in entries] == ["*7*", witness["pattern"]]
+    p.wait_for_selector(f"td:has-text('{witness['plate']}')")
 
 
 def test_a_vague_pattern_is_read_a_page_at_a_time(open_dashboard: Any, served: tuple) -> None:

@@ -56,6 +56,16 @@ _STYLE = """<style>
 </style>"""
 
 
+def text_box(**kwargs: Any) -> W.Text:
+    """A text box that tells the kernel its value when the member leaves it (Enter, Tab, or a click on a
+    button), not at each key. ipywidgets sends one change of a box at a time and holds the next back until
+    the kernel has acknowledged the first, while a button's click goes at once: with every key sent, a click
+    made while the kernel was busy ran before the last keys arrived (a search for part of the typed
+    pattern, a scene at the previous scene's place). One change, sent as the box loses focus, goes before
+    the click that took the focus."""
+    return W.Text(continuous_update=False, **kwargs)
+
+
 def message(text: str, kind: str = "info") -> W.HTML:
     """A plain-sentence message box (``info``, ``ok`` or ``error``)."""
     return W.HTML(f'{_STYLE}<div class="wb-msg wb-{kind}">{html.escape(validate.printable(text))}</div>')
@@ -171,8 +181,8 @@ class PurposeBar(W.VBox):
             + [(c, c) for c in mine],
             description="Case",
         )
-        self.case = W.Text(placeholder="26-01234", description="Case no.", layout=W.Layout(display="none"))
-        self.reason = W.Text(
+        self.case = text_box(placeholder="26-01234", description="Case no.", layout=W.Layout(display="none"))
+        self.reason = text_box(
             placeholder="why, in a few words", description="Reason", layout=W.Layout(width="420px")
         )
         self.apply = W.Button(description="Set purpose", button_style="primary")
@@ -365,7 +375,7 @@ class VehicleFilter(W.HBox):
                                 layout=W.Layout(width="200px"))  # fmt: skip
         self.body = W.Dropdown(options=any_ + [(b, b) for b in BODIES], description="Body",
                                layout=W.Layout(width="200px"))  # fmt: skip
-        self.make = W.Text(placeholder="e.g. Ford", description="Make", layout=W.Layout(width="220px"))
+        self.make = text_box(placeholder="e.g. Ford", description="Make", layout=W.Layout(width="220px"))
         self.direction = W.Dropdown(options=any_ + [(d, d) for d in DIRECTIONS], description="Heading",
                                     layout=W.Layout(width="180px"))  # fmt: skip
         super().__init__([self.color, self.body, self.make, self.direction])

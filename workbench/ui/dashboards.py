@@ -25,6 +25,7 @@ from .components import (
     VehicleFilter,
     bar_chart,
     message,
+    text_box,
 )
 
 __all__ = ["alerts", "audit_review", "canvass", "partial_plate", "timeline"]
@@ -63,14 +64,14 @@ def canvass() -> W.Widget:
     bar = PurposeBar(door)
     mapview = MapView(door)
     start, end = _default_window(door)
-    place = W.Text(placeholder="LAT,LON", description="Scene at", layout=W.Layout(width="260px"))
+    place = text_box(placeholder="LAT,LON", description="Scene at", layout=W.Layout(width="260px"))
     radius = W.BoundedIntText(
         value=500, min=10, max=50_000, description="Radius m", layout=W.Layout(width="200px")
     )
-    since = W.Text(
+    since = text_box(
         value=start, placeholder="2026-11-03T01:00", description="From", layout=W.Layout(width="260px")
     )
-    until = W.Text(
+    until = text_box(
         value=end, placeholder="2026-11-03T03:00", description="To", layout=W.Layout(width="260px")
     )
     add = W.Button(description="Add scene", icon="plus")
@@ -189,13 +190,13 @@ def partial_plate() -> W.Widget:
     """A witness's partial plate: a pattern (or look-alike matching), filters, ranked results, timeline."""
     door = Door()
     bar = PurposeBar(door)
-    pattern = W.Text(placeholder="7?B*", description="Plate")
+    pattern = text_box(placeholder="7?B*", description="Plate")
     fuzzy = W.Checkbox(description="look-alikes (OCR-tolerant)", value=False, indent=False)
     edits = W.BoundedIntText(value=1, min=0, max=3, description="Max edits", layout=W.Layout(width="170px"))
-    state = W.Text(placeholder="OR", description="State", layout=W.Layout(width="170px"))
-    since = W.Text(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
-    until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
-    near = W.Text(placeholder="LAT,LON,METRES", description="Near", layout=W.Layout(width="300px"))
+    state = text_box(placeholder="OR", description="State", layout=W.Layout(width="170px"))
+    since = text_box(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
+    until = text_box(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
+    near = text_box(placeholder="LAT,LON,METRES", description="Near", layout=W.Layout(width="300px"))
     search = W.Button(description="Search", button_style="primary")
     vehicle = VehicleFilter()
     exports = ExportBar(door)
@@ -367,8 +368,8 @@ def timeline() -> W.Widget:
     """One plate's movements: map with a numbered path, hours and days charts, places, convoy partners."""
     door = Door()
     bar = PurposeBar(door)
-    plate = W.Text(placeholder="7ABC123", description="Plate")
-    state = W.Text(placeholder="OR", description="State", layout=W.Layout(width="170px"))
+    plate = text_box(placeholder="7ABC123", description="Plate")
+    state = text_box(placeholder="OR", description="State", layout=W.Layout(width="170px"))
     show = W.Button(description="Show timeline", button_style="primary")
     panel = W.VBox()
 
@@ -423,7 +424,7 @@ def alerts() -> W.Widget:
     detail = W.HTML()
     crop = W.Image(format="jpeg", layout=W.Layout(max_width="360px", display="none"))
     outcome = W.ToggleButtons(options=["confirmed", "cleared"], value=None, description="LEDS says")
-    note = W.Text(placeholder="what LEDS returned", description="Note", layout=W.Layout(width="420px"))
+    note = text_box(placeholder="what LEDS returned", description="Note", layout=W.Layout(width="420px"))
     record = W.Button(description="Record verification", button_style="warning")
     rows: dict[int, dict[str, Any]] = {}
 
@@ -526,9 +527,9 @@ def alerts() -> W.Widget:
 def audit_review() -> W.Widget:
     """For supervisors and auditors: search the audit log, review misuse flags, verify the chain."""
     door = Door()
-    since = W.Text(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
-    until = W.Text(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
-    member = W.Text(placeholder="user name", description="Member", layout=W.Layout(width="260px"))
+    since = text_box(placeholder="2026-11-01", description="From", layout=W.Layout(width="260px"))
+    until = text_box(placeholder="2026-11-30", description="To", layout=W.Layout(width="260px"))
+    member = text_box(placeholder="user name", description="Member", layout=W.Layout(width="260px"))
     show = W.Button(description="Review", button_style="primary")
     verify = W.Button(description="Verify the chain")
     flags = ResultTable(door, ("flag", "user_name", "detail", "entries", "first"))
