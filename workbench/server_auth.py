@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import html
 import json
@@ -182,6 +183,15 @@ Every access is recorded by name, date and time, with its purpose and case.</p>
 _PENDING_COOKIE = "workbench-pending"
 
 
+def _end_session(token: str) -> None:
+    """Log the session holding ``token`` out (nothing to do when it has already ended)."""
+    store, policy = door()
+    try:
+        resume(store, token, client=_client(), policy=policy).logout()
+    except NotAuthenticated:
+        pass
+
+
 def _note(message: str, kind: str = "error") -> str:
     """A message above a form (``error`` or ``info``), escaped; nothing when there is none."""
     return f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
@@ -241,8 +251,8 @@ class WorkbenchLoginHandler(JupyterHandler):
         address, now = client_address(self), time.monotonic()
         if _throttled(address, now):
             # Before any password is checked: one address cannot guess on, nor lock members out for long.
-            record_refusal(
-                store, client=_client(), operation="logon", user_name=None,
+            await asyncio.to_thread(
+                record_refusal, store, client=_client(), operation="logon", user_name=None,
                 params={"address": address}, detail="too many failed logons from this address",
             )  # fmt: skip
             self.set_status(429)
@@ -280,10 +290,8 @@ class WorkbenchLoginHandler(JupyterHandler):
         # A new session at every login (no fixation): a session the browser already held ends here.
         earlier = session_token(self)
         if earlier:
-            try:
-                resume(store, earlier, client=_client(), policy=policy).logout()
-            except AlprError:
-                pass
+            with contextlib.suppress(AlprError):
+                await asyncio.to_thread(_end_session, earlier)
         _set_cookie(self, COOKIE, session.token)
         if sandbox.PLAN is not None:
             sandbox.PLAN.member_folder(session.name)
@@ -340,13 +348,15 @@ phrase of several unrelated words is easy to remember and hard to guess.</p>"""
         self._form()
 
     @web.authenticated
-    def post(self) -> None:
+    async def post(self) -> None:
         new = self.get_argument("new", "")[:1000]
         if new != self.get_argument("again", "")[:1000]:
             self._form("The two new passwords differ.")
             return
+        current = self.get_argument("current", "")[:1000]
         try:
-            self._session().change_password(self.get_argument("current", "")[:1000], new)
+            # The password hashes are slow on purpose: computed off the event loop, like every database call.
+            await asyncio.to_thread(lambda: self._session().change_password(current, new))
         except NotAuthenticated as exc:
             self.set_status(400)
             self._form(str(exc))
@@ -363,11 +373,11 @@ class WorkbenchMfaHandler(_AccountHandler):
     code."""
 
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         from alpr_lib.access.mfa import qr_svg
 
         try:
-            started = self._session().begin_mfa()
+            started = await asyncio.to_thread(lambda: self._session().begin_mfa())
         except AlprError as exc:
             self._page("Second factor", "Enrol an authenticator app.", "", str(exc))
             return
@@ -383,9 +393,10 @@ code it shows.</p><div id="qr">{qr_svg(started["uri"])}</div><p>Secret: <code id
         self._page("Second factor", "Enrol an authenticator app.", body)
 
     @web.authenticated
-    def post(self) -> None:
+    async def post(self) -> None:
+        code = self.get_argument("code", "")[:20]
         try:
-            self._session().confirm_mfa(self.get_argument("code", "")[:20])
+            await asyncio.to_thread(lambda: self._session().confirm_mfa(code))
         except AlprError as exc:
             self.set_status(400)
             self._page(
@@ -402,14 +413,10 @@ class WorkbenchLogoutHandler(JupyterHandler):
     """Ends the workbench session everywhere (browser, kernels) and shows the login link."""
 
     @allow_unauthenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         token = session_token(self)
         if token:
-            store, policy = door()
-            try:
-                resume(store, token, client=_client(), policy=policy).logout()
-            except NotAuthenticated:
-                pass
+            await asyncio.to_thread(_end_session, token)
         self.clear_cookie(COOKIE, path=self.base_url)
         body = (
             f'<p class="info">You are logged out.</p><p><a href="{self.base_url}login">Log in again</a></p>'
@@ -690,12 +697,12 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
         self._tokens.pop(kernel_id, None)
 
     async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:
-        _audit_kernel_event(self, kernel_id, "kernel.restart")
+        await _audit_kernel_event(self, kernel_id, "kernel.restart")
         await super().restart_kernel(kernel_id, now=now)
 
-    def interrupt_kernel(self, kernel_id: str) -> Any:
-        _audit_kernel_event(self, kernel_id, "kernel.interrupt")
-        return super().interrupt_kernel(kernel_id)
+    async def interrupt_kernel(self, kernel_id: str) -> Any:
+        await _audit_kernel_event(self, kernel_id, "kernel.interrupt")
+        return await super().interrupt_kernel(kernel_id)
 
     def owner(self, kernel_id: str) -> str | None:
         return self.owners.get(kernel_id)
@@ -722,7 +729,7 @@ async def _run_quietly(km: Any, code: str, timeout: float = 120) -> None:
         client.stop_channels()
 
 
-def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: str) -> None:
+async def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: str) -> None:
     """Audit an interrupt or restart asked for by a member (refused when their session has ended)."""
     _name, token = _current()
     token = token or km._tokens.get(kernel_id)
@@ -730,9 +737,9 @@ def _audit_kernel_event(km: WorkbenchKernelManager, kernel_id: str, operation: s
     if not token:
         raise web.HTTPError(403, "log in first")
     try:
-        record_event(
-            run.store, token, client=run.client, operation=operation, params={"kernel": kernel_id},
-            policy=run.policy,
+        await asyncio.to_thread(
+            record_event, run.store, token, client=run.client, operation=operation,
+            params={"kernel": kernel_id}, policy=run.policy,
         )  # fmt: skip
     except NotAuthenticated as exc:
         raise web.HTTPError(403, str(exc)) from None
