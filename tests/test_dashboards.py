@@ -86,6 +86,7 @@ class Dashboard:
             p.get_by_label(label, exact=True).fill(case)
         p.fill("input[placeholder='why, in a few words']", reason)
         p.get_by_role("button", name="Set purpose").click()
+        p.wait_for_selector(f"text=Searching for {purpose}")
 
     def snap(self, name: str) -> None:
         """Keep a screenshot for the investigator's guide when DASHBOARD_SCREENSHOTS names a folder."""
@@ -129,7 +130,6 @@ def test_canvass_finds_the_suspect_at_three_burglaries(open_dashboard: Any, serv
     d = open_dashboard("canvass", "analyst")
     d.purpose("criminal investigation", "26-01234", "burglary series on the coast")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     for i, scene in enumerate(series["scenes"], start=1):
         p.fill("input[placeholder='LAT,LON']", f"{scene['lat']},{scene['lon']}")
         p.fill("input[placeholder='2026-11-03T01:00']", local(scene["from_ms"]))
@@ -196,7 +196,6 @@ def test_a_canvass_narrowed_to_a_white_pickup(open_dashboard: Any, served: tuple
     d = open_dashboard("canvass", "investigator")
     d.purpose("criminal investigation", "26-03131", "hit and run: white pickup seen at Bay St")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     with store.read() as conn:
         lat, lon = conn.execute(
             sa.select(s.Camera.lat, s.Camera.lon).where(s.Camera.name == witness["camera"])
@@ -239,7 +238,6 @@ def test_partial_plate_then_timeline(open_dashboard: Any, served: tuple) -> None
     d = open_dashboard("partial_plate", "investigator")
     d.purpose("criminal investigation", "26-03131", "hit and run, witness saw part of the plate")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7?B*']", witness["pattern"])
     p.get_by_role("button", name="Search").click()
     p.wait_for_selector("text=Partial plate search:")
@@ -262,7 +260,6 @@ def test_a_member_typing_while_the_database_is_busy(open_dashboard: Any, served:
     d = open_dashboard("partial_plate", "investigator")
     d.purpose("criminal investigation", "26-03131", "hit and run, witness saw part of the plate")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     box, search = p.locator("input[placeholder='7?B*']"), p.get_by_role("button", name="Search")
     before = len(last_entries(store, "search.partial"))
     members = sa.select(s.User.id).where(s.User.name == "investigator").scalar_subquery()
@@ -303,7 +300,6 @@ def test_a_vague_pattern_is_read_a_page_at_a_time(open_dashboard: Any, served: t
     d = open_dashboard("partial_plate", "investigator")
     d.purpose("criminal investigation", "26-03131", "hit and run, witness saw one digit")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7?B*']", "*7*")
     p.get_by_role("button", name="Search").click()
     p.wait_for_selector("text=Partial plate search: rows 1-1,000 of")
@@ -330,7 +326,6 @@ def test_a_vehicle_found_by_its_description_alone(open_dashboard: Any, served: t
     d = open_dashboard("partial_plate", "investigator")
     d.purpose("criminal investigation", "26-04242", "hit and run: a white pickup, no plate seen")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='2026-11-01']", local(int((at - dt.timedelta(minutes=20)).timestamp() * 1000)))
     p.fill("input[placeholder='2026-11-30']", local(int((at + dt.timedelta(minutes=20)).timestamp() * 1000)))
     p.get_by_label("Colour", exact=True).select_option(label="white")
@@ -350,7 +345,6 @@ def test_timeline_and_convoy_partners(open_dashboard: Any, served: tuple) -> Non
     d = open_dashboard("timeline", "analyst")
     d.purpose("criminal investigation", "26-05555", "associates of the suspect vehicle")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7ABC123']", convoy["target"])
     p.get_by_role("button", name="Show timeline").click()
     p.wait_for_selector("text=Hours seen (local)")
@@ -366,7 +360,6 @@ def test_an_untrained_member_is_refused(open_dashboard: Any, served: tuple) -> N
     d = open_dashboard("partial_plate", "trainee")
     d.purpose("criminal investigation", "26-01234", "trying the dashboard")
     p = d.page
-    p.wait_for_selector("text=Searching for criminal investigation")
     p.fill("input[placeholder='7?B*']", "7*")
     p.get_by_role("button", name="Search").click()
     p.wait_for_selector("text=no ALPR training is on record")
@@ -381,11 +374,12 @@ def test_alert_verification(open_dashboard: Any, served: tuple) -> None:
     d = open_dashboard("alerts", "investigator")
     d.purpose("hotlist hit verification", "", "checking this shift's hits")
     p = d.page
-    p.wait_for_selector("text=Searching for hotlist hit verification")
     p.get_by_role("button", name="Load alerts").click()
     p.wait_for_selector("text=Alerts:")
     p.wait_for_selector(f"td:has-text('{stolen['misread_as']}')")
     misread = p.get_by_label("Alert", exact=True)
+    # The list of alerts to choose from is a widget of its own: it may arrive just after the table.
+    misread.locator("option", has_text=stolen["misread_as"]).wait_for(state="attached")
     label = next(o for o in misread.locator("option").all_inner_texts() if stolen["misread_as"] in o)
     misread.select_option(label=label)
     p.wait_for_selector("text=Caution")  # an OCR match is flagged before anyone acts
@@ -446,6 +440,7 @@ def test_the_alert_verifier_marks_the_characters_the_reader_doubted(
     p.get_by_role("button", name="Load alerts").click()
     p.wait_for_selector("td:has-text('9XYZ123')")
     chosen = p.get_by_label("Alert", exact=True)
+    chosen.locator("option", has_text="9XYZ123").wait_for(state="attached")
     chosen.select_option(label=next(o for o in chosen.locator("option").all_inner_texts() if "9XYZ123" in o))
     p.wait_for_selector("text=less than 80% sure of Y (character 3)")
     marked = p.locator("u[title=unsure]")
