@@ -147,6 +147,38 @@ def test_lab_login_kernel_session_cell_audit_and_isolation(
     assert len(audit(city, "cell.execute")) == cells
 
 
+def test_a_channel_left_open_runs_nothing_once_its_session_ends(
+    lab: Server, city: Store, clients: list[httpx.Client]
+) -> None:
+    """A tab left open after its member logged out (in another tab): its kernel channel is still connected,
+    and a cell sent on it is not run, its attempt is recorded as refused, and the channel is closed."""
+    analyst, _ = web_login(lab.url, "analyst", DEMO_PASSWORD)
+    clients.append(analyst)
+    started = analyst.post(
+        "/api/sessions",
+        json={"path": "shipped/case-work.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        headers={"X-XSRFToken": analyst.cookies["_xsrf"]},
+    )
+    kernel_id = started.json()["kernel"]["id"]
+    ws_url = lab.url.replace("http", "ws") + f"/api/kernels/{kernel_id}/channels?session_id=test"
+
+    async def left_open() -> None:
+        conn = await websocket_connect(HTTPRequest(ws_url, headers=_headers(analyst)))
+        try:
+            assert (await _execute(conn, "print('while logged in')")).strip() == "while logged in"
+            cells = audit(city, "cell.execute")
+            assert analyst.get("/logout").status_code == 200
+            with pytest.raises(ConnectionError):
+                await _execute(conn, "print('after logout')")
+            assert conn.close_code == 4001
+            after = audit(city, "cell.execute")[len(cells) :]
+            assert [(e.user_name, e.outcome) for e in after] == [("analyst", "denied")]  # refused, recorded
+        finally:
+            await close_channel(conn)
+
+    asyncio.run(left_open())
+
+
 def test_the_web_login_holds_against_redirects_control_characters_guessing_and_proxies(
     city: Store, tmp_path: Path, clients: list[httpx.Client]
 ) -> None:

@@ -835,7 +835,7 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
 
     notebook: str | None = None
     _waiting: list[Any] | None = None  # messages held, in order, behind a check under way
-    _draining: asyncio.Task[None] | None = None
+    _draining: asyncio.Task[None] | None = None  # held: the event loop keeps only a weak reference
     _closed = False
     _checked_at = -math.inf  # when a widget event last checked the member's session (monotonic s)
 
@@ -863,10 +863,10 @@ class AuditedKernelConnection(ZMQChannelsWebsocketConnection):
         self._waiting = [incoming_msg]
         self._draining = asyncio.get_running_loop().create_task(self._pass_in_order(check))
 
-    async def _pass_in_order(self, check: Callable[[], str]) -> None:
+    async def _pass_in_order(self, check: Callable[[], str] | None) -> None:
         waiting = self._waiting
         assert waiting is not None
-        while waiting:
+        while waiting:  # ``check`` is the first waiting message's (None: it needs none)
             try:
                 verdict = await asyncio.to_thread(check) if check is not None else "pass"
             except Exception:  # the check itself failed (the database is unreachable): fail closed
